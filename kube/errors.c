@@ -1,0 +1,42 @@
+/* kube/errors.c - error codes and messages. */
+#include "kube/errors.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int kube_err_set(struct kube_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err)
+        return code;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap); /* cut is fine */
+    va_end(ap);
+    return code;
+}
+
+const char *kube_strerror(int code)
+{
+    switch (code) {
+    case KUBE_OK:
+        return "ok";
+    case KUBE_ENOMEM:
+        return "out of memory";
+    case KUBE_EINVAL:
+        return "invalid input";
+    case KUBE_ENOTFOUND:
+        return "not found";
+    case KUBE_ECONFLICT:
+        return "conflict";
+    case KUBE_EGONE:
+        return "gone";
+    case KUBE_ETOOBIG:
+        return "too large";
+    case KUBE_EUNAVAIL:
+        return "unavailable";
+    default:
+        return "error";
+    }
+}

@@ -1,0 +1,78 @@
+/* kube/log.c - JSON-lines logging built with jansson (no hand escaping). */
+#include "kube/log.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum kube_log_level min_level = KUBE_LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void kube_log_set_level(enum kube_log_level level)
+{
+    min_level = level;
+}
+
+int kube_log_parse_level(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (s && strcmp(s, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int kube_log_enabled(enum kube_log_level level)
+{
+    return level >= min_level;
+}
+
+static void now_rfc3339(char *buf, size_t len)
+{
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+void kube_log(enum kube_log_level level, const char *msg, const char *fields,
+              ...)
+{
+    char ts[40];
+    json_t *line = NULL, *extra = NULL;
+    char *text = NULL;
+    va_list ap;
+
+    if (!kube_log_enabled(level))
+        return;
+    if (fields) {
+        va_start(ap, fields);
+        extra = json_vpack_ex(NULL, 0, fields, ap);
+        va_end(ap);
+    }
+    now_rfc3339(ts, sizeof(ts));
+    line = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level],
+                     "msg", msg);
+    if (!line)
+        goto done;
+    if (extra)
+        json_object_update_missing(line, extra);
+    text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text) {
+        size_t n = strlen(text);
+        text[n] = '\n'; /* replaces the NUL: one write for the whole line */
+        if (write(STDERR_FILENO, text, n + 1) < 0) {
+            /* nowhere left to report a failed log write */
+        }
+    }
+done:
+    free(text);
+    json_decref(extra);
+    json_decref(line);
+}
