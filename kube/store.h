@@ -1,0 +1,48 @@
+/* kube/store.h - the cluster objects the rules read, keyed by kind,
+ * namespace and name. Filled from a file (review, tests) or by informers
+ * (serve). Objects never change once inserted: a writer replaces them
+ * whole; a reader takes a reference and uses it without the lock. */
+#ifndef VMSNAPD_KUBE_STORE_H
+#define VMSNAPD_KUBE_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "kube/errors.h"
+
+struct kube_store;
+
+/* A new, empty store in *out. */
+int kube_store_new(struct kube_store **out) KUBE_MUST_CHECK;
+void kube_store_free(struct kube_store *s);
+
+/* Inserts or replaces obj under its kind, metadata.namespace and
+ * metadata.name. Steals obj, also on failure. KUBE_EINVAL when obj has no
+ * kind or name. Thread-safe. */
+int kube_store_put_new(struct kube_store *s, json_t *obj) KUBE_MUST_CHECK;
+
+/* Removes an object; KUBE_ENOTFOUND if absent. Thread-safe. */
+int kube_store_delete(struct kube_store *s, const char *kind, const char *ns,
+                      const char *name);
+
+/* Looks an object up; on success *out is a new reference (json_decref it).
+ * ns is "" for cluster-scoped kinds. KUBE_ENOTFOUND if absent.
+ * Thread-safe. */
+int kube_store_get(json_t **out, struct kube_store *s, const char *kind,
+                   const char *ns, const char *name) KUBE_MUST_CHECK;
+
+/* All objects of kind in namespace ns (NULL: every namespace) as a new
+ * JSON array of references, in name order. Thread-safe. */
+int kube_store_list(json_t **out, struct kube_store *s, const char *kind,
+                    const char *ns) KUBE_MUST_CHECK;
+
+/* Number of objects held. Thread-safe. */
+size_t kube_store_count(struct kube_store *s);
+
+/* Loads a JSON List ({"kind":"List","items":[...]}), a single object, or
+ * multi-document YAML of objects from path into s. err names the file and,
+ * for bad YAML or JSON, the line and column. */
+int kube_store_load_file(struct kube_store *s, const char *path,
+                         struct kube_err *err) KUBE_MUST_CHECK;
+
+#endif
