@@ -44,7 +44,7 @@ static void now_rfc3339(char *buf, size_t len)
 void kube_log(enum kube_log_level level, const char *msg, const char *fields,
               ...)
 {
-    char ts[40];
+    char ts[64];
     json_t *line = NULL, *extra = NULL;
     char *text = NULL;
     va_list ap;

@@ -1,0 +1,39 @@
+/* kube/json.h - small jansson helpers shared by the webhook and the
+ * reconciler: typed lookups that tell "absent" from "wrong type", and
+ * JSON file loading with line and column in errors. */
+#ifndef VMSNAPD_KUBE_JSON_H
+#define VMSNAPD_KUBE_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "kube/errors.h"
+
+/* Looks up a dotted path ("spec.source.name") under obj. Returns the value
+ * (borrowed) or NULL when any step is absent, null, or not an object. */
+json_t *kube_json_path(const json_t *obj, const char *path);
+
+/* The string at path (borrowed), or NULL when absent or not a string. */
+const char *kube_json_str(const json_t *obj, const char *path);
+
+/* The string at path, or "" when absent or not a string. Never NULL. */
+const char *kube_json_str0(const json_t *obj, const char *path);
+
+/* 1 when the value at path is JSON true, else 0. */
+int kube_json_true(const json_t *obj, const char *path);
+
+/* Whether v is a string equal to one of the NULL-terminated list. */
+int kube_json_str_in(const json_t *v, const char *const *list);
+
+/* Reads a whole file of at most max bytes into *out (NUL-terminated,
+ * caller frees). err names the path and errno, or says it is too big. */
+int kube_file_read(char **out, size_t *len, const char *path, size_t max,
+                   struct kube_err *err) KUBE_MUST_CHECK;
+
+/* Appends a Kubernetes-style path segment to buf ("a" + "b" = "a.b";
+ * index i appends "[i]"); returns 0, or KUBE_ETOOBIG if buf is too small
+ * (buf is left unchanged then). */
+int kube_path_join(char *buf, size_t len, const char *key);
+int kube_path_index(char *buf, size_t len, size_t i);
+
+#endif

@@ -1,0 +1,160 @@
+/* tests/webhook/mutate.c - the exact JSON Patch of the mutating webhook,
+ * and that applying it yields the intended object. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/patch.h"
+#include "tests/webhook/harness.h"
+
+#define RES "virtualmachinesnapshots"
+#define SNAP(meta, spec)                                                       \
+    "{\"kind\":\"VirtualMachineSnapshot\",\"metadata\":{\"name\":\"s1\""      \
+    meta "},\"spec\":{\"source\":{\"apiGroup\":\"kubevirt.io\",\"kind\":"    \
+    "\"VirtualMachine\",\"name\":\"vm1\"}" spec "}}"
+#define LABEL_OP                                                               \
+    "{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":"                \
+    "{\"snapshot.kubevirt.io/source-vm-name\":\"vm1\"}}"
+
+static const struct {
+    const char *name, *object, *policy;
+    const char *patch;    /* exact JSON of the patch, or NULL for none */
+    const char *deadline; /* spec.failureDeadline after applying */
+} rows[] = {
+    {"absent deadline defaulted, label added", SNAP("", ""), NULL,
+     "[{\"op\":\"add\",\"path\":\"/spec/failureDeadline\",\"value\":"
+     "\"5m0s\"}," LABEL_OP "]",
+     "5m0s"},
+    {"policy default deadline", SNAP("", ""),
+     "snapshot:\n  defaultFailureDeadline: 90m\n",
+     "[{\"op\":\"add\",\"path\":\"/spec/failureDeadline\",\"value\":"
+     "\"1h30m0s\"}," LABEL_OP "]",
+     "1h30m0s"},
+    {"bare seconds string gets a unit", SNAP("", ",\"failureDeadline\":\"300\""),
+     NULL,
+     "[{\"op\":\"replace\",\"path\":\"/spec/failureDeadline\",\"value\":"
+     "\"300s\"}," LABEL_OP "]",
+     "300s"},
+    {"JSON number gets a unit", SNAP("", ",\"failureDeadline\":300"), NULL,
+     "[{\"op\":\"replace\",\"path\":\"/spec/failureDeadline\",\"value\":"
+     "\"300s\"}," LABEL_OP "]",
+     "300s"},
+    {"fractional seconds", SNAP("", ",\"failureDeadline\":\"1.5\""), NULL,
+     "[{\"op\":\"replace\",\"path\":\"/spec/failureDeadline\",\"value\":"
+     "\"1.5s\"}," LABEL_OP "]",
+     "1.5s"},
+    {"a duration is kept as written",
+     SNAP("", ",\"failureDeadline\":\"10m\""), NULL, "[" LABEL_OP "]", "10m"},
+    {"an invalid deadline is left for validation",
+     SNAP("", ",\"failureDeadline\":\"1d\""), NULL, "[" LABEL_OP "]", "1d"},
+    {"existing labels: one escaped key added",
+     SNAP(",\"labels\":{\"team\":\"a\"}", ",\"failureDeadline\":\"10m\""),
+     NULL,
+     "[{\"op\":\"add\",\"path\":\"/metadata/labels/"
+     "snapshot.kubevirt.io~1source-vm-name\",\"value\":\"vm1\"}]",
+     "10m"},
+    {"nothing to change: no patch",
+     SNAP(",\"labels\":{\"snapshot.kubevirt.io/source-vm-name\":\"vm1\"}",
+          ",\"failureDeadline\":\"10m\""),
+     NULL, NULL, "10m"},
+};
+
+Test(webhook_mutate, exact_patches)
+{
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct th_case c = {RES, "CREATE", rows[i].object, NULL, NULL, NULL,
+                            rows[i].policy, WH_EP_MUTATE};
+        struct wh_outcome oc;
+        json_t *resp = th_run(&c, &oc), *patch = th_patch(resp);
+        json_t *obj = json_loads(rows[i].object, 0, NULL);
+        struct kube_err err = {0, ""};
+
+        cr_expect(json_is_true(json_object_get(resp, "allowed")), "%s",
+                  rows[i].name);
+        if (!rows[i].patch) {
+            cr_expect_null(patch, "%s: no patch", rows[i].name);
+            cr_expect_null(json_object_get(resp, "patchType"), "%s",
+                           rows[i].name);
+        } else {
+            json_t *want = json_loads(rows[i].patch, 0, NULL);
+            cr_assert(want, "%s: bad expected patch", rows[i].name);
+            cr_expect(json_equal(patch, want), "%s: patch %s", rows[i].name,
+                      json_dumps(patch, JSON_COMPACT));
+            cr_expect_str_eq(json_string_value(
+                                 json_object_get(resp, "patchType")),
+                             "JSONPatch", "%s", rows[i].name);
+            cr_assert_eq(kube_patch_apply(&obj, patch, &err), 0, "%s: %s",
+                         rows[i].name, err.msg);
+            json_decref(want);
+        }
+        cr_expect_str_eq(json_string_value(json_object_get(
+                             json_object_get(obj, "spec"),
+                             "failureDeadline")),
+                         rows[i].deadline, "%s: deadline", rows[i].name);
+        cr_expect_str_eq(
+            json_string_value(json_object_get(
+                json_object_get(json_object_get(obj, "metadata"), "labels"),
+                "snapshot.kubevirt.io/source-vm-name")),
+            "vm1", "%s: label", rows[i].name);
+        json_decref(obj);
+        json_decref(patch);
+        json_decref(resp);
+    }
+}
+
+Test(webhook_mutate, defaulting_warns_as_kubectl_shows)
+{
+    struct th_case c = {RES, "CREATE", SNAP("", ""), NULL, NULL, NULL, NULL,
+                        WH_EP_MUTATE};
+    struct wh_outcome oc;
+    json_t *resp = th_run(&c, &oc);
+    char *w = th_warnings(resp);
+
+    cr_expect_str_eq(w, "defaulted spec.failureDeadline to 5m0s");
+    cr_expect_eq(oc.patched, 1);
+    free(w);
+    json_decref(resp);
+}
+
+Test(webhook_mutate, update_is_never_patched)
+{
+    struct th_case c = {RES, "UPDATE", SNAP("", ""), SNAP("", ""), NULL, NULL,
+                        NULL, WH_EP_MUTATE};
+    struct wh_outcome oc;
+    json_t *resp = th_run(&c, &oc);
+
+    cr_expect_null(json_object_get(resp, "patch"));
+    json_decref(resp);
+}
+
+Test(webhook_mutate, review_validates_the_mutated_object)
+{
+    /* bare "300" passes through mutation as "300s"; the whole review is
+     * allowed and carries the patch */
+    struct th_case c = {RES, "CREATE",
+                        SNAP("", ",\"failureDeadline\":\"300\""), NULL, NULL,
+                        "[]", NULL, WH_EP_ALL};
+    struct wh_outcome oc;
+    json_t *resp = th_run(&c, &oc), *patch = th_patch(resp);
+
+    cr_expect(json_is_true(json_object_get(resp, "allowed")));
+    cr_expect_eq(json_array_size(patch), 2);
+    json_decref(patch);
+    json_decref(resp);
+}
+
+Test(webhook_mutate, review_denial_carries_no_patch)
+{
+    struct th_case c = {RES, "CREATE",
+                        "{\"metadata\":{\"name\":\"s1\"},\"spec\":{\"source\":"
+                        "{\"apiGroup\":\"kubevirt.io\",\"kind\":\"Pod\","
+                        "\"name\":\"vm1\"}}}",
+                        NULL, NULL, "[]", NULL, WH_EP_ALL};
+    struct wh_outcome oc;
+    json_t *resp = th_run(&c, &oc);
+
+    cr_expect(json_is_false(json_object_get(resp, "allowed")));
+    cr_expect_null(json_object_get(resp, "patch"));
+    cr_expect_null(json_object_get(resp, "patchType"));
+    json_decref(resp);
+}

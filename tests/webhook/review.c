@@ -1,0 +1,372 @@
+/* tests/webhook/review.c - decoding and encoding AdmissionReviews: the
+ * response shape, recorded kube-apiserver requests, and every kind of
+ * malformed input (no crash, no leak, the right error). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/json.h"
+#include "webhook/review.h"
+
+static struct wh_policy *pol;
+
+static void setup(void)
+{
+    cr_assert_eq(wh_policy_default(&pol), 0);
+}
+
+static void teardown(void)
+{
+    wh_policy_unref(pol);
+}
+
+TestSuite(webhook_review, .init = setup, .fini = teardown);
+
+/* Runs body; returns handle's rc and the parsed output in *out. */
+static int run(json_t **out, struct wh_outcome *oc, enum wh_endpoint ep,
+               const char *resource, const char *body, size_t len,
+               struct kube_err *err)
+{
+    struct wh_env env = {pol, NULL};
+    struct wh_route route = {ep, resource};
+    char *text = NULL;
+    size_t n = 0;
+    int rc = wh_review_handle(&text, &n, oc, &route, body, len, &env, err);
+
+    *out = NULL;
+    if (rc == 0) {
+        cr_assert_eq(strlen(text), n);
+        *out = json_loads(text, 0, NULL);
+        cr_assert(*out, "output is not JSON: %s", text);
+    }
+    free(text);
+    return rc;
+}
+
+static json_t *run_file(struct wh_outcome *oc, enum wh_endpoint ep,
+                        const char *resource, const char *path)
+{
+    struct kube_err err = {0, ""};
+    char *body = NULL;
+    size_t len = 0;
+    json_t *out;
+
+    cr_assert_eq(kube_file_read(&body, &len, path, 1 << 20, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(run(&out, oc, ep, resource, body, len, &err), 0, "%s",
+                 err.msg);
+    free(body);
+    return out;
+}
+
+#define DATA "tests/data/webhook/"
+
+static const struct {
+    const char *file, *resource;
+    enum wh_endpoint ep;
+    int allowed, patched;
+    const char *message; /* substring when denied */
+} recorded[] = {
+    {"admissionreview-create-vmsnapshot.json", "virtualmachinesnapshots",
+     WH_EP_VALIDATE, 1, 0, NULL},
+    {"admissionreview-create-vmsnapshot.mutating.json",
+     "virtualmachinesnapshots", WH_EP_MUTATE, 1, 1, NULL},
+    {"admissionreview-create-dryrun.json", "virtualmachinesnapshots",
+     WH_EP_VALIDATE, 1, 0, NULL},
+    {"admissionreview-create-vmrestore.json", "virtualmachinerestores",
+     WH_EP_VALIDATE, 1, 0, NULL},
+    {"admissionreview-update-label.json", "virtualmachinesnapshots",
+     WH_EP_VALIDATE, 1, 0, NULL},
+    {"admissionreview-update-remove-finalizer.json",
+     "virtualmachinesnapshots", WH_EP_VALIDATE, 1, 0, NULL},
+    {"admissionreview-update-status-subresource.json",
+     "virtualmachinesnapshots", WH_EP_VALIDATE, 1, 0, NULL},
+    {"admissionreview-update-apply.json", "virtualmachinesnapshots",
+     WH_EP_VALIDATE, 0, 0, "spec: spec is immutable after creation"},
+    {"admissionreview-delete-vmsnapshot.json", "virtualmachinesnapshots",
+     WH_EP_VALIDATE, 1, 0, NULL},
+};
+
+Test(webhook_review, recorded_requests)
+{
+    for (size_t i = 0; i < sizeof(recorded) / sizeof(recorded[0]); i++) {
+        struct wh_outcome oc;
+        char path[256];
+        json_t *out, *resp;
+
+        snprintf(path, sizeof(path), DATA "%s", recorded[i].file);
+        out = run_file(&oc, recorded[i].ep, recorded[i].resource, path);
+        resp = json_object_get(out, "response");
+        cr_expect_str_eq(kube_json_str0(out, "apiVersion"),
+                         "admission.k8s.io/v1", "%s", recorded[i].file);
+        cr_expect_str_eq(kube_json_str0(out, "kind"), "AdmissionReview");
+        cr_expect_str_eq(kube_json_str0(resp, "uid"), oc.uid, "%s",
+                         recorded[i].file);
+        cr_expect_eq(json_is_true(json_object_get(resp, "allowed")),
+                     recorded[i].allowed, "%s", recorded[i].file);
+        cr_expect_eq(json_object_get(resp, "patch") != NULL,
+                     recorded[i].patched, "%s", recorded[i].file);
+        if (recorded[i].message)
+            cr_expect(strstr(kube_json_str0(resp, "status.message"),
+                             recorded[i].message),
+                      "%s", recorded[i].file);
+        json_decref(out);
+    }
+}
+
+Test(webhook_review, denial_shape_for_kubectl)
+{
+    struct wh_outcome oc;
+    json_t *out = run_file(&oc, WH_EP_VALIDATE, NULL,
+                           DATA "admissionreview-update-apply.json");
+    json_t *st = kube_json_path(out, "response.status");
+    json_t *cause = json_array_get(kube_json_path(st, "details.causes"), 0);
+
+    cr_expect_str_eq(kube_json_str0(st, "status"), "Failure");
+    cr_expect_str_eq(kube_json_str0(st, "reason"), "Invalid");
+    cr_expect_eq(json_integer_value(json_object_get(st, "code")), 422);
+    cr_expect_str_eq(kube_json_str0(st, "details.kind"),
+                     "VirtualMachineSnapshot");
+    cr_expect_str_eq(kube_json_str0(st, "details.name"), "my-vmsnapshot");
+    cr_expect_str_eq(kube_json_str0(st, "details.group"),
+                     "snapshot.kubevirt.io");
+    cr_expect_str_eq(kube_json_str0(cause, "reason"), "FieldValueInvalid");
+    cr_expect_null(json_object_get(cause, "type"), "kube-apiserver drops it");
+    cr_expect_eq(oc.allowed, 0);
+    cr_expect_eq(oc.code, 422);
+    cr_expect_str_eq(oc.kind, "VirtualMachineSnapshot");
+    cr_expect_str_eq(oc.operation, "UPDATE");
+    json_decref(out);
+}
+
+Test(webhook_review, more_than_ten_causes_are_summarised)
+{
+    char body[8192] = "{\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\","
+                      "\"resource\":{\"group\":\"snapshot.kubevirt.io\","
+                      "\"resource\":\"virtualmachinesnapshotcontents\"},"
+                      "\"userInfo\":{\"username\":\"system:serviceaccount:"
+                      "vmsnapd-system:vmsnapd\"},\"object\":{\"spec\":{"
+                      "\"source\":{\"virtualMachine\":{}},\"volumeBackups\":[";
+    struct kube_err err;
+    struct wh_outcome oc;
+    json_t *out;
+
+    for (int i = 0; i < 6; i++)
+        strcat(body, i ? ",{}" : "{}"); /* 12 causes */
+    strcat(body, "]}}}}");
+    cr_assert_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, strlen(body),
+                     &err),
+                 0);
+    cr_expect(strstr(kube_json_str0(out, "response.status.message"),
+                     ", and 2 more validation errors"),
+              "%s", kube_json_str0(out, "response.status.message"));
+    cr_expect_eq(json_array_size(kube_json_path(
+                     out, "response.status.details.causes")),
+                 12);
+    json_decref(out);
+}
+
+Test(webhook_review, v1beta1_is_answered_in_kind)
+{
+    const char *body =
+        "{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"request\":{\"uid\":"
+        "\"u1\",\"operation\":\"DELETE\",\"resource\":{\"group\":"
+        "\"snapshot.kubevirt.io\",\"resource\":\"virtualmachinerestores\"},"
+        "\"oldObject\":{\"spec\":{}}}}";
+    struct kube_err err;
+    struct wh_outcome oc;
+    json_t *out;
+
+    cr_assert_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, strlen(body),
+                     &err),
+                 0);
+    cr_expect_str_eq(kube_json_str0(out, "apiVersion"),
+                     "admission.k8s.io/v1beta1");
+    json_decref(out);
+}
+
+/* Bodies that are not AdmissionReviews: no uid to answer. */
+static const struct {
+    const char *name, *body, *message;
+} not_reviews[] = {
+    {"empty body", "", "not an AdmissionReview: invalid JSON"},
+    {"not JSON", "hello", "not an AdmissionReview: invalid JSON at line 1"},
+    {"truncated", "{\"request\":{\"uid\":\"a\"", "invalid JSON"},
+    {"an array", "[1,2]", "no \"request\" object"},
+    {"a string", "\"x\"", "invalid JSON"},
+    {"request is a string", "{\"request\":\"x\"}", "no \"request\" object"},
+    {"no uid", "{\"request\":{}}", "request.uid is missing or empty"},
+    {"empty uid", "{\"request\":{\"uid\":\"\"}}", "request.uid is missing"},
+    {"uid is a number", "{\"request\":{\"uid\":7}}", "request.uid is missing"},
+};
+
+Test(webhook_review, not_a_review)
+{
+    for (size_t i = 0; i < sizeof(not_reviews) / sizeof(not_reviews[0]);
+         i++) {
+        struct kube_err err = {0, ""};
+        struct wh_outcome oc;
+        json_t *out;
+        int rc = run(&out, &oc, WH_EP_VALIDATE, NULL, not_reviews[i].body,
+                     strlen(not_reviews[i].body), &err);
+
+        cr_expect_eq(rc, KUBE_EINVAL, "%s", not_reviews[i].name);
+        cr_expect(strstr(err.msg, not_reviews[i].message), "%s: %s",
+                  not_reviews[i].name, err.msg);
+        json_decref(out);
+    }
+}
+
+#define REQ(res, op, objkey, obj)                                              \
+    "{\"request\":{\"uid\":\"u\",\"operation\":\"" op "\",\"resource\":{"     \
+    "\"group\":\"snapshot.kubevirt.io\",\"version\":\"v1beta1\","            \
+    "\"resource\":\"" res "\"},\"" objkey "\":" obj "}}"
+#define SNAPS "virtualmachinesnapshots"
+#define RESTORES "virtualmachinerestores"
+#define CONTENTS "virtualmachinesnapshotcontents"
+
+/* Reviews we can answer, with a 400 that names the problem. */
+static const struct {
+    const char *name, *body, *message;
+} bad_requests[] = {
+    {"unknown resource",
+     "{\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\",\"resource\":{"
+     "\"group\":\"apps\",\"version\":\"v1\",\"resource\":\"deployments\"}}}",
+     "unexpected resource {Group:apps Version:v1 Resource:deployments}"},
+    {"no resource", "{\"request\":{\"uid\":\"u\"}}",
+     "unexpected resource {Group: Version: Resource:}"},
+    {"CONNECT", REQ(SNAPS, "CONNECT", "object", "{}"),
+     "unexpected operation CONNECT"},
+    {"no operation", REQ(SNAPS, "", "object", "{}"), "unexpected operation"},
+    {"CREATE without object", REQ(SNAPS, "CREATE", "oldObject", "{}"),
+     "request.object is missing"},
+    {"UPDATE without oldObject", REQ(SNAPS, "UPDATE", "object", "{}"),
+     "request.oldObject is missing"},
+    {"DELETE without oldObject", REQ(SNAPS, "DELETE", "object", "{}"),
+     "request.oldObject is missing"},
+    {"object is an array", REQ(SNAPS, "CREATE", "object", "[]"),
+     "the object is an array, not an object"},
+    {"metadata is a string", REQ(SNAPS, "CREATE", "object",
+                                 "{\"metadata\":\"x\"}"),
+     "metadata: expected an object, got a string"},
+    {"name is a number", REQ(SNAPS, "CREATE", "object",
+                             "{\"metadata\":{\"name\":1}}"),
+     "metadata.name: expected a string, got an integer"},
+    {"spec is a string", REQ(SNAPS, "CREATE", "object", "{\"spec\":\"x\"}"),
+     "cannot decode VirtualMachineSnapshot in request.object: spec: "
+     "expected an object, got a string"},
+    {"source is a string",
+     REQ(SNAPS, "CREATE", "object", "{\"spec\":{\"source\":\"vm1\"}}"),
+     "spec.source: expected an object, got a string"},
+    {"source name is a number",
+     REQ(SNAPS, "CREATE", "object", "{\"spec\":{\"source\":{\"name\":3}}}"),
+     "spec.source.name: expected a string, got an integer"},
+    {"deadline is a boolean",
+     REQ(SNAPS, "CREATE", "object", "{\"spec\":{\"failureDeadline\":true}}"),
+     "spec.failureDeadline: expected a string or a number, got a boolean"},
+    {"deadline is an object",
+     REQ(SNAPS, "CREATE", "object", "{\"spec\":{\"failureDeadline\":{}}}"),
+     "spec.failureDeadline: expected a string or a number, got an object"},
+    {"old object checked too",
+     "{\"request\":{\"uid\":\"u\",\"operation\":\"UPDATE\",\"resource\":{"
+     "\"group\":\"snapshot.kubevirt.io\",\"resource\":\"" SNAPS "\"},"
+     "\"object\":{},\"oldObject\":{\"spec\":[]}}}",
+     "in request.oldObject: spec: expected an object, got an array"},
+    {"patches is a string",
+     REQ(RESTORES, "CREATE", "object", "{\"spec\":{\"patches\":\"x\"}}"),
+     "spec.patches: expected an array, got a string"},
+    {"a patch is a number",
+     REQ(RESTORES, "CREATE", "object", "{\"spec\":{\"patches\":[\"a\",2]}}"),
+     "spec.patches[1]: expected a string, got an integer"},
+    {"target is an array",
+     REQ(RESTORES, "CREATE", "object", "{\"spec\":{\"target\":[]}}"),
+     "spec.target: expected an object, got an array"},
+    {"override labels is a list",
+     REQ(RESTORES, "CREATE", "object",
+         "{\"spec\":{\"volumeRestoreOverrides\":[{\"labels\":[]}]}}"),
+     "spec.volumeRestoreOverrides[0].labels: expected an object, got an "
+     "array"},
+    {"status.complete is a string",
+     REQ(RESTORES, "CREATE", "object", "{\"status\":{\"complete\":\"yes\"}}"),
+     "status.complete: expected a boolean, got a string"},
+    {"a backup is a string",
+     REQ(CONTENTS, "CREATE", "object", "{\"spec\":{\"volumeBackups\":[\"x\"]}}"),
+     "spec.volumeBackups[0]: expected an object, got a string"},
+    {"backup pvc is a string",
+     REQ(CONTENTS, "CREATE", "object",
+         "{\"spec\":{\"volumeBackups\":[{\"persistentVolumeClaim\":\"p\"}]}}"),
+     "spec.volumeBackups[0].persistentVolumeClaim: expected an object, got a "
+     "string"},
+};
+
+Test(webhook_review, bad_requests_are_400)
+{
+    for (size_t i = 0; i < sizeof(bad_requests) / sizeof(bad_requests[0]);
+         i++) {
+        struct kube_err err = {0, ""};
+        struct wh_outcome oc;
+        json_t *out;
+        int rc = run(&out, &oc, WH_EP_VALIDATE, NULL, bad_requests[i].body,
+                     strlen(bad_requests[i].body), &err);
+        const json_t *st = kube_json_path(out, "response.status");
+
+        cr_assert_eq(rc, 0, "%s: %s", bad_requests[i].name, err.msg);
+        cr_expect(json_is_false(kube_json_path(out, "response.allowed")),
+                  "%s", bad_requests[i].name);
+        cr_expect_eq(json_integer_value(json_object_get(st, "code")), 400,
+                     "%s", bad_requests[i].name);
+        cr_expect(strstr(kube_json_str0(st, "message"),
+                         bad_requests[i].message),
+                  "%s: %s", bad_requests[i].name,
+                  kube_json_str0(st, "message"));
+        cr_expect_null(kube_json_path(out, "response.patch"));
+        json_decref(out);
+    }
+}
+
+Test(webhook_review, route_must_match_the_resource)
+{
+    const char *body = REQ(RESTORES, "DELETE", "oldObject", "{}");
+    struct kube_err err;
+    struct wh_outcome oc;
+    json_t *out;
+
+    cr_assert_eq(run(&out, &oc, WH_EP_VALIDATE, SNAPS, body, strlen(body),
+                     &err),
+                 0);
+    cr_expect_eq(json_integer_value(kube_json_path(out,
+                                                   "response.status.code")),
+                 400);
+    json_decref(out);
+}
+
+/* A 10 MiB body: a valid review with a huge annotation is answered; the
+ * same amount of garbage is refused. Neither crashes nor leaks. */
+Test(webhook_review, ten_mebibyte_bodies)
+{
+    size_t big = 10u << 20;
+    const char *head = REQ(SNAPS, "DELETE", "oldObject",
+                           "{\"metadata\":{\"annotations\":{\"a\":\"");
+    const char *tail = "\"}}}}}";
+    size_t hl = strlen(head) - 2, tl = strlen(tail); /* drop REQ's "}}" */
+    char *body = malloc(hl + big + tl + 1);
+    struct kube_err err = {0, ""};
+    struct wh_outcome oc;
+    json_t *out;
+
+    cr_assert(body);
+    memcpy(body, head, hl);
+    memset(body + hl, 'x', big);
+    memcpy(body + hl + big, tail, tl + 1);
+    cr_expect_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, hl + big + tl,
+                     &err),
+                 0, "%s", err.msg);
+    cr_expect(json_is_true(kube_json_path(out, "response.allowed")));
+    json_decref(out);
+    memset(body, '{', hl + big + tl);
+    cr_expect_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, hl + big + tl,
+                     &err),
+                 KUBE_EINVAL);
+    free(body);
+}

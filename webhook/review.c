@@ -1,0 +1,301 @@
+/* webhook/review.c - decoding an AdmissionReview v1, routing it to its
+ * kind's rules, and encoding the answer kube-apiserver and kubectl expect
+ * (vmsnapd-rules.md, "Response shape"). */
+#include "webhook/review.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/json.h"
+#include "webhook/admission.h"
+
+#define REVIEW_V1 "admission.k8s.io/v1"
+
+/* Copies src into a fixed outcome field, cut to fit. */
+static void put(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src ? src : "");
+}
+
+static int parse_op(enum wh_op *op, const char *s)
+{
+    static const char *const names[] = {"CREATE", "UPDATE", "DELETE"};
+
+    for (int i = 0; i < 3; i++)
+        if (s && strcmp(s, names[i]) == 0) {
+            *op = (enum wh_op)i;
+            return KUBE_OK;
+        }
+    return KUBE_EINVAL;
+}
+
+/* The object the request is about, checked for JSON types. */
+static int decode_object(const json_t **out, struct wh_answer *a,
+                         const json_t *request, const char *key,
+                         const struct wh_kind *k)
+{
+    const json_t *obj = json_object_get(request, key);
+    char why[384];
+
+    if (!obj || json_is_null(obj)) {
+        wh_deny(a, 400, "BadRequest", "request.%s is missing", key);
+        return KUBE_EINVAL;
+    }
+    if (wh_types_check(k, obj, why, sizeof(why)) < 0) {
+        wh_deny(a, 400, "BadRequest", "cannot decode %s in request.%s: %s",
+                k->kind, key, why);
+        return KUBE_EINVAL;
+    }
+    *out = obj;
+    return KUBE_OK;
+}
+
+static void decode_user(struct wh_req *r, const json_t *request)
+{
+    const json_t *groups = kube_json_path(request, "userInfo.groups"), *g;
+    size_t i, n = 0;
+
+    r->username = kube_json_str0(request, "userInfo.username");
+    json_array_foreach(groups, i, g)
+    {
+        if (json_is_string(g) && n < WH_MAX_GROUPS)
+            r->groups[n++] = json_string_value(g);
+    }
+    r->groups[n] = NULL;
+}
+
+/* Fills r from request; on a request we cannot understand sets a 400 on a
+ * and returns KUBE_EINVAL. *kind is the admitted kind's row. */
+static int decode_request(struct wh_req *r, const struct wh_kind **kind,
+                          struct wh_answer *a, const json_t *request,
+                          const struct wh_route *route)
+{
+    const char *group = kube_json_str0(request, "resource.group");
+    const char *res = kube_json_str0(request, "resource.resource");
+    const char *op = kube_json_str(request, "operation");
+    const struct wh_kind *k = strcmp(group, WH_GROUP) ? NULL
+                                                      : wh_kind_find(res);
+
+    if (!k || (route->resource && strcmp(route->resource, res) != 0)) {
+        wh_deny(a, 400, "BadRequest",
+                "unexpected resource {Group:%s Version:%s Resource:%s}",
+                group, kube_json_str0(request, "resource.version"), res);
+        return KUBE_EINVAL;
+    }
+    *kind = k;
+    if (parse_op(&r->op, op) < 0) {
+        wh_deny(a, 400, "BadRequest", "unexpected operation %s",
+                op ? op : "(none)");
+        return KUBE_EINVAL;
+    }
+    if (r->op != WH_DELETE &&
+        decode_object(&r->object, a, request, "object", k) < 0)
+        return KUBE_EINVAL;
+    if (r->op != WH_CREATE &&
+        decode_object(&r->old_object, a, request, "oldObject", k) < 0)
+        return KUBE_EINVAL;
+    r->ns = kube_json_str0(request, "namespace");
+    r->name = kube_json_str0(request, "name");
+    if (!*r->name)
+        r->name = kube_json_str0(r->object ? r->object : r->old_object,
+                                 "metadata.name");
+    r->dry_run = kube_json_true(request, "dryRun");
+    decode_user(r, request);
+    return KUBE_OK;
+}
+
+static int exempt(const struct wh_req *r)
+{
+    return wh_policy_user_in(r->env->policy->exempt_namespaces, r->ns, NULL);
+}
+
+/* Runs the mutation and, for WH_EP_ALL, validates the mutated object, as
+ * kube-apiserver would after applying our patch. */
+static int run_rules(struct wh_answer *a, struct wh_req *r,
+                     const struct wh_kind *k, enum wh_endpoint ep,
+                     struct kube_err *err)
+{
+    json_t *mutated = NULL;
+    int rc = KUBE_OK;
+
+    if (ep != WH_EP_VALIDATE && k->mutate && r->op == WH_CREATE)
+        rc = k->mutate(a, r);
+    if (rc == KUBE_OK && ep == WH_EP_ALL && kube_patch_len(&a->patch)) {
+        mutated = json_deep_copy(r->object);
+        rc = mutated ? kube_patch_apply(&mutated, a->patch.ops, err)
+                     : KUBE_ENOMEM;
+        r->object = mutated;
+    }
+    if (rc == KUBE_OK && ep != WH_EP_MUTATE && k->validate)
+        rc = k->validate(a, r);
+    json_decref(mutated);
+    r->object = NULL; /* it pointed into mutated, now gone */
+    return rc;
+}
+
+static json_t *status_json(const struct wh_answer *a, const struct wh_req *r,
+                           const struct wh_kind *k, const char *message)
+{
+    json_t *st = json_pack("{s:{}, s:s, s:s, s:s, s:i}", "metadata", "status",
+                           "Failure", "message", message, "reason",
+                           a->code ? a->reason : "Invalid", "code",
+                           a->code ? a->code : 422);
+    json_t *details;
+
+    if (!st || !k)
+        return st;
+    details = json_pack("{s:s, s:s, s:s}", "name", r->name ? r->name : "",
+                        "group", WH_GROUP, "kind", k->kind);
+    if (details && !a->code)
+        json_object_set_new(details, "causes",
+                            kube_fielderrs_causes(&a->causes));
+    json_object_set_new(st, "details", details);
+    return st;
+}
+
+/* The response object for a. NULL on allocation failure. */
+static json_t *response_json(const struct wh_answer *a, const struct wh_req *r,
+                             const struct wh_kind *k, struct wh_outcome *oc)
+{
+    int denied = a->code || kube_fielderrs_len(&a->causes);
+    json_t *resp = json_pack("{s:s, s:b}", "uid", r->uid, "allowed", !denied);
+    char *msg = NULL;
+
+    if (!resp)
+        return NULL;
+    oc->allowed = !denied;
+    oc->code = denied ? (a->code ? a->code : 422) : 200;
+    if (denied) {
+        msg = a->code ? strdup(a->message) : kube_fielderrs_message(&a->causes);
+        if (!msg || json_object_set_new(resp, "status",
+                                        status_json(a, r, k, msg)))
+            goto fail;
+        put(oc->message, sizeof(oc->message), msg);
+    } else if (kube_patch_len(&a->patch)) {
+        char *b64 = kube_patch_base64(&a->patch);
+        if (!b64 || json_object_set_new(resp, "patch", json_string(b64)) ||
+            json_object_set_new(resp, "patchType", json_string("JSONPatch"))) {
+            free(b64);
+            goto fail;
+        }
+        free(b64);
+        oc->patched = 1;
+    }
+    if (json_array_size(a->warnings))
+        json_object_set(resp, "warnings", a->warnings);
+    free(msg);
+    return resp;
+fail:
+    free(msg);
+    json_decref(resp);
+    return NULL;
+}
+
+static int encode(char **out, size_t *outlen, const json_t *review,
+                  json_t *resp)
+{
+    const char *v = kube_json_str(review, "apiVersion");
+    json_t *doc;
+
+    /* answer in the request's version; v1 is what we register */
+    if (!v || strcmp(v, "admission.k8s.io/v1beta1") != 0)
+        v = REVIEW_V1;
+    doc = json_pack("{s:s, s:s, s:o}", "apiVersion", v, "kind",
+                    "AdmissionReview", "response", resp); /* steals resp */
+    *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    if (!*out)
+        return KUBE_ENOMEM;
+    *outlen = strlen(*out);
+    return KUBE_OK;
+}
+
+/* Decodes, runs the rules, and fills a; our own failures become a 500
+ * denial, never an allow. */
+static void admit(struct wh_answer *a, struct wh_req *r,
+                  const struct wh_kind **k, const json_t *request,
+                  const struct wh_route *route, struct wh_outcome *oc)
+{
+    struct kube_err err = {0, ""};
+    int rc;
+
+    if (decode_request(r, k, a, request, route) < 0)
+        return;
+    put(oc->kind, sizeof(oc->kind), (*k)->kind);
+    put(oc->name, sizeof(oc->name), r->name);
+    if (exempt(r) || *kube_json_str0(request, "subResource"))
+        return; /* status writes and exempt namespaces pass untouched */
+    rc = run_rules(a, r, *k, route->endpoint, &err);
+    if (rc < 0)
+        wh_deny(a, 500, "InternalError", "vmsnapd could not evaluate the "
+                "request: %s", err.msg[0] ? err.msg : kube_strerror(rc));
+    if (a->state_skipped &&
+        wh_warn(a, "vmsnapd has no view of the cluster: rules that read "
+                   "VMs, snapshots and restores were skipped") < 0)
+        wh_deny(a, 500, "InternalError", "out of memory");
+}
+
+static int not_a_review(struct kube_err *err, json_t *review, const char *fmt,
+                        ...) KUBE_PRINTF(3, 4);
+static int not_a_review(struct kube_err *err, json_t *review, const char *fmt,
+                        ...)
+{
+    char buf[KUBE_ERR_MSG];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    json_decref(review);
+    return kube_err_set(err, KUBE_EINVAL, "not an AdmissionReview: %s", buf);
+}
+
+int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
+                     const struct wh_route *route, const char *body,
+                     size_t len, const struct wh_env *env,
+                     struct kube_err *err)
+{
+    struct wh_answer a;
+    struct wh_req r;
+    const struct wh_kind *k = NULL;
+    json_error_t jerr;
+    json_t *review = json_loadb(body, len, 0, &jerr), *request, *resp;
+    int rc;
+
+    memset(oc, 0, sizeof(*oc));
+    memset(&r, 0, sizeof(r));
+    if (!review)
+        return not_a_review(err, NULL, "invalid JSON at line %d column %d: %s",
+                            jerr.line, jerr.column, jerr.text);
+    request = json_object_get(review, "request");
+    if (!json_is_object(request))
+        return not_a_review(err, review, "no \"request\" object");
+    r.uid = kube_json_str(request, "uid");
+    if (!r.uid || !*r.uid)
+        return not_a_review(err, review, "request.uid is missing or empty");
+    r.env = env;
+    put(oc->uid, sizeof(oc->uid), r.uid);
+    put(oc->operation, sizeof(oc->operation),
+        kube_json_str(request, "operation"));
+    put(oc->ns, sizeof(oc->ns), kube_json_str(request, "namespace"));
+    memset(&a, 0, sizeof(a));
+    kube_fielderrs_init(&a.causes);
+    a.warnings = json_array();
+    rc = kube_patch_init(&a.patch);
+    if (rc == KUBE_OK && a.warnings) {
+        admit(&a, &r, &k, request, route, oc);
+        resp = response_json(&a, &r, k, oc);
+        rc = resp ? encode(out, outlen, review, resp) : KUBE_ENOMEM;
+    } else {
+        rc = KUBE_ENOMEM;
+    }
+    kube_patch_free(&a.patch);
+    kube_fielderrs_free(&a.causes);
+    json_decref(a.warnings);
+    json_decref(review);
+    if (rc < 0)
+        kube_err_set(err, rc, "out of memory");
+    return rc;
+}
