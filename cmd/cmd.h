@@ -5,5 +5,6 @@
 
 int cmd_review(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

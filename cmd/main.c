@@ -15,6 +15,7 @@ static const struct cmd_verb {
      "run one AdmissionReview through the admission rules"},
     {"certs", cmd_certs,
      "create, check and renew the webhook's TLS certificates"},
+    {"serve", cmd_serve, "serve the admission webhooks over HTTPS"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 

@@ -1,0 +1,503 @@
+/* cmd/serve.c - `vmsnapd serve`: the admission webhook over HTTPS, with
+ * certificate and policy hot reload, and a graceful drain on SIGTERM. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/cmd.h"
+#include "kube/duration.h"
+#include "kube/log.h"
+#include "webhook/filewatch.h"
+#include "webhook/policy.h"
+#include "webhook/server.h"
+#include "webhook/tlscreds.h"
+
+#define NS_PER_S 1000000000LL
+#define NS_PER_MS 1000000LL
+
+static const char serve_usage[] =
+    "usage: vmsnapd serve [OPTIONS]\n"
+    "\n"
+    "Serves the admission webhooks over HTTPS (TLS 1.2 and 1.3):\n"
+    "  POST /validate-virtualmachinesnapshots\n"
+    "  POST /validate-virtualmachinesnapshotcontents\n"
+    "  POST /validate-virtualmachinerestores\n"
+    "  POST /mutate-virtualmachinesnapshots\n"
+    "  GET  /healthz /readyz /metrics\n"
+    "Certificate, key and policy files are reloaded when they change (and "
+    "on\nSIGHUP); a broken new file is refused and the old one kept. "
+    "SIGTERM or\nSIGINT drains: /readyz fails at once, serving goes on for "
+    "the shutdown\ndelay, then new connections are refused, idle ones "
+    "closed, and the process\nexits 0 once the last request is answered "
+    "or the grace period ends.\n"
+    "Durations take Go units (\"100ms\", \"1m30s\") or bare seconds.\n"
+    "\n"
+    "  --listen ADDR:PORT       address to bind (0.0.0.0:8443; port 0 "
+    "picks one,\n"
+    "                           logged as {\"msg\":\"serving\",\"port\":N})\n"
+    "  --tls-cert-file FILE     PEM chain, leaf first "
+    "(/etc/vmsnapd/tls/tls.crt)\n"
+    "  --tls-key-file FILE      PEM private key (/etc/vmsnapd/tls/tls.key)\n"
+    "  --policy FILE            admission policy, YAML (built-in defaults)\n"
+    "  --log-level LEVEL        debug, info, warn or error (info)\n"
+    "  --reload-interval DUR    how often files are checked for changes "
+    "(10s)\n"
+    "  --shutdown-delay DUR     serving time after SIGTERM, for endpoints "
+    "to be\n"
+    "                           removed (5s)\n"
+    "  --grace-period DUR       exit by then after SIGTERM (30s)\n"
+    "  --idle-timeout DUR       close connections silent this long "
+    "(120s, whole\n"
+    "                           seconds; above kube-apiserver's 90s)\n"
+    "  --max-connections N      open connections at most (1000)\n"
+    "  --conn-memory-limit N    bytes per connection for headers and I/O "
+    "(65536)\n"
+    "  --threads N              server threads (0: one per CPU)\n";
+
+struct serve_opts {
+    const char *listen, *cert, *key, *policy;
+    int64_t reload_interval, shutdown_delay, grace_period, idle_timeout;
+    unsigned long max_connections, conn_memory_limit, threads;
+    char host[64];
+    unsigned port;
+};
+
+/* What main polls; a signal handler may only set these. */
+static volatile sig_atomic_t got_term, got_hup;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        got_hup = 1;
+    else
+        got_term = sig;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+/* Sleeps up to ns; a signal cuts it short, which is the point. */
+static void nap(int64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
+
+    nanosleep(&ts, NULL);
+}
+
+/* ---- flags -------------------------------------------------------------- */
+
+static int parse_uint(unsigned long *out, const char *s, unsigned long max)
+{
+    unsigned long v = 0;
+
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (max - (unsigned long)(*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (unsigned long)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* "ADDR:PORT", "[V6]:PORT" or ":PORT" (all IPv4 addresses). */
+static int parse_listen(struct serve_opts *o)
+{
+    const char *colon = strrchr(o->listen, ':');
+    const char *h = o->listen;
+    size_t hlen;
+    unsigned long port;
+
+    if (!colon || parse_uint(&port, colon + 1, 65535) < 0)
+        return -1;
+    hlen = (size_t)(colon - h);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen == 0) {
+        h = "0.0.0.0";
+        hlen = strlen(h);
+    }
+    if (hlen >= sizeof(o->host))
+        return -1;
+    memcpy(o->host, h, hlen);
+    o->host[hlen] = '\0';
+    o->port = (unsigned)port;
+    return 0;
+}
+
+static int parse_duration(int64_t *out, const char *flag, const char *v)
+{
+    struct kube_err err = {0};
+
+    if (kube_duration_parse(out, v, 1, &err) < 0 || *out < 0) {
+        fprintf(stderr, "vmsnapd serve: --%s: %s\n", flag,
+                *err.msg ? err.msg : "must not be negative");
+        return -1;
+    }
+    return 0;
+}
+
+/* One option's value into o; -1 with a message on stderr. */
+static int set_opt(struct serve_opts *o, const char *name, const char *v)
+{
+    unsigned long *u = NULL;
+    unsigned long max = 0;
+
+    if (strcmp(name, "listen") == 0)
+        o->listen = v;
+    else if (strcmp(name, "tls-cert-file") == 0)
+        o->cert = v;
+    else if (strcmp(name, "tls-key-file") == 0)
+        o->key = v;
+    else if (strcmp(name, "policy") == 0)
+        o->policy = v;
+    else if (strcmp(name, "log-level") == 0) {
+        int lvl = kube_log_parse_level(v);
+
+        if (lvl < 0) {
+            fprintf(stderr, "vmsnapd serve: --log-level: debug, info, warn "
+                            "or error\n");
+            return -1;
+        }
+        kube_log_set_level((enum kube_log_level)lvl);
+    } else if (strcmp(name, "reload-interval") == 0)
+        return parse_duration(&o->reload_interval, name, v);
+    else if (strcmp(name, "shutdown-delay") == 0)
+        return parse_duration(&o->shutdown_delay, name, v);
+    else if (strcmp(name, "grace-period") == 0)
+        return parse_duration(&o->grace_period, name, v);
+    else if (strcmp(name, "idle-timeout") == 0)
+        return parse_duration(&o->idle_timeout, name, v);
+    else if (strcmp(name, "max-connections") == 0)
+        u = &o->max_connections, max = 1000000;
+    else if (strcmp(name, "conn-memory-limit") == 0)
+        u = &o->conn_memory_limit, max = 64 * 1024 * 1024;
+    else if (strcmp(name, "threads") == 0)
+        u = &o->threads, max = 64;
+    if (u && parse_uint(u, v, max) < 0) {
+        fprintf(stderr, "vmsnapd serve: --%s: a number up to %lu\n", name, max);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks what the flags cannot say alone. */
+static int check_opts(struct serve_opts *o)
+{
+    if (parse_listen(o) < 0) {
+        fprintf(stderr, "vmsnapd serve: --listen: want ADDR:PORT, got \"%s\"\n",
+                o->listen);
+        return -1;
+    }
+    if (o->idle_timeout < NS_PER_S || o->reload_interval < NS_PER_MS ||
+        o->max_connections == 0 || o->conn_memory_limit < 4096) {
+        fprintf(stderr, "vmsnapd serve: --idle-timeout must be at least 1s, "
+                        "--reload-interval 1ms, --max-connections 1 and "
+                        "--conn-memory-limit 4096\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns 0, 1 after --help, or -1 on bad flags (usage printed). */
+static int parse_args(struct serve_opts *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 0},
+        {"tls-cert-file", required_argument, NULL, 0},
+        {"tls-key-file", required_argument, NULL, 0},
+        {"policy", required_argument, NULL, 0},
+        {"log-level", required_argument, NULL, 0},
+        {"reload-interval", required_argument, NULL, 0},
+        {"shutdown-delay", required_argument, NULL, 0},
+        {"grace-period", required_argument, NULL, 0},
+        {"idle-timeout", required_argument, NULL, 0},
+        {"max-connections", required_argument, NULL, 0},
+        {"conn-memory-limit", required_argument, NULL, 0},
+        {"threads", required_argument, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c, idx = 0;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+        if (c == 'h') {
+            fputs(serve_usage, stdout);
+            return 1;
+        }
+        if (c != 0 || set_opt(o, longopts[idx].name, optarg) < 0)
+            goto bad;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vmsnapd serve: unexpected argument \"%s\"\n",
+                argv[optind]);
+        goto bad;
+    }
+    if (check_opts(o) == 0)
+        return 0;
+bad:
+    fputs(serve_usage, stderr);
+    return -1;
+}
+
+/* ---- reloads ------------------------------------------------------------ */
+
+struct serve {
+    struct serve_opts opts;
+    struct wh_server *srv;
+    struct wh_filewatch cert_w, key_w, policy_w;
+};
+
+/* Loads the pair; refuses one whose leaf has expired when refuse_expired
+ * (on reload: the pair in use is no worse). */
+static int load_creds(struct wh_tlscreds **out, const struct serve_opts *o,
+                      int refuse_expired, struct kube_err *err)
+{
+    struct wh_tlscreds *c = NULL;
+    int rc = wh_tlscreds_load(&c, o->cert, o->key, err);
+
+    if (rc < 0)
+        return rc;
+    if (wh_tlscreds_not_after(c) < (int64_t)time(NULL)) {
+        if (refuse_expired) {
+            wh_tlscreds_unref(c);
+            return kube_err_set(err, KUBE_EINVAL, "%s: certificate expired",
+                                o->cert);
+        }
+        kube_log(KUBE_LOG_WARN, "serving certificate expired", "{s:s, s:I}",
+                 "cert", o->cert, "notAfter",
+                 (json_int_t)wh_tlscreds_not_after(c));
+    }
+    *out = c;
+    return KUBE_OK;
+}
+
+static void reload_creds(struct serve *sv, int force)
+{
+    struct wh_metrics *m = wh_server_metrics(sv->srv);
+    struct wh_tlscreds *c = NULL;
+    struct kube_err err = {0};
+    /* both, always: each call records the state it saw */
+    int changed = wh_filewatch_changed(&sv->cert_w);
+
+    changed |= wh_filewatch_changed(&sv->key_w);
+    if (!changed && !force)
+        return;
+    if (load_creds(&c, &sv->opts, 1, &err) < 0) {
+        /* until the files change again: a half-written pair is retried
+         * once its second file lands */
+        wh_metrics_reload(m, WH_METRICS_CERTIFICATE, 0);
+        kube_log(KUBE_LOG_ERROR,
+                 "certificate reload refused, keeping the "
+                 "old pair",
+                 "{s:s, s:s, s:s}", "cert", sv->opts.cert, "key", sv->opts.key,
+                 "error", err.msg);
+        return;
+    }
+    wh_server_set_creds(sv->srv, c);
+    wh_metrics_reload(m, WH_METRICS_CERTIFICATE, 1);
+    kube_log(KUBE_LOG_INFO, "certificate reloaded", "{s:s, s:s, s:I}", "cert",
+             sv->opts.cert, "subject", wh_tlscreds_subject(c), "notAfter",
+             (json_int_t)wh_tlscreds_not_after(c));
+    wh_tlscreds_unref(c);
+}
+
+static int load_policy(struct wh_policy **out, const char *path,
+                       struct kube_err *err)
+{
+    if (!path)
+        return wh_policy_default(out);
+    return wh_policy_load(out, path, err);
+}
+
+static void reload_policy(struct serve *sv, int force)
+{
+    struct wh_metrics *m = wh_server_metrics(sv->srv);
+    struct wh_policy *p = NULL;
+    struct kube_err err = {0};
+
+    if (!sv->opts.policy)
+        return;
+    if (!wh_filewatch_changed(&sv->policy_w) && !force)
+        return;
+    if (load_policy(&p, sv->opts.policy, &err) < 0) {
+        wh_metrics_reload(m, WH_METRICS_POLICY, 0);
+        kube_log(KUBE_LOG_ERROR,
+                 "policy reload refused, keeping the old "
+                 "policy",
+                 "{s:s, s:s}", "policy", sv->opts.policy, "error", err.msg);
+        return;
+    }
+    wh_server_set_policy(sv->srv, p);
+    wh_metrics_reload(m, WH_METRICS_POLICY, 1);
+    kube_log(KUBE_LOG_INFO, "policy reloaded", "{s:s}", "policy",
+             sv->opts.policy);
+    wh_policy_unref(p);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+/* SIGTERM/SIGINT/SIGHUP only set flags. They are blocked while the pool
+ * starts, so MHD's threads inherit a mask without them and every signal
+ * lands on main, cutting its nap short. SIGPIPE is ignored (a peer gone
+ * mid-write is an error return, not a death). */
+static void signals_install(sigset_t *old)
+{
+    struct sigaction sa;
+    sigset_t set;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static int start(struct serve *sv)
+{
+    struct serve_opts *o = &sv->opts;
+    struct wh_server_config cfg = {
+        .host = o->host,
+        .port = o->port,
+        .threads = (unsigned)o->threads,
+        .max_connections = (unsigned)o->max_connections,
+        .idle_timeout = (unsigned)(o->idle_timeout / NS_PER_S),
+        .conn_memory_limit = o->conn_memory_limit,
+    };
+    struct wh_tlscreds *creds = NULL;
+    struct wh_policy *policy = NULL;
+    struct kube_err err = {0};
+    sigset_t old;
+    int rc;
+
+    /* watch first: a change during the load below shows as a change */
+    wh_filewatch_init(&sv->cert_w, o->cert);
+    wh_filewatch_init(&sv->key_w, o->key);
+    if (o->policy)
+        wh_filewatch_init(&sv->policy_w, o->policy);
+    rc = load_policy(&policy, o->policy, &err);
+    if (rc == KUBE_OK)
+        rc = load_creds(&creds, o, 0, &err);
+    if (rc == KUBE_OK) {
+        signals_install(&old);
+        rc = wh_server_start(&sv->srv, &cfg, creds, policy, &err);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    if (rc < 0)
+        kube_log(KUBE_LOG_ERROR, "cannot serve", "{s:s}", "error",
+                 *err.msg ? err.msg : kube_strerror(rc));
+    else
+        kube_log(KUBE_LOG_INFO, "serving", "{s:s, s:i, s:s, s:I}", "address",
+                 o->host, "port", (int)wh_server_port(sv->srv), "subject",
+                 wh_tlscreds_subject(creds), "notAfter",
+                 (json_int_t)wh_tlscreds_not_after(creds));
+    wh_tlscreds_unref(creds);
+    wh_policy_unref(policy);
+    return rc;
+}
+
+/* Polls signals and files until SIGTERM or SIGINT. */
+static void run(struct serve *sv)
+{
+    int64_t interval = sv->opts.reload_interval;
+    int64_t tick = interval < 50 * NS_PER_MS ? interval : 50 * NS_PER_MS;
+    int64_t next = now_ns() + interval;
+
+    while (!got_term) {
+        nap(tick);
+        if (got_hup) {
+            got_hup = 0;
+            kube_log(KUBE_LOG_INFO, "SIGHUP: reloading", NULL);
+            reload_creds(sv, 1);
+            reload_policy(sv, 1);
+        }
+        if (now_ns() >= next) {
+            reload_creds(sv, 0);
+            reload_policy(sv, 0);
+            next = now_ns() + interval;
+        }
+    }
+}
+
+/* Not ready at once; serve on through the shutdown delay (endpoints are
+ * being removed); then refuse new connections, close idle ones and
+ * let running requests finish, until none is left or the grace period
+ * (counted from the signal) is over. */
+static void drain(struct serve *sv)
+{
+    int64_t t0 = now_ns(), deadline = t0 + sv->opts.grace_period;
+    int64_t quiesce_at = t0 + sv->opts.shutdown_delay;
+    size_t open;
+
+    wh_server_set_ready(sv->srv, 0);
+    kube_log(KUBE_LOG_INFO, "shutting down", "{s:i, s:f, s:f}", "signal",
+             (int)got_term, "shutdownDelay",
+             (double)sv->opts.shutdown_delay / 1e9, "gracePeriod",
+             (double)sv->opts.grace_period / 1e9);
+    if (quiesce_at > deadline)
+        quiesce_at = deadline;
+    while (now_ns() < quiesce_at)
+        nap(quiesce_at - now_ns() < 50 * NS_PER_MS ? quiesce_at - now_ns()
+                                                   : 50 * NS_PER_MS);
+    wh_server_quiesce(sv->srv);
+    kube_log(KUBE_LOG_INFO, "stopped accepting connections", NULL);
+    while ((open = wh_server_close_idle(sv->srv)) > 0 && now_ns() < deadline)
+        nap(10 * NS_PER_MS);
+    if (open > 0)
+        kube_log(KUBE_LOG_WARN, "grace period over, closing connections",
+                 "{s:i}", "open", (int)open);
+    wh_server_stop(sv->srv);
+    sv->srv = NULL;
+    kube_log(KUBE_LOG_INFO, "stopped", NULL);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve sv = {
+        .opts =
+            {
+                .listen = "0.0.0.0:8443",
+                .cert = "/etc/vmsnapd/tls/tls.crt",
+                .key = "/etc/vmsnapd/tls/tls.key",
+                .reload_interval = 10 * NS_PER_S,
+                .shutdown_delay = 5 * NS_PER_S,
+                .grace_period = 30 * NS_PER_S,
+                .idle_timeout = 120 * NS_PER_S,
+                .max_connections = 1000,
+                .conn_memory_limit = 64 * 1024,
+            },
+    };
+    int rc = parse_args(&sv.opts, argc, argv);
+
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    json_object_seed(0); /* before MHD's threads; a no-op if main did it */
+    if (start(&sv) < 0)
+        return 1;
+    run(&sv);
+    drain(&sv);
+    return 0;
+}

@@ -1,0 +1,911 @@
+/* webhook/server.c - libmicrohttpd + GnuTLS admission server. */
+#include "webhook/server.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kube/duration.h"
+#include "kube/log.h"
+#include "webhook/review.h"
+
+/* MHD reports every failed handshake with this fixed phrase (0.9.75,
+ * connection_https.c); it is the only signal of one we get. */
+#define HANDSHAKE_FAILED "Error: received handshake message out of context"
+
+#define TOO_LARGE "request body too large: the limit is 8388608 bytes\n"
+_Static_assert(WH_SERVER_MAX_BODY == 8388608, "TOO_LARGE names the limit");
+
+/* Body buffer growth when no Content-Length was sent (chunked). */
+#define BODY_CHUNK (64 * 1024)
+
+struct wh_server;
+struct request;
+
+/* A row of the path table (nginx-style: a new path is a new row). */
+struct route {
+    const char *path;
+    const char *method; /* the one method served; GET routes take HEAD */
+    const char *allow;  /* the Allow header of a 405 */
+    /* Answers the request once its body (if any) is in. */
+    enum MHD_Result (*handle)(struct wh_server *s, struct MHD_Connection *c,
+                              struct request *r);
+    struct wh_route review; /* admission paths: what wh_review_handle gets */
+    int metrics;            /* index into admission_paths, or -1 */
+};
+
+/* Per connection (MHD's socket context): lives from accept to close. */
+struct conn {
+    struct wh_server *srv;
+    struct conn *prev, *next; /* guarded by srv->conns_lock */
+    int shut;                 /* guarded by srv->conns_lock */
+    int fd;
+    atomic_int busy; /* between a request's headers and its completion */
+    /* The pair this connection's handshake uses, taken at accept and
+     * held until close: GnuTLS keeps pointing into it after the
+     * certificate callback returns. */
+    struct wh_tlscreds *creds;
+};
+
+/* Per request (MHD's con_cls): freed by on_completed, whatever happened. */
+struct request {
+    const struct route *route;
+    struct conn *conn;
+    uint64_t start_ns;
+    char *body;
+    size_t len, cap;
+    size_t dropped; /* bytes thrown away */
+    int drop;       /* keep no body: refused, unwanted (GET) or over the cap */
+    int answered;
+    /* a refusal decided on the headers, answered once the (empty) body is
+     * in: answering earlier makes MHD close the connection */
+    unsigned refusal;
+    const char *refusal_text, *refusal_allow;
+    /* what the metrics line says about it */
+    enum wh_metrics_result result;
+    char kind[64];
+    char operation[16];
+};
+
+struct wh_server {
+    struct MHD_Daemon *daemon;
+    unsigned port;
+    struct wh_metrics *metrics;
+    atomic_int ready;
+    atomic_int closing; /* quiesced: answers carry Connection: close */
+    atomic_int started; /* MHD messages before this are start errors */
+    int listen_fd;      /* handed back by MHD_quiesce_daemon, else -1 */
+
+    pthread_mutex_t lock;
+    struct wh_tlscreds *creds; /* guarded by lock */
+    struct wh_policy *policy;  /* guarded by lock */
+
+    pthread_mutex_t conns_lock;
+    struct conn *conns; /* guarded by conns_lock */
+    size_t nconns;      /* guarded by conns_lock */
+};
+
+static enum MHD_Result
+handle_review(struct wh_server *s, struct MHD_Connection *c, struct request *r);
+static enum MHD_Result handle_healthz(struct wh_server *s,
+                                      struct MHD_Connection *c,
+                                      struct request *r);
+static enum MHD_Result
+handle_readyz(struct wh_server *s, struct MHD_Connection *c, struct request *r);
+static enum MHD_Result handle_metrics(struct wh_server *s,
+                                      struct MHD_Connection *c,
+                                      struct request *r);
+
+#define REVIEW_ROUTE(path, ep, res, idx)                                       \
+    {                                                                          \
+        path, "POST", "POST", handle_review, {ep, res}, idx                    \
+    }
+#define GET_ROUTE(path, fn)                                                    \
+    {                                                                          \
+        path, "GET", "GET, HEAD", fn, {WH_EP_VALIDATE, NULL}, -1               \
+    }
+
+static const struct route routes[] = {
+    REVIEW_ROUTE("/validate-virtualmachinesnapshots", WH_EP_VALIDATE,
+                 "virtualmachinesnapshots", 0),
+    REVIEW_ROUTE("/validate-virtualmachinesnapshotcontents", WH_EP_VALIDATE,
+                 "virtualmachinesnapshotcontents", 1),
+    REVIEW_ROUTE("/validate-virtualmachinerestores", WH_EP_VALIDATE,
+                 "virtualmachinerestores", 2),
+    REVIEW_ROUTE("/mutate-virtualmachinesnapshots", WH_EP_MUTATE,
+                 "virtualmachinesnapshots", 3),
+    GET_ROUTE("/healthz", handle_healthz),
+    GET_ROUTE("/readyz", handle_readyz),
+    GET_ROUTE("/metrics", handle_metrics),
+};
+
+/* The metrics label of each admission route, by its metrics index. */
+static const char *const admission_paths[] = {
+    "/validate-virtualmachinesnapshots",
+    "/validate-virtualmachinesnapshotcontents",
+    "/validate-virtualmachinerestores",
+    "/mutate-virtualmachinesnapshots",
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+#define NADMISSION (sizeof(admission_paths) / sizeof(admission_paths[0]))
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static const struct route *route_find(const char *url)
+{
+    for (size_t i = 0; i < NROUTES; i++)
+        if (strcmp(routes[i].path, url) == 0)
+            return &routes[i];
+    return NULL;
+}
+
+/* ---- answering ---------------------------------------------------------- */
+
+/* Counts an answer on an admission path; no allocation, no lock. */
+static void account(struct wh_server *s, const struct request *r,
+                    unsigned status, int code, uint64_t latency)
+{
+    if (!r->route || r->route->metrics < 0)
+        return;
+    wh_metrics_admission(
+        s->metrics, (size_t)r->route->metrics, r->kind, r->operation, r->result,
+        r->result == WH_METRICS_ERROR ? (int)status : code, latency);
+}
+
+/* Queues resp (consumed) with status. A failure returns MHD_NO, which
+ * makes MHD close the connection: the only answer left. */
+static enum MHD_Result queue(struct wh_server *s, struct MHD_Connection *c,
+                             struct request *r, unsigned status, int code,
+                             struct MHD_Response *resp, const char *ctype,
+                             const char *allow)
+{
+    enum MHD_Result ret = MHD_NO;
+
+    r->answered = 1;
+    account(s, r, status, code, now_ns() - r->start_ns);
+    if (!resp)
+        return MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) !=
+            MHD_YES ||
+        (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) !=
+                      MHD_YES) ||
+        (atomic_load(&s->closing) &&
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") !=
+             MHD_YES))
+        goto done;
+    ret = MHD_queue_response(c, status, resp);
+done:
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* A plain-text answer; text is copied. */
+static enum MHD_Result reply_text(struct wh_server *s, struct MHD_Connection *c,
+                                  struct request *r, unsigned status,
+                                  const char *text, const char *allow)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+
+    if (r->route && r->route->metrics >= 0)
+        r->result = WH_METRICS_ERROR;
+    return queue(s, c, r, status, (int)status, resp,
+                 "text/plain; charset=utf-8", allow);
+}
+
+/* ---- GET paths ---------------------------------------------------------- */
+
+static enum MHD_Result
+handle_healthz(struct wh_server *s, struct MHD_Connection *c, struct request *r)
+{
+    return reply_text(s, c, r, MHD_HTTP_OK, "ok\n", NULL);
+}
+
+static enum MHD_Result
+handle_readyz(struct wh_server *s, struct MHD_Connection *c, struct request *r)
+{
+    if (atomic_load(&s->ready))
+        return reply_text(s, c, r, MHD_HTTP_OK, "ok\n", NULL);
+    return reply_text(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down\n",
+                      NULL);
+}
+
+static enum MHD_Result
+handle_metrics(struct wh_server *s, struct MHD_Connection *c, struct request *r)
+{
+    struct kube_err err = {0};
+    char *text = NULL;
+    size_t len = 0;
+
+    if (wh_metrics_render(&text, &len, s->metrics, &err) < 0)
+        return reply_text(s, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "out of memory\n", NULL);
+    /* MUST_FREE: MHD free()s text with the response */
+    return queue(
+        s, c, r, MHD_HTTP_OK, MHD_HTTP_OK,
+        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE),
+        "text/plain; version=0.0.4; charset=utf-8", NULL);
+}
+
+/* ---- admission ---------------------------------------------------------- */
+
+static struct wh_policy *policy_get(struct wh_server *s)
+{
+    struct wh_policy *p;
+
+    pthread_mutex_lock(&s->lock);
+    p = wh_policy_ref(s->policy);
+    pthread_mutex_unlock(&s->lock);
+    return p;
+}
+
+/* The ?timeout=Ns kube-apiserver appends: its deadline for our answer
+ * (0 when absent or unreadable; it is a hint, never a reason to fail). */
+static int64_t timeout_ns(struct MHD_Connection *c)
+{
+    const char *v =
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
+    int64_t ns = 0;
+
+    if (!v || kube_duration_parse(&ns, v, 1, NULL) < 0 || ns < 0)
+        return 0;
+    return ns;
+}
+
+static void log_answer(const struct request *r, const struct wh_outcome *oc,
+                       uint64_t latency, int64_t budget)
+{
+    enum kube_log_level level = oc->allowed ? KUBE_LOG_DEBUG : KUBE_LOG_INFO;
+    double secs = (double)latency / 1e9;
+
+    if (budget > 0 && latency > (uint64_t)budget)
+        kube_log(KUBE_LOG_WARN, "answered after the caller's timeout",
+                 "{s:s, s:s, s:f, s:f}", "uid", oc->uid, "path", r->route->path,
+                 "latency", secs, "timeout", (double)budget / 1e9);
+    if (!kube_log_enabled(level))
+        return;
+    kube_log(level, oc->allowed ? "admitted" : "denied",
+             "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:f, s:b, s:s}", "uid",
+             oc->uid, "kind", oc->kind, "operation", oc->operation, "namespace",
+             oc->ns, "name", oc->name, "code", oc->code, "path", r->route->path,
+             "latency", secs, "patched", oc->patched, "message", oc->message);
+}
+
+/* A body that is not an AdmissionReview has no uid to answer: 400 and
+ * the reason as text; our own failure is a 500. */
+static enum MHD_Result review_failed(struct wh_server *s,
+                                     struct MHD_Connection *c,
+                                     struct request *r, int rc,
+                                     const struct kube_err *err)
+{
+    char text[KUBE_ERR_MSG + 2];
+
+    if (rc != KUBE_EINVAL) {
+        kube_log(KUBE_LOG_ERROR, "admission failed", "{s:s, s:s}", "path",
+                 r->route->path, "error", err->msg);
+        return reply_text(s, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "internal error\n", NULL);
+    }
+    kube_log(KUBE_LOG_INFO, "not an AdmissionReview", "{s:s, s:i, s:s}", "path",
+             r->route->path, "code", MHD_HTTP_BAD_REQUEST, "error", err->msg);
+    snprintf(text, sizeof(text), "%s\n", err->msg); /* fits by size */
+    return reply_text(s, c, r, MHD_HTTP_BAD_REQUEST, text, NULL);
+}
+
+static enum MHD_Result
+handle_review(struct wh_server *s, struct MHD_Connection *c, struct request *r)
+{
+    struct wh_outcome oc;
+    struct kube_err err = {0};
+    struct wh_policy *policy;
+    struct wh_env env = {NULL, NULL}; /* TODO(informers): pass the store */
+    struct MHD_Response *resp;
+    char *out = NULL;
+    size_t outlen = 0;
+    int rc;
+
+    if (r->drop)
+        return reply_text(s, c, r, MHD_HTTP_CONTENT_TOO_LARGE, TOO_LARGE, NULL);
+    memset(&oc, 0, sizeof(oc));
+    policy = policy_get(s);
+    env.policy = policy;
+    rc = wh_review_handle(&out, &outlen, &oc, &r->route->review,
+                          r->body ? r->body : "", r->len, &env, &err);
+    wh_policy_unref(policy);
+    snprintf(r->kind, sizeof(r->kind), "%s", oc.kind);
+    snprintf(r->operation, sizeof(r->operation), "%s", oc.operation);
+    if (rc < 0)
+        return review_failed(s, c, r, rc, &err);
+    r->result = oc.allowed ? WH_METRICS_ALLOWED : WH_METRICS_DENIED;
+    log_answer(r, &oc, now_ns() - r->start_ns, timeout_ns(c));
+    /* MUST_FREE: out is malloc'd and MHD free()s it with the response */
+    resp = MHD_create_response_from_buffer(outlen, out, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(out);
+    return queue(s, c, r, MHD_HTTP_OK, oc.allowed ? 200 : oc.code, resp,
+                 "application/json", NULL);
+}
+
+/* ---- request protocol --------------------------------------------------- */
+
+/* "application/json", optionally with a charset=utf-8 parameter (JSON is
+ * UTF-8 by definition, RFC 8259); media type and parameter in any case. */
+static int is_json(const char *v)
+{
+    static const char type[] = "application/json";
+    static const char cs[] = "charset=";
+    int quoted = 0;
+
+    if (!v)
+        return 0;
+    v += strspn(v, " \t");
+    if (strncasecmp(v, type, sizeof(type) - 1) != 0)
+        return 0;
+    v += sizeof(type) - 1;
+    v += strspn(v, " \t");
+    if (*v == '\0')
+        return 1;
+    if (*v++ != ';')
+        return 0;
+    v += strspn(v, " \t");
+    if (strncasecmp(v, cs, sizeof(cs) - 1) != 0)
+        return 0;
+    v += sizeof(cs) - 1;
+    if (*v == '"') {
+        quoted = 1;
+        v++;
+    }
+    if (strncasecmp(v, "utf-8", 5) != 0)
+        return 0;
+    v += 5;
+    if (quoted && *v++ != '"')
+        return 0;
+    v += strspn(v, " \t");
+    return *v == '\0';
+}
+
+/* Parses a Content-Length value; -1 when absent or not a plain number
+ * (MHD has already refused malformed ones; chunked bodies have none). */
+static long long content_length(struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long n = 0;
+
+    if (!v || !*v)
+        return -1;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9' || n > (LLONG_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (*v - '0');
+    }
+    return n;
+}
+
+/* Whether the request announced a body (MHD has not read it yet). */
+static int has_body(struct MHD_Connection *c)
+{
+    const char *cl = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+    return te || (cl && strcmp(cl, "0") != 0);
+}
+
+/* Refuses a request on its headers. With a body on its way the answer
+ * goes now, so MHD skips the body (and closes the connection: the only
+ * way to skip it); without one it waits for the final call, which keeps
+ * the connection alive. */
+static enum MHD_Result refuse(struct wh_server *s, struct MHD_Connection *c,
+                              struct request *r, unsigned status,
+                              const char *text, const char *allow)
+{
+    if (has_body(c))
+        return reply_text(s, c, r, status, text, allow);
+    r->refusal = status;
+    r->refusal_text = text;
+    r->refusal_allow = allow;
+    return MHD_YES;
+}
+
+/* Checks an admission request's headers; refuses with 415 or 413, or
+ * reserves the body buffer. */
+static enum MHD_Result begin_review(struct wh_server *s,
+                                    struct MHD_Connection *c, struct request *r)
+{
+    long long cl;
+
+    if (!is_json(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                             MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return refuse(s, c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                      "unsupported media type: want application/json\n", NULL);
+    cl = content_length(c);
+    if (cl > WH_SERVER_MAX_BODY)
+        return refuse(s, c, r, MHD_HTTP_CONTENT_TOO_LARGE, TOO_LARGE, NULL);
+    if (cl > 0) {
+        r->body = malloc((size_t)cl);
+        if (!r->body)
+            return MHD_NO;
+        r->cap = (size_t)cl;
+    }
+    return MHD_YES;
+}
+
+/* First call, headers in: routes, checks the method and the headers.
+ * Answers come in the final call (see refuse). */
+static enum MHD_Result begin(struct wh_server *s, struct MHD_Connection *c,
+                             const char *url, const char *method,
+                             void **con_cls)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct request *r = calloc(1, sizeof(*r));
+    const struct route *rt;
+    int get;
+
+    if (!r)
+        return MHD_NO;
+    r->start_ns = now_ns();
+    r->conn = ci ? ci->socket_context : NULL;
+    if (r->conn)
+        atomic_store(&r->conn->busy, 1);
+    *con_cls = r; /* from here on_completed frees it */
+    rt = route_find(url);
+    if (!rt)
+        return refuse(s, c, r, MHD_HTTP_NOT_FOUND, "404 page not found\n",
+                      NULL);
+    r->route = rt;
+    get = strcmp(rt->method, "GET") == 0;
+    if (strcmp(method, rt->method) != 0 &&
+        !(get && strcmp(method, "HEAD") == 0))
+        return refuse(s, c, r, MHD_HTTP_METHOD_NOT_ALLOWED,
+                      "method not allowed\n", rt->allow);
+    if (get)
+        return MHD_YES;
+    return begin_review(s, c, r);
+}
+
+/* Appends a chunk of body. Over the cap the buffer goes and the rest is
+ * counted and dropped, to answer 413 once it is in (the connection stays
+ * usable); a client that sends another cap's worth is cut off. */
+static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
+{
+    if (r->answered)
+        return MHD_YES; /* MHD discards the rest itself */
+    if (!r->drop && (r->refusal || r->route->metrics < 0 ||
+                     n > WH_SERVER_MAX_BODY - r->len)) {
+        /* refused, a body where none is wanted, or over the cap */
+        r->drop = 1;
+        free(r->body);
+        r->body = NULL;
+        r->len = r->cap = 0;
+    }
+    if (r->drop) {
+        r->dropped += n;
+        return r->dropped > WH_SERVER_MAX_BODY ? MHD_NO : MHD_YES;
+    }
+    if (n > r->cap - r->len) {
+        size_t cap = r->cap ? r->cap : BODY_CHUNK;
+        char *p;
+
+        while (cap - r->len < n)
+            cap *= 2;
+        if (cap > WH_SERVER_MAX_BODY)
+            cap = WH_SERVER_MAX_BODY;
+        p = realloc(r->body, cap);
+        if (!p)
+            return MHD_NO;
+        r->body = p;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct wh_server *s = cls;
+    struct request *r = *con_cls;
+    size_t n = *upload_data_size;
+
+    (void)version;
+    if (!r)
+        return begin(s, c, url, method, con_cls);
+    if (n) {
+        *upload_data_size = 0; /* all consumed */
+        return take_body(r, upload_data, n);
+    }
+    if (r->answered)
+        return MHD_YES;
+    if (r->refusal)
+        return reply_text(s, c, r, r->refusal, r->refusal_text,
+                          r->refusal_allow);
+    return r->route->handle(s, c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct request *r = *con_cls;
+
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (!r)
+        return;
+    if (r->conn)
+        atomic_store(&r->conn->busy, 0);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+/* ---- connections and TLS ------------------------------------------------ */
+
+static struct wh_tlscreds *creds_get(struct wh_server *s)
+{
+    struct wh_tlscreds *c;
+
+    pthread_mutex_lock(&s->lock);
+    c = wh_tlscreds_ref(s->creds);
+    pthread_mutex_unlock(&s->lock);
+    return c;
+}
+
+static void conn_started(struct wh_server *s, struct MHD_Connection *c,
+                         void **socket_context)
+{
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *tls =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    struct conn *cn = calloc(1, sizeof(*cn));
+
+    if (!cn)
+        return; /* no context: the certificate callback fails the handshake */
+    cn->srv = s;
+    cn->fd = fd ? fd->connect_fd : -1;
+    cn->creds = creds_get(s);
+    /* Tickets let a reconnecting client skip the full handshake; the key
+     * belongs to the pair, so a rotation ends resumption into the old
+     * certificate. GnuTLS copies the key. */
+    if (tls && tls->tls_session)
+        (void)gnutls_session_ticket_enable_server(
+            tls->tls_session, wh_tlscreds_ticket_key(cn->creds));
+    pthread_mutex_lock(&s->conns_lock);
+    cn->next = s->conns;
+    if (s->conns)
+        s->conns->prev = cn;
+    s->conns = cn;
+    s->nconns++;
+    pthread_mutex_unlock(&s->conns_lock);
+    wh_metrics_connections_add(s->metrics, 1);
+    *socket_context = cn;
+}
+
+/* MHD calls this before it closes the socket, so close_idle, which holds
+ * conns_lock while it shuts sockets down, never touches a reused fd. */
+static void conn_closed(struct wh_server *s, struct conn *cn)
+{
+    pthread_mutex_lock(&s->conns_lock);
+    if (cn->prev)
+        cn->prev->next = cn->next;
+    else
+        s->conns = cn->next;
+    if (cn->next)
+        cn->next->prev = cn->prev;
+    s->nconns--;
+    pthread_mutex_unlock(&s->conns_lock);
+    wh_metrics_connections_add(s->metrics, -1);
+    wh_tlscreds_unref(cn->creds);
+    free(cn);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct wh_server *s = cls;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        conn_started(s, c, socket_context);
+    else if (*socket_context)
+        conn_closed(s, *socket_context);
+}
+
+/* GnuTLS asks for our chain and key during each full handshake. The
+ * callback has no closure: the session's pointer is MHD's connection, and
+ * its socket context our struct conn, which holds the pair. */
+static int on_certificate(gnutls_session_t session,
+                          const gnutls_datum_t *req_ca_rdn, int nreqs,
+                          const gnutls_pk_algorithm_t *pk_algos,
+                          int pk_algos_length, gnutls_pcert_st **pcert,
+                          unsigned int *pcert_length, gnutls_privkey_t *key)
+{
+    struct MHD_Connection *c = gnutls_session_get_ptr(session);
+    const union MHD_ConnectionInfo *ci =
+        c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT)
+          : NULL;
+    struct conn *cn = ci ? ci->socket_context : NULL;
+
+    (void)req_ca_rdn;
+    (void)nreqs;
+    (void)pk_algos;
+    (void)pk_algos_length;
+    if (!cn || !cn->creds)
+        return -1;
+    wh_tlscreds_get(cn->creds, pcert, pcert_length, key);
+    return 0;
+}
+
+/* MHD's messages, as JSON lines. Failed handshakes are counted (and only
+ * logged at debug: probes and scanners make many). */
+__attribute__((format(printf, 2, 0))) static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct wh_server *s = cls;
+    char msg[512];
+    size_t n;
+    enum kube_log_level level = KUBE_LOG_DEBUG;
+
+    if (strncmp(fmt, HANDSHAKE_FAILED, sizeof(HANDSHAKE_FAILED) - 1) == 0) {
+        wh_metrics_handshake_failed(s->metrics);
+        kube_log(KUBE_LOG_DEBUG, "tls handshake failed", NULL);
+        return;
+    }
+    vsnprintf(msg, sizeof(msg), fmt, ap); /* cut is fine */
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    /* before start a message explains a failed start; after it most are
+     * about one client, except failures to accept (e.g. out of fds) */
+    if (!atomic_load(&s->started))
+        level = KUBE_LOG_ERROR;
+    else if (strstr(msg, "accept"))
+        level = KUBE_LOG_WARN;
+    kube_log(level, "libmicrohttpd", "{s:s}", "detail", msg);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static int parse_addr(struct sockaddr_storage *ss, int *v6, const char *host,
+                      unsigned port, struct kube_err *err)
+{
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+    memset(ss, 0, sizeof(*ss));
+    if (port > 65535)
+        return kube_err_set(err, KUBE_EINVAL, "port %u out of range", port);
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        *v6 = 0;
+        return KUBE_OK;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *v6 = 1;
+        return KUBE_OK;
+    }
+    return kube_err_set(err, KUBE_EINVAL,
+                        "listen address %s: not a numeric IPv4 or IPv6 "
+                        "address",
+                        host);
+}
+
+static unsigned pool_size(unsigned threads)
+{
+    long n = threads ? (long)threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < 1)
+        return 1;
+    return n > 64 ? 64 : (unsigned)n;
+}
+
+static int start_daemon(struct wh_server *s, const struct wh_server_config *cfg,
+                        struct kube_err *err)
+{
+    struct sockaddr_storage ss;
+    const union MHD_DaemonInfo *info;
+    unsigned flags = MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    int v6 = 0, rc;
+
+    rc = parse_addr(&ss, &v6, cfg->host, cfg->port, err);
+    if (rc < 0)
+        return rc;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    /* the logger goes first, or MHD prints early messages to stderr */
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_HTTPS_CERT_CALLBACK, on_certificate,
+        MHD_OPTION_HTTPS_PRIORITIES, WH_SERVER_TLS_PRIORITIES,
+        MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg->threads),
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory_limit,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+    if (!s->daemon)
+        return kube_err_set(err, KUBE_ERR,
+                            "cannot serve on %s port %u (see the "
+                            "libmicrohttpd line above)",
+                            cfg->host, cfg->port);
+    atomic_store(&s->started, 1);
+    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : cfg->port;
+    return KUBE_OK;
+}
+
+static int server_new(struct wh_server **out, struct kube_err *err)
+{
+    struct wh_server *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return kube_err_set(err, KUBE_ENOMEM, "out of memory");
+    if (wh_metrics_new(&s->metrics, admission_paths, NADMISSION) < 0) {
+        free(s);
+        return kube_err_set(err, KUBE_ENOMEM, "out of memory");
+    }
+    s->listen_fd = -1;
+    atomic_init(&s->ready, 1);
+    atomic_init(&s->closing, 0);
+    atomic_init(&s->started, 0);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->conns_lock, NULL);
+    *out = s;
+    return KUBE_OK;
+}
+
+static void server_free(struct wh_server *s)
+{
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->conns_lock);
+    wh_tlscreds_unref(s->creds);
+    wh_policy_unref(s->policy);
+    wh_metrics_free(s->metrics);
+    free(s);
+}
+
+int wh_server_start(struct wh_server **out, const struct wh_server_config *cfg,
+                    struct wh_tlscreds *creds, struct wh_policy *policy,
+                    struct kube_err *err)
+{
+    struct wh_server *s = NULL;
+    int rc;
+
+    assert(creds && policy && cfg->idle_timeout > 0);
+    rc = server_new(&s, err);
+    if (rc < 0)
+        return rc;
+    s->creds = wh_tlscreds_ref(creds);
+    s->policy = wh_policy_ref(policy);
+    wh_metrics_set_cert_expiry(s->metrics, wh_tlscreds_not_after(creds));
+    rc = start_daemon(s, cfg, err);
+    if (rc < 0) {
+        server_free(s);
+        return rc;
+    }
+    *out = s;
+    return KUBE_OK;
+}
+
+unsigned wh_server_port(const struct wh_server *s)
+{
+    return s->port;
+}
+
+struct wh_metrics *wh_server_metrics(struct wh_server *s)
+{
+    return s->metrics;
+}
+
+void wh_server_set_creds(struct wh_server *s, struct wh_tlscreds *creds)
+{
+    struct wh_tlscreds *old;
+
+    wh_tlscreds_ref(creds);
+    pthread_mutex_lock(&s->lock);
+    old = s->creds;
+    s->creds = creds;
+    pthread_mutex_unlock(&s->lock);
+    wh_metrics_set_cert_expiry(s->metrics, wh_tlscreds_not_after(creds));
+    wh_tlscreds_unref(old); /* freed here or when its last connection ends */
+}
+
+void wh_server_set_policy(struct wh_server *s, struct wh_policy *policy)
+{
+    struct wh_policy *old;
+
+    wh_policy_ref(policy);
+    pthread_mutex_lock(&s->lock);
+    old = s->policy;
+    s->policy = policy;
+    pthread_mutex_unlock(&s->lock);
+    wh_policy_unref(old);
+}
+
+void wh_server_set_ready(struct wh_server *s, int ready)
+{
+    atomic_store(&s->ready, ready ? 1 : 0);
+}
+
+void wh_server_quiesce(struct wh_server *s)
+{
+    MHD_socket fd;
+
+    atomic_store(&s->closing, 1);
+    if (s->listen_fd >= 0)
+        return;
+    fd = MHD_quiesce_daemon(s->daemon);
+    if (fd == MHD_INVALID_SOCKET)
+        return;
+    /* MHD no longer accepts; shutting the socket down makes the kernel
+     * refuse new connections (and reset queued ones) instead of letting
+     * them hang in the backlog. Closed after MHD_stop_daemon. */
+    (void)shutdown(fd, SHUT_RDWR);
+    s->listen_fd = fd;
+}
+
+/* Whether the peer has bytes waiting: a next request on its way. */
+static int has_input(int fd)
+{
+    char b;
+
+    return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+size_t wh_server_close_idle(struct wh_server *s)
+{
+    size_t n;
+
+    pthread_mutex_lock(&s->conns_lock);
+    for (struct conn *cn = s->conns; cn; cn = cn->next) {
+        if (cn->shut || cn->fd < 0 || atomic_load(&cn->busy) ||
+            has_input(cn->fd))
+            continue;
+        /* the worker sees EOF and closes the connection itself */
+        (void)shutdown(cn->fd, SHUT_RDWR);
+        cn->shut = 1;
+    }
+    n = s->nconns;
+    pthread_mutex_unlock(&s->conns_lock);
+    return n;
+}
+
+void wh_server_stop(struct wh_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    server_free(s);
+}
