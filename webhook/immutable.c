@@ -76,13 +76,6 @@ static int equal_objects(const json_t *a, const json_t *b,
 static int equal(const json_t *a, const json_t *b, const char *const *durs,
                  int top)
 {
-    if (is_empty(a) || is_empty(b)) {
-        /* an absent field and an empty list or map are the same; an
-         * absent field and "" or 0 are not (Go pointers) */
-        if (is_empty(a) && is_empty(b))
-            return 1;
-        return 0;
-    }
     if (json_is_object(a) && json_is_object(b))
         return equal_objects(a, b, durs, top);
     if (json_is_array(a) && json_is_array(b)) {
@@ -93,6 +86,10 @@ static int equal(const json_t *a, const json_t *b, const char *const *durs,
                 return 0;
         return 1;
     }
+    /* an absent field and an empty list or map are the same; an absent
+     * field and "" or 0 are not (Go pointers) */
+    if (is_empty(a) || is_empty(b))
+        return is_empty(a) && is_empty(b);
     return json_equal((json_t *)a, (json_t *)b);
 }
 
