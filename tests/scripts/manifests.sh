@@ -9,7 +9,8 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 M="$ROOT/manifests"
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+spid=""
+trap '[ -z "$spid" ] || kill -9 "$spid" 2>/dev/null; rm -rf "$TMP"' EXIT
 # kustomize and annotate --local never talk to a server; keep any user config out.
 printf 'apiVersion: v1\nkind: Config\n' >"$TMP/kubeconfig"
 export KUBECONFIG="$TMP/kubeconfig"
@@ -112,10 +113,10 @@ grep -rhoE '"/(validate|mutate)-[a-z]+"' "$ROOT/webhook" "$ROOT/cmd" 2>/dev/null
     tr -d '"' | sort -u >"$TMP/served"
 
 if [ $render_ok = 1 ]; then
-    out=$(python3 - "$TMP/variants" "$TMP/policy.json" "$TMP/served" "$M/base/policy.yaml" <<'PY'
+    out=$(python3 - "$TMP/variants" "$TMP/policy.json" "$TMP/served" "$M/base/policy.yaml" "$TMP/args" <<'PY'
 import json, re, sys
 
-variants_file, policy_json, served_file, policy_yaml = sys.argv[1:5]
+variants_file, policy_json, served_file, policy_yaml, args_file = sys.argv[1:6]
 NS = "vmsnapd-system"
 GROUP = "snapshot.kubevirt.io"
 SNAP, CONT, REST = ("virtualmachinesnapshots", "virtualmachinesnapshotcontents",
@@ -403,11 +404,22 @@ def check_deployment(v, objs):
     for k in ("requests", "limits"):
         check({"cpu", "memory"} <= set(res.get(k, {})), f"{where}: resources.{k}")
     args = c.get("args", []) + c.get("command", [])
-    delay = next((seconds(a.split("=", 1)[1]) for a in args
-                  if a.startswith("--shutdown-delay=")), None)
+    if v == "manifests":
+        with open(args_file, "w") as fh:
+            fh.write("".join(a + "\n" for a in c.get("args", [])))
+    flag = lambda name: next((a.split("=", 1)[1] for a in args
+                              if a.startswith(name + "=")), None)
+    delay, drain = seconds(flag("--shutdown-delay")), seconds(flag("--grace-period") or "30s")
     grace = pod.get("terminationGracePeriodSeconds", 30)
     check(delay is not None and grace > delay,
           f"{where}: terminationGracePeriodSeconds {grace} must exceed --shutdown-delay {delay}")
+    check(drain is not None and grace > drain and (delay is None or drain > delay),
+          f"{where}: want --shutdown-delay {delay} < --grace-period {drain} < "
+          f"terminationGracePeriodSeconds {grace}")
+    check(flag("--tls-cert-file") == "/etc/vmsnapd/tls/tls.crt" and
+          flag("--tls-key-file") == "/etc/vmsnapd/tls/tls.key",
+          f"{where}: --tls-cert-file/--tls-key-file must be the mounted secret's files")
+    check((flag("--listen") or "").endswith(":8443"), f"{where}: --listen must bind port 8443")
     env = {e.get("name"): get(e, "valueFrom", "fieldRef", "fieldPath") for e in c.get("env", [])}
     check(env.get("POD_NAME") == "metadata.name", f"{where}: POD_NAME from the downward API")
     check(env.get("POD_NAMESPACE") == "metadata.namespace",
@@ -546,8 +558,39 @@ EOF
                 fail "filled base/webhooks.yaml does not render: $(tail -n 1 "$TMP/err")"
         fi
     fi
+    # The Deployment's arguments start the real server (files mapped into a scratch dir,
+    # any free port); /healthz and /readyz answer over HTTPS.
+    if [ -s "$TMP/args" ] && [ -f "$TMP/certs/out/tls.crt" ] && command -v curl >/dev/null &&
+        "$VMSNAPD" serve --help >/dev/null 2>&1; then
+        mkdir -p "$TMP/etc/tls" "$TMP/etc/policy" &&
+            cp "$TMP/certs/out/tls.crt" "$TMP/certs/out/tls.key" "$TMP/etc/tls/" &&
+            cp "$M/base/policy.yaml" "$TMP/etc/policy/"
+        mapfile -t sargs < <(sed "s|/etc/vmsnapd|$TMP/etc|; s|^--listen=.*|--listen=127.0.0.1:0|" "$TMP/args")
+        "$VMSNAPD" "${sargs[@]}" >"$TMP/serve.log" 2>&1 &
+        spid=$!
+        port=""
+        for _ in $(seq 50); do
+            port=$(sed -n 's/.*"msg":"serving".*"port":\([0-9]*\).*/\1/p' "$TMP/serve.log")
+            [ -n "$port" ] && break
+            kill -0 "$spid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if [ -z "$port" ]; then
+            fail "vmsnapd ${sargs[*]} (the Deployment's args) did not start: $(tail -n 1 "$TMP/serve.log")"
+        else
+            for p in /healthz /readyz; do
+                code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "https://127.0.0.1:$port$p")
+                [ "$code" = 200 ] && pass || fail "serve with the Deployment's args: GET $p answered $code"
+            done
+        fi
+        kill -9 "$spid" 2>/dev/null
+        wait "$spid" 2>/dev/null
+        spid=""
+    else
+        echo "SKIP: the Deployment's args were not tried (needs the rendering checks, curl and vmsnapd serve)"
+    fi
 else
-    echo "SKIP: VMSNAPD not set: policy load and caBundle fill not checked"
+    echo "SKIP: VMSNAPD not set: policy load, caBundle fill and serve args not checked"
 fi
 
 # The image recipe: cannot be built here (no container engine); check its shape.
