@@ -27,6 +27,9 @@
 #define TOO_LARGE "request body too large: the limit is 8388608 bytes\n"
 _Static_assert(WH_SERVER_MAX_BODY == 8388608, "TOO_LARGE names the limit");
 
+/* The most body we read only to throw it away before refusing. */
+#define DRAIN_MAX (2 * (long long)WH_SERVER_MAX_BODY)
+
 /* Body buffer growth when no Content-Length was sent (chunked). */
 #define BODY_CHUNK (64 * 1024)
 
@@ -400,30 +403,31 @@ static long long content_length(struct MHD_Connection *c)
     return n;
 }
 
-/* Whether the request announced a body (MHD has not read it yet). */
-static int has_body(struct MHD_Connection *c)
+/* Whether the client waits for "100 Continue" before sending its body. */
+static int expects_continue(struct MHD_Connection *c)
 {
-    const char *cl = MHD_lookup_connection_value(
-        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(
-        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *v =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 
-    return te || (cl && strcmp(cl, "0") != 0);
+    return v && strcasecmp(v, "100-continue") == 0;
 }
 
-/* Refuses a request on its headers. With a body on its way the answer
- * goes now, so MHD skips the body (and closes the connection: the only
- * way to skip it); without one it waits for the final call, which keeps
- * the connection alive. */
+/* Refuses a request on its headers. Answering before the body is read
+ * makes MHD close the connection with the body unread, and the kernel
+ * then resets it: a client still sending sees the reset, not our answer.
+ * So the answer waits until the body has been read and dropped (the
+ * connection stays usable), unless the client holds its body back for
+ * "100 Continue" or announced more than we are willing to read. */
 static enum MHD_Result refuse(struct wh_server *s, struct MHD_Connection *c,
                               struct request *r, unsigned status,
                               const char *text, const char *allow)
 {
-    if (has_body(c))
+    if (expects_continue(c) || content_length(c) > DRAIN_MAX)
         return reply_text(s, c, r, status, text, allow);
     r->refusal = status;
     r->refusal_text = text;
     r->refusal_allow = allow;
+    r->drop = 1;
     return MHD_YES;
 }
 
@@ -485,15 +489,15 @@ static enum MHD_Result begin(struct wh_server *s, struct MHD_Connection *c,
 }
 
 /* Appends a chunk of body. Over the cap the buffer goes and the rest is
- * counted and dropped, to answer 413 once it is in (the connection stays
- * usable); a client that sends another cap's worth is cut off. */
+ * dropped, to answer 413 once it is in (see refuse); a client that sends
+ * more than DRAIN_MAX that way is cut off. */
 static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
 {
     if (r->answered)
         return MHD_YES; /* MHD discards the rest itself */
-    if (!r->drop && (r->refusal || r->route->metrics < 0 ||
-                     n > WH_SERVER_MAX_BODY - r->len)) {
-        /* refused, a body where none is wanted, or over the cap */
+    if (!r->drop &&
+        (r->route->metrics < 0 || n > WH_SERVER_MAX_BODY - r->len)) {
+        /* a body where none is wanted, or over the cap */
         r->drop = 1;
         free(r->body);
         r->body = NULL;
@@ -501,7 +505,7 @@ static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
     }
     if (r->drop) {
         r->dropped += n;
-        return r->dropped > WH_SERVER_MAX_BODY ? MHD_NO : MHD_YES;
+        return r->dropped > DRAIN_MAX ? MHD_NO : MHD_YES;
     }
     if (n > r->cap - r->len) {
         size_t cap = r->cap ? r->cap : BODY_CHUNK;
