@@ -5,6 +5,7 @@
 
 int cmd_review(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
 #endif

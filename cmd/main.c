@@ -13,6 +13,7 @@ static const struct cmd_verb {
 } verbs[] = {
     {"review", cmd_review,
      "run one AdmissionReview through the admission rules"},
+    {"validate", cmd_validate, "check manifests offline with the same rules"},
     {"certs", cmd_certs,
      "create, check and renew the webhook's TLS certificates"},
     {"serve", cmd_serve, "serve the admission webhooks over HTTPS"},
