@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,48 +152,66 @@ static int parse_duration(int64_t *out, const char *flag, const char *v)
     return 0;
 }
 
-/* One option's value into o; -1 with a message on stderr. */
-static int set_opt(struct serve_opts *o, const char *name, const char *v)
+/* The flags: a row each, read by one loop. */
+enum opt_kind { OPT_STR, OPT_DURATION, OPT_UINT, OPT_LEVEL };
+
+static const struct serve_opt {
+    const char *name;
+    enum opt_kind kind;
+    size_t off;        /* of the field in struct serve_opts */
+    unsigned long max; /* OPT_UINT */
+} serve_opts_table[] = {
+    {"listen", OPT_STR, offsetof(struct serve_opts, listen), 0},
+    {"tls-cert-file", OPT_STR, offsetof(struct serve_opts, cert), 0},
+    {"tls-key-file", OPT_STR, offsetof(struct serve_opts, key), 0},
+    {"policy", OPT_STR, offsetof(struct serve_opts, policy), 0},
+    {"log-level", OPT_LEVEL, 0, 0},
+    {"reload-interval", OPT_DURATION,
+     offsetof(struct serve_opts, reload_interval), 0},
+    {"shutdown-delay", OPT_DURATION,
+     offsetof(struct serve_opts, shutdown_delay), 0},
+    {"grace-period", OPT_DURATION, offsetof(struct serve_opts, grace_period),
+     0},
+    {"idle-timeout", OPT_DURATION, offsetof(struct serve_opts, idle_timeout),
+     0},
+    {"max-connections", OPT_UINT, offsetof(struct serve_opts, max_connections),
+     1000000},
+    {"conn-memory-limit", OPT_UINT,
+     offsetof(struct serve_opts, conn_memory_limit), 64 * 1024 * 1024},
+    {"threads", OPT_UINT, offsetof(struct serve_opts, threads), 64},
+};
+#define NOPTS (sizeof(serve_opts_table) / sizeof(serve_opts_table[0]))
+
+/* One flag's value into o; -1 with a message on stderr. */
+static int set_opt(struct serve_opts *o, const struct serve_opt *f,
+                   const char *v)
 {
-    unsigned long *u = NULL;
-    unsigned long max = 0;
+    char *field = (char *)o + f->off;
+    int lvl;
 
-    if (strcmp(name, "listen") == 0)
-        o->listen = v;
-    else if (strcmp(name, "tls-cert-file") == 0)
-        o->cert = v;
-    else if (strcmp(name, "tls-key-file") == 0)
-        o->key = v;
-    else if (strcmp(name, "policy") == 0)
-        o->policy = v;
-    else if (strcmp(name, "log-level") == 0) {
-        int lvl = kube_log_parse_level(v);
-
-        if (lvl < 0) {
-            fprintf(stderr, "vmsnapd serve: --log-level: debug, info, warn "
-                            "or error\n");
-            return -1;
+    switch (f->kind) {
+    case OPT_STR:
+        *(const char **)(void *)field = v;
+        return 0;
+    case OPT_DURATION:
+        return parse_duration((int64_t *)(void *)field, f->name, v);
+    case OPT_UINT:
+        if (parse_uint((unsigned long *)(void *)field, v, f->max) == 0)
+            return 0;
+        fprintf(stderr, "vmsnapd serve: --%s: a number up to %lu\n", f->name,
+                f->max);
+        return -1;
+    case OPT_LEVEL:
+        lvl = kube_log_parse_level(v);
+        if (lvl >= 0) {
+            kube_log_set_level((enum kube_log_level)lvl);
+            return 0;
         }
-        kube_log_set_level((enum kube_log_level)lvl);
-    } else if (strcmp(name, "reload-interval") == 0)
-        return parse_duration(&o->reload_interval, name, v);
-    else if (strcmp(name, "shutdown-delay") == 0)
-        return parse_duration(&o->shutdown_delay, name, v);
-    else if (strcmp(name, "grace-period") == 0)
-        return parse_duration(&o->grace_period, name, v);
-    else if (strcmp(name, "idle-timeout") == 0)
-        return parse_duration(&o->idle_timeout, name, v);
-    else if (strcmp(name, "max-connections") == 0)
-        u = &o->max_connections, max = 1000000;
-    else if (strcmp(name, "conn-memory-limit") == 0)
-        u = &o->conn_memory_limit, max = 64 * 1024 * 1024;
-    else if (strcmp(name, "threads") == 0)
-        u = &o->threads, max = 64;
-    if (u && parse_uint(u, v, max) < 0) {
-        fprintf(stderr, "vmsnapd serve: --%s: a number up to %lu\n", name, max);
+        fprintf(stderr, "vmsnapd serve: --log-level: debug, info, warn or "
+                        "error\n");
         return -1;
     }
-    return 0;
+    return -1;
 }
 
 /* Checks what the flags cannot say alone. */
@@ -216,31 +235,21 @@ static int check_opts(struct serve_opts *o)
 /* Returns 0, 1 after --help, or -1 on bad flags (usage printed). */
 static int parse_args(struct serve_opts *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 0},
-        {"tls-cert-file", required_argument, NULL, 0},
-        {"tls-key-file", required_argument, NULL, 0},
-        {"policy", required_argument, NULL, 0},
-        {"log-level", required_argument, NULL, 0},
-        {"reload-interval", required_argument, NULL, 0},
-        {"shutdown-delay", required_argument, NULL, 0},
-        {"grace-period", required_argument, NULL, 0},
-        {"idle-timeout", required_argument, NULL, 0},
-        {"max-connections", required_argument, NULL, 0},
-        {"conn-memory-limit", required_argument, NULL, 0},
-        {"threads", required_argument, NULL, 0},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    struct option longopts[NOPTS + 2];
     int c, idx = 0;
 
+    for (size_t i = 0; i < NOPTS; i++)
+        longopts[i] = (struct option){serve_opts_table[i].name,
+                                      required_argument, NULL, 0};
+    longopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[NOPTS + 1] = (struct option){NULL, 0, NULL, 0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
         if (c == 'h') {
             fputs(serve_usage, stdout);
             return 1;
         }
-        if (c != 0 || set_opt(o, longopts[idx].name, optarg) < 0)
+        if (c != 0 || set_opt(o, &serve_opts_table[idx], optarg) < 0)
             goto bad;
     }
     if (optind < argc) {
@@ -464,7 +473,8 @@ static void drain(struct serve *sv)
                                                    : 50 * NS_PER_MS);
     wh_server_quiesce(sv->srv);
     kube_log(KUBE_LOG_INFO, "stopped accepting connections", NULL);
-    while ((open = wh_server_close_idle(sv->srv)) > 0 && now_ns() < deadline)
+    for (open = wh_server_close_idle(sv->srv); open > 0 && now_ns() < deadline;
+         open = wh_server_close_idle(sv->srv))
         nap(10 * NS_PER_MS);
     if (open > 0)
         kube_log(KUBE_LOG_WARN, "grace period over, closing connections",

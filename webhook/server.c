@@ -64,6 +64,7 @@ struct conn {
 /* Per request (MHD's con_cls): freed by on_completed, whatever happened. */
 struct request {
     const struct route *route;
+    const char *url, *method; /* MHD's, valid until on_completed */
     struct conn *conn;
     uint64_t start_ns;
     char *body;
@@ -71,6 +72,7 @@ struct request {
     size_t dropped; /* bytes thrown away */
     int drop;       /* keep no body: refused, unwanted (GET) or over the cap */
     int answered;
+    int logged; /* its log line is written (else queue writes one) */
     /* a refusal decided on the headers, answered once the (empty) body is
      * in: answering earlier makes MHD close the connection */
     unsigned refusal;
@@ -180,10 +182,15 @@ static enum MHD_Result queue(struct wh_server *s, struct MHD_Connection *c,
                              struct MHD_Response *resp, const char *ctype,
                              const char *allow)
 {
+    uint64_t latency = now_ns() - r->start_ns;
     enum MHD_Result ret = MHD_NO;
 
     r->answered = 1;
-    account(s, r, status, code, now_ns() - r->start_ns);
+    account(s, r, status, code, latency);
+    if (!r->logged && kube_log_enabled(KUBE_LOG_DEBUG))
+        kube_log(KUBE_LOG_DEBUG, "answered", "{s:s, s:s, s:i, s:f}", "path",
+                 r->url, "method", r->method, "code", (int)status, "latency",
+                 (double)latency / 1e9);
     if (!resp)
         return MHD_NO;
     if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) !=
@@ -273,12 +280,13 @@ static int64_t timeout_ns(struct MHD_Connection *c)
     return ns;
 }
 
-static void log_answer(const struct request *r, const struct wh_outcome *oc,
+static void log_answer(struct request *r, const struct wh_outcome *oc,
                        uint64_t latency, int64_t budget)
 {
     enum kube_log_level level = oc->allowed ? KUBE_LOG_DEBUG : KUBE_LOG_INFO;
     double secs = (double)latency / 1e9;
 
+    r->logged = 1;
     if (budget > 0 && latency > (uint64_t)budget)
         kube_log(KUBE_LOG_WARN, "answered after the caller's timeout",
                  "{s:s, s:s, s:f, s:f}", "uid", oc->uid, "path", r->route->path,
@@ -301,6 +309,7 @@ static enum MHD_Result review_failed(struct wh_server *s,
 {
     char text[KUBE_ERR_MSG + 2];
 
+    r->logged = 1;
     if (rc != KUBE_EINVAL) {
         kube_log(KUBE_LOG_ERROR, "admission failed", "{s:s, s:s}", "path",
                  r->route->path, "error", err->msg);
@@ -469,6 +478,8 @@ static enum MHD_Result begin(struct wh_server *s, struct MHD_Connection *c,
     if (!r)
         return MHD_NO;
     r->start_ns = now_ns();
+    r->url = url;
+    r->method = method;
     r->conn = ci ? ci->socket_context : NULL;
     if (r->conn)
         atomic_store(&r->conn->busy, 1);

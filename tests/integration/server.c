@@ -280,7 +280,7 @@ static void start_server(const char *extra, ...)
     }
     close(fd);
     end = now() + DEADLINE;
-    while (!(t.port = logged_port())) {
+    for (t.port = logged_port(); !t.port; t.port = logged_port()) {
         cr_assert_eq(waitpid(t.pid, &t.status, WNOHANG), 0,
                      "server exited early:\n%s", slurp(t.log, NULL));
         cr_assert_lt(now(), end, "no serving line:\n%s", slurp(t.log, NULL));
