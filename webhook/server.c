@@ -242,6 +242,7 @@ static enum MHD_Result
 handle_metrics(struct wh_server *s, struct MHD_Connection *c, struct request *r)
 {
     struct kube_err err = {0};
+    struct MHD_Response *resp;
     char *text = NULL;
     size_t len = 0;
 
@@ -249,10 +250,11 @@ handle_metrics(struct wh_server *s, struct MHD_Connection *c, struct request *r)
         return reply_text(s, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR,
                           "out of memory\n", NULL);
     /* MUST_FREE: MHD free()s text with the response */
-    return queue(
-        s, c, r, MHD_HTTP_OK, MHD_HTTP_OK,
-        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE),
-        "text/plain; version=0.0.4; charset=utf-8", NULL);
+    resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(text);
+    return queue(s, c, r, MHD_HTTP_OK, MHD_HTTP_OK, resp,
+                 "text/plain; version=0.0.4; charset=utf-8", NULL);
 }
 
 /* ---- admission ---------------------------------------------------------- */
@@ -455,10 +457,12 @@ static enum MHD_Result begin_review(struct wh_server *s,
     if (cl > WH_SERVER_MAX_BODY)
         return refuse(s, c, r, MHD_HTTP_CONTENT_TOO_LARGE, TOO_LARGE, NULL);
     if (cl > 0) {
-        r->body = malloc((size_t)cl);
+        /* reserve what is announced, up to a point: memory should follow
+         * bytes received, not bytes promised */
+        r->cap = cl < BODY_CHUNK * 16 ? (size_t)cl : BODY_CHUNK * 16;
+        r->body = malloc(r->cap);
         if (!r->body)
             return MHD_NO;
-        r->cap = (size_t)cl;
     }
     return MHD_YES;
 }
