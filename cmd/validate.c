@@ -140,10 +140,8 @@ static int read_stream(struct cmd_vcheck *c, const char *path, const char *name)
     FILE *f = is_stdin ? stdin : fopen(path, "r");
     int rc;
 
-    if (!f) {
-        kube_err_set(&err, KUBE_ERR, "%s: %s", name, strerror(errno));
-        return report_fatal(c, name, err.msg);
-    }
+    if (!f)
+        return report_fatal(c, name, strerror(errno));
     c->file = name;
     rc = kube_yaml_stream(f, name, NULL, cmd_validate_doc, c, &err);
     if (!is_stdin)
