@@ -1204,42 +1204,116 @@ Test(integration_server, sigterm_drains)
 
 /* ---- idle timeout ------------------------------------------------------- */
 
-/* Opens a TLS connection with OpenSSL (no HTTP client would stall on
- * purpose), sends what, then waits up to DEADLINE for the server to hang
- * up. Returns 1 when it did. */
-static int cut_off_after(const char *what)
+/* A raw TLS client (OpenSSL): for what no HTTP client does on purpose,
+ * like stalling, or showing whether a session was resumed. */
+struct tls {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int fd;
+};
+
+/* Connects and shakes hands, verifying SVC against the test CA; resumes
+ * session when not NULL. */
+static void tls_open(struct tls *c, SSL_SESSION *session)
 {
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)t.port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct timeval tv = {DEADLINE, 0};
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    SSL *ssl;
-    char ca[128], buf[256];
-    int fd = socket(AF_INET, SOCK_STREAM, 0), n, closed;
+    char ca[128];
 
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
     snprintf(ca, sizeof(ca), "%s/ca.crt", t.dir);
-    cr_assert(ctx && fd >= 0);
-    cr_assert_eq(SSL_CTX_load_verify_locations(ctx, ca, NULL), 1);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, fd);
-    SSL_set_tlsext_host_name(ssl, SVC);
-    SSL_set1_host(ssl, SVC);
-    cr_assert_eq(SSL_connect(ssl), 1);
+    cr_assert(c->ctx && c->fd >= 0);
+    cr_assert_eq(SSL_CTX_load_verify_locations(c->ctx, ca, NULL), 1);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    cr_assert_eq(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    c->ssl = SSL_new(c->ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    SSL_set_tlsext_host_name(c->ssl, SVC);
+    SSL_set1_host(c->ssl, SVC);
+    if (session)
+        SSL_set_session(c->ssl, session);
+    cr_assert_eq(SSL_connect(c->ssl), 1);
+}
+
+static void tls_close(struct tls *c)
+{
+    SSL_free(c->ssl);
+    SSL_CTX_free(c->ctx);
+    close(c->fd);
+}
+
+/* Sends what, then waits up to DEADLINE for the server to hang up.
+ * Returns 1 when it did. */
+static int cut_off_after(const char *what)
+{
+    struct tls c;
+    char buf[256];
+    int n, closed;
+
+    tls_open(&c, NULL);
     if (*what)
-        cr_assert_eq(SSL_write(ssl, what, (int)strlen(what)),
+        cr_assert_eq(SSL_write(c.ssl, what, (int)strlen(what)),
                      (int)strlen(what));
     errno = 0;
-    n = SSL_read(ssl, buf, sizeof(buf));
+    n = SSL_read(c.ssl, buf, sizeof(buf));
     /* EOF or a reset; a read timeout (EAGAIN) means it was never cut */
     closed = n <= 0 && errno != EAGAIN && errno != EWOULDBLOCK;
-    SSL_free(ssl);
-    SSL_CTX_free(ctx);
-    close(fd);
+    tls_close(&c);
     return closed;
+}
+
+/* One GET /healthz on a new connection, resuming session if given;
+ * returns the session to resume next time (a new reference) and whether
+ * this one was resumed. */
+static SSL_SESSION *healthz_tls(SSL_SESSION *session, int *resumed)
+{
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: " SVC "\r\n\r\n";
+    struct tls c;
+    char buf[1024];
+    size_t got = 0;
+    int n = 1;
+
+    tls_open(&c, session);
+    cr_assert_eq(SSL_write(c.ssl, req, (int)sizeof(req) - 1),
+                 (int)sizeof(req) - 1);
+    /* the whole answer: TLS 1.3 tickets come after the handshake */
+    buf[0] = '\0';
+    while (!strstr(buf, "\r\n\r\nok\n") && n > 0 && got < sizeof(buf) - 1) {
+        n = SSL_read(c.ssl, buf + got, (int)(sizeof(buf) - 1 - got));
+        got += n > 0 ? (size_t)n : 0;
+        buf[got] = '\0';
+    }
+    cr_assert(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
+    *resumed = SSL_session_reused(c.ssl);
+    session = SSL_get1_session(c.ssl);
+    SSL_shutdown(c.ssl); /* an unclean end would void the session */
+    tls_close(&c);
+    return session;
+}
+
+Test(integration_server, resumes_tls_sessions_until_a_rotation)
+{
+    SSL_SESSION *s1, *s2, *s3;
+    int resumed;
+
+    start_server(NULL);
+    s1 = healthz_tls(NULL, &resumed);
+    cr_expect_not(resumed);
+    s2 = healthz_tls(s1, &resumed);
+    cr_expect(resumed, "a ticket from this server was not honoured");
+    /* a new pair brings a new ticket key: no resuming into the old one */
+    make_pair("..gen2", "vmsnapd-gen2", 2);
+    swap_data("..gen2");
+    wait_subject("vmsnapd-gen2");
+    s3 = healthz_tls(s2, &resumed);
+    cr_expect_not(resumed, "resumed a session of the replaced pair");
+    SSL_SESSION_free(s1);
+    SSL_SESSION_free(s2);
+    SSL_SESSION_free(s3);
 }
 
 Test(integration_server, idle_timeout_cuts_stalled_clients)
