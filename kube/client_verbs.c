@@ -1,0 +1,363 @@
+/* kube/client_verbs.c - request paths and the verbs, as thin wrappers over
+ * kube_client_do. */
+#include "kube/client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/json.h"
+#include "kube/log.h"
+
+/* A growable string for paths; ok drops to 0 on allocation failure. */
+struct sbuf {
+    char *s;
+    size_t len, cap;
+    int ok;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (!b->ok)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        p = realloc(b->s, cap);
+        if (!p) {
+            b->ok = 0;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+/* RFC 3986 unreserved characters pass; everything else is %XX, so a
+ * selector's '=', ',', '!' and a name's ':' survive the trip. */
+static void sb_escaped(struct sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+            ch == '~') {
+            sb_add(b, s, 1);
+        } else {
+            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            sb_add(b, e, 3);
+        }
+    }
+}
+
+static void sb_segment(struct sbuf *b, const char *seg)
+{
+    sb_add(b, "/", 1);
+    sb_escaped(b, seg);
+}
+
+static int set(const char *s)
+{
+    return s && s[0];
+}
+
+/* "." and ".." would walk the URL up a level. */
+static int bad_segment(const char *s)
+{
+    return s && (strcmp(s, ".") == 0 || strcmp(s, "..") == 0);
+}
+
+int kube_client_path(char **out, const struct kube_request *r,
+                     struct kube_err *err)
+{
+    const struct kube_gvr *g = r->gvr;
+    struct sbuf b = {.ok = 1};
+    char sep = '?';
+
+    if (!g || !set(g->version) || !set(g->resource) || !set(r->method))
+        return kube_err_set(err, KUBE_EINVAL,
+                            "request: method, version and resource are "
+                            "required");
+    if (bad_segment(r->ns) || bad_segment(r->name) ||
+        bad_segment(r->subresource))
+        return kube_err_set(err, KUBE_EINVAL,
+                            "request: \".\" and \"..\" are not names");
+    if (set(g->group)) {
+        sb_segment(&b, "apis");
+        sb_segment(&b, g->group);
+    } else {
+        sb_segment(&b, "api");
+    }
+    sb_segment(&b, g->version);
+    if (set(r->ns)) {
+        sb_segment(&b, "namespaces");
+        sb_segment(&b, r->ns);
+    }
+    sb_segment(&b, g->resource);
+    if (set(r->name))
+        sb_segment(&b, r->name);
+    if (set(r->subresource))
+        sb_segment(&b, r->subresource);
+    for (size_t i = 0; r->params && r->params[i]; i += 2) {
+        if (!set(r->params[i + 1]))
+            continue;
+        sb_add(&b, &sep, 1);
+        sb_escaped(&b, r->params[i]);
+        sb_add(&b, "=", 1);
+        sb_escaped(&b, r->params[i + 1]);
+        sep = '&';
+    }
+    if (!b.ok) {
+        free(b.s);
+        return kube_err_set(err, KUBE_ENOMEM, "request: out of memory");
+    }
+    *out = b.s;
+    return KUBE_OK;
+}
+
+int kube_client_get(json_t **out, struct kube_client *c,
+                    const struct kube_gvr *gvr, const char *ns,
+                    const char *name, struct kube_status *st,
+                    struct kube_err *err)
+{
+    struct kube_request r = {
+        .method = "GET", .gvr = gvr, .ns = ns, .name = name, .idempotent = 1};
+
+    if (!set(name))
+        return kube_err_set(err, KUBE_EINVAL, "get: no name");
+    return kube_client_do(out, c, &r, st, err);
+}
+
+/* ---- list ---- */
+
+struct pager {
+    const struct kube_list_opts *o;
+    char limit[24];
+    char *cont; /* the next page's token, ours; NULL on the first page */
+    int unpaged;
+};
+
+static void list_params(const char **p, const struct pager *pg)
+{
+    int i = 0;
+
+    p[i++] = "limit";
+    p[i++] = pg->unpaged ? NULL : pg->limit;
+    p[i++] = "continue";
+    p[i++] = pg->cont;
+    p[i++] = "labelSelector";
+    p[i++] = pg->o->label_selector;
+    p[i++] = "fieldSelector";
+    p[i++] = pg->o->field_selector;
+    /* the server refuses resourceVersion together with continue */
+    p[i++] = "resourceVersion";
+    p[i++] = pg->cont ? NULL : pg->o->resource_version;
+    p[i] = NULL;
+}
+
+/* One page into *acc; the next token into pg->cont (NULL at the end). */
+static int list_page(json_t **acc, struct kube_client *c,
+                     struct kube_request *r, struct pager *pg,
+                     struct kube_status *st, struct kube_err *err)
+{
+    json_t *page = NULL;
+    const char *next = "";
+    int rc = kube_client_do(&page, c, r, st, err);
+
+    if (rc == 0)
+        rc = kube_list_append(acc, page, &next, err);
+    free(pg->cont);
+    pg->cont = NULL;
+    if (rc == 0 && next[0] && !(pg->cont = strdup(next)))
+        rc = kube_err_set(err, KUBE_ENOMEM, "list: out of memory");
+    json_decref(page);
+    return rc;
+}
+
+int kube_client_list(json_t **out, struct kube_client *c,
+                     const struct kube_gvr *gvr, const char *ns,
+                     const struct kube_list_opts *o, struct kube_status *st,
+                     struct kube_err *err)
+{
+    static const struct kube_list_opts none = {0};
+    const char *params[16];
+    struct pager pg = {.o = o ? o : &none};
+    struct kube_request r = {.method = "GET",
+                             .gvr = gvr,
+                             .ns = ns,
+                             .params = params,
+                             .idempotent = 1,
+                             .max_retries = pg.o->max_retries,
+                             .cancel = pg.o->cancel};
+    json_t *acc = NULL;
+    int rc;
+
+    snprintf(pg.limit, sizeof(pg.limit), "%ld",
+             pg.o->limit > 0 ? pg.o->limit : 500);
+    for (;;) {
+        int mid = pg.cont != NULL;
+        list_params(params, &pg);
+        rc = list_page(&acc, c, &r, &pg, st, err);
+        if (rc == KUBE_EGONE && mid && !pg.unpaged) {
+            /* continue token expired: a consistent list needs a restart */
+            kube_log(KUBE_LOG_WARN, "list continue token expired, relisting",
+                     "{s:s}", "resource", gvr->resource);
+            json_decref(acc);
+            acc = NULL;
+            pg.unpaged = 1;
+            continue;
+        }
+        if (rc < 0 || !pg.cont)
+            break;
+    }
+    free(pg.cont);
+    if (rc < 0) {
+        json_decref(acc);
+        return rc;
+    }
+    *out = acc;
+    return KUBE_OK;
+}
+
+/* ---- writes ---- */
+
+static const char *ns_of(const char *ns, const json_t *obj)
+{
+    return ns ? ns : kube_json_str(obj, "metadata.namespace");
+}
+
+int kube_client_create(json_t **out, struct kube_client *c,
+                       const struct kube_gvr *gvr, const char *ns,
+                       const json_t *obj, struct kube_status *st,
+                       struct kube_err *err)
+{
+    struct kube_request r = {
+        .method = "POST", .gvr = gvr, .ns = ns_of(ns, obj), .body = obj};
+
+    return kube_client_do(out, c, &r, st, err);
+}
+
+static int put(json_t **out, struct kube_client *c, const struct kube_gvr *gvr,
+               const char *ns, const json_t *obj, const char *sub,
+               struct kube_status *st, struct kube_err *err)
+{
+    struct kube_request r = {.method = "PUT",
+                             .gvr = gvr,
+                             .ns = ns_of(ns, obj),
+                             .subresource = sub,
+                             .body = obj,
+                             .idempotent = 1};
+
+    r.name = kube_json_str(obj, "metadata.name");
+    if (!set(r.name))
+        return kube_err_set(err, KUBE_EINVAL, "update: object has no name");
+    return kube_client_do(out, c, &r, st, err);
+}
+
+int kube_client_update(json_t **out, struct kube_client *c,
+                       const struct kube_gvr *gvr, const char *ns,
+                       const json_t *obj, struct kube_status *st,
+                       struct kube_err *err)
+{
+    return put(out, c, gvr, ns, obj, NULL, st, err);
+}
+
+int kube_client_update_status(json_t **out, struct kube_client *c,
+                              const struct kube_gvr *gvr, const char *ns,
+                              const json_t *obj, struct kube_status *st,
+                              struct kube_err *err)
+{
+    return put(out, c, gvr, ns, obj, "status", st, err);
+}
+
+int kube_client_patch(json_t **out, struct kube_client *c,
+                      const struct kube_gvr *gvr, const char *ns,
+                      const char *name, enum kube_patch_type type,
+                      const json_t *patch, const char *subresource,
+                      struct kube_status *st, struct kube_err *err)
+{
+    struct kube_request r = {.method = "PATCH",
+                             .gvr = gvr,
+                             .ns = ns,
+                             .name = name,
+                             .subresource = subresource,
+                             .body = patch};
+
+    if (!set(name))
+        return kube_err_set(err, KUBE_EINVAL, "patch: no name");
+    if (type == KUBE_PATCH_MERGE && json_is_object(patch)) {
+        r.content_type = "application/merge-patch+json";
+        r.idempotent = 1; /* the same merge twice gives the same object */
+    } else if (type == KUBE_PATCH_JSON && json_is_array(patch)) {
+        r.content_type = "application/json-patch+json";
+    } else {
+        return kube_err_set(err, KUBE_EINVAL,
+                            "patch: want an object for a merge patch, an "
+                            "array for a JSON patch");
+    }
+    return kube_client_do(out, c, &r, st, err);
+}
+
+/* DeleteOptions for o, or NULL when nothing is asked (new reference). */
+static json_t *delete_body(const struct kube_delete_opts *o, int *nomem)
+{
+    json_t *b, *pre;
+
+    *nomem = 0;
+    if (!o || !(set(o->uid) || set(o->resource_version) ||
+                set(o->propagation) || o->grace_set))
+        return NULL;
+    b = json_pack("{s:s, s:s}", "kind", "DeleteOptions", "apiVersion", "v1");
+    pre = json_object();
+    if (!b || !pre)
+        goto fail;
+    if ((set(o->uid) && json_object_set_new(pre, "uid", json_string(o->uid))) ||
+        (set(o->resource_version) &&
+         json_object_set_new(pre, "resourceVersion",
+                             json_string(o->resource_version))) ||
+        (json_object_size(pre) && json_object_set(b, "preconditions", pre)) ||
+        (set(o->propagation) &&
+         json_object_set_new(b, "propagationPolicy",
+                             json_string(o->propagation))) ||
+        (o->grace_set && json_object_set_new(b, "gracePeriodSeconds",
+                                             json_integer(o->grace_period_s))))
+        goto fail;
+    json_decref(pre);
+    return b;
+fail:
+    json_decref(pre);
+    json_decref(b);
+    *nomem = 1;
+    return NULL;
+}
+
+int kube_client_delete(json_t **out, struct kube_client *c,
+                       const struct kube_gvr *gvr, const char *ns,
+                       const char *name, const struct kube_delete_opts *o,
+                       struct kube_status *st, struct kube_err *err)
+{
+    struct kube_request r = {.method = "DELETE",
+                             .gvr = gvr,
+                             .ns = ns,
+                             .name = name,
+                             .idempotent = 1};
+    int nomem, rc;
+    json_t *body;
+
+    if (!set(name))
+        return kube_err_set(err, KUBE_EINVAL, "delete: no name");
+    body = delete_body(o, &nomem);
+    if (nomem)
+        return kube_err_set(err, KUBE_ENOMEM, "delete: out of memory");
+    r.body = body;
+    rc = kube_client_do(out, c, &r, st, err);
+    json_decref(body);
+    return rc;
+}
