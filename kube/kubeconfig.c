@@ -76,25 +76,53 @@ int kube_config_read_token(char **out, const char *path, struct kube_err *err)
     return KUBE_OK;
 }
 
-/* "PATH:LINE:COL: message" at the value of field (or at its longest
- * existing parent when the field is absent); "PATH: message" when field is
- * NULL. Returns KUBE_EINVAL. */
+/* "PATH:LINE:COL: message" at field's key (at_key) or value; when the
+ * field is absent, at the value of its longest existing parent; "PATH:
+ * message" when field is NULL. Returns KUBE_EINVAL. */
+static int vbad(struct kc *k, const char *field, int at_key, const char *fmt,
+                va_list ap) KUBE_PRINTF(4, 0);
+static int vbad(struct kc *k, const char *field, int at_key, const char *fmt,
+                va_list ap)
+{
+    struct kube_yaml_where w;
+    char msg[KUBE_ERR_MSG];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap); /* cut is fine */
+    if (!field)
+        return kube_err_set(k->err, KUBE_EINVAL, "%s: %s", k->path, msg);
+    kube_yaml_where(&w, k->doc, field);
+    if (at_key && w.found && w.key_line)
+        return kube_err_set(k->err, KUBE_EINVAL, "%s:%d:%d: %s", k->path,
+                            w.key_line, w.key_col, msg);
+    return kube_err_set(k->err, KUBE_EINVAL, "%s:%d:%d: %s", k->path,
+                        w.val_line, w.val_col, msg);
+}
+
 static int bad(struct kc *k, const char *field, const char *fmt, ...)
     KUBE_PRINTF(3, 4);
 static int bad(struct kc *k, const char *field, const char *fmt, ...)
 {
-    struct kube_yaml_where w;
-    char msg[KUBE_ERR_MSG];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap); /* cut is fine */
+    rc = vbad(k, field, 0, fmt, ap);
     va_end(ap);
-    if (!field)
-        return kube_err_set(k->err, KUBE_EINVAL, "%s: %s", k->path, msg);
-    kube_yaml_where(&w, k->doc, field);
-    return kube_err_set(k->err, KUBE_EINVAL, "%s:%d:%d: %s", k->path,
-                        w.val_line, w.val_col, msg);
+    return rc;
+}
+
+/* The same, pointing at the key: for keys that should not be there. */
+static int bad_key(struct kc *k, const char *field, const char *fmt, ...)
+    KUBE_PRINTF(3, 4);
+static int bad_key(struct kc *k, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = vbad(k, field, 1, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* field + "." + key into buf (FIELD bytes). Our field paths are short:
@@ -260,8 +288,8 @@ static int unsupported(struct kc *k, const json_t *obj, const char *field,
 
     for (size_t i = 0; keys[i]; i++)
         if (json_object_get(obj, keys[i]))
-            return bad(k, sub(f, field, keys[i]), "%s: %s is not supported",
-                       what, keys[i]);
+            return bad_key(k, sub(f, field, keys[i]), "%s: %s is not supported",
+                           what, keys[i]);
     return KUBE_OK;
 }
 
