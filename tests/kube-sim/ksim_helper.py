@@ -129,8 +129,9 @@ class KubeSim:
         self.proc = None
 
     def start(self):
+        self.errlog = open(os.path.join(self.dir, "stderr.log"), "w")
         self.proc = subprocess.Popen([sys.executable, KUBE_SIM, "--dir", self.dir, "--port", "0"] + self.args,
-                                     stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "stderr.log"), "w"))
+                                     stdout=subprocess.PIPE, stderr=self.errlog)
         line = self.proc.stdout.readline().decode()
         if not line:
             raise RuntimeError("kube-sim did not start: " + open(os.path.join(self.dir, "stderr.log")).read())
@@ -152,6 +153,8 @@ class KubeSim:
                 self.proc.wait()
         if self.proc and self.proc.stdout:
             self.proc.stdout.close()
+        if getattr(self, "errlog", None):
+            self.errlog.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def conn(self, anonymous=False, timeout=30):

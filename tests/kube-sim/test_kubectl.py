@@ -135,8 +135,8 @@ class KubectlTest(unittest.TestCase):
         self.hook.answers = {}
         for key in ("create", "label", "apply", "status", "-status-with-status-rule", "dryrun", "delete", "restore"):
             case = cases[key]
-            if "--subresource" in case["command"] and VERSION < (1, 24):
-                continue    # kubectl < 1.24 has no --subresource
+            if ("--subresource" in case["command"] or "--dry-run" in case["command"]) and VERSION < (1, 24):
+                continue    # kubectl < 1.24: no --subresource; server dry-run wants OpenAPI v2 paths
             if key == "-status-with-status-rule":
                 v, _ = webhook_configs("https://127.0.0.1:%d" % self.hook.port, self.ca,
                                        rules_resources=["virtualmachinesnapshots/status"],
