@@ -107,7 +107,7 @@ static json_t *our_spec(struct rc_leader *l, const json_t *prev)
     rc_leader_microtime(now, sizeof(now));
     if (strcmp(holder, l->o.identity) != 0) { /* a new holder: us */
         acquired = now;
-        if (prev && holder[0])
+        if (prev) /* as client-go: also after a release */
             transitions++;
     }
     return json_pack("{s:s, s:I, s:s, s:s, s:I}", "holderIdentity",
