@@ -737,13 +737,17 @@ static int parse_addr(struct sockaddr_storage *ss, int *v6, const char *host,
                         host);
 }
 
-static unsigned pool_size(unsigned threads)
+/* MHD splits the connection limit between its workers: no more workers
+ * than connections, or some would never accept. */
+static unsigned pool_size(const struct wh_server_config *cfg)
 {
-    long n = threads ? (long)threads : sysconf(_SC_NPROCESSORS_ONLN);
+    long n = cfg->threads ? (long)cfg->threads : sysconf(_SC_NPROCESSORS_ONLN);
 
-    if (n < 1)
-        return 1;
-    return n > 64 ? 64 : (unsigned)n;
+    if (n > 64)
+        n = 64;
+    if (n > (long)cfg->max_connections)
+        n = (long)cfg->max_connections;
+    return n < 1 ? 1 : (unsigned)n;
 }
 
 static int start_daemon(struct wh_server *s, const struct wh_server_config *cfg,
@@ -766,7 +770,7 @@ static int start_daemon(struct wh_server *s, const struct wh_server_config *cfg,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_HTTPS_CERT_CALLBACK, on_certificate,
         MHD_OPTION_HTTPS_PRIORITIES, WH_SERVER_TLS_PRIORITIES,
-        MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg->threads),
+        MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg),
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory_limit,
