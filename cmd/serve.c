@@ -308,12 +308,10 @@ static void reload_creds(struct serve *sv, int force)
     if (!changed && !force)
         return;
     if (load_creds(&c, &sv->opts, 1, &err) < 0) {
-        /* until the files change again: a half-written pair is retried
-         * once its second file lands */
+        /* the old pair stays in use until the files change again: a
+         * half-written pair is retried once its second file lands */
         wh_metrics_reload(m, WH_METRICS_CERTIFICATE, 0);
-        kube_log(KUBE_LOG_ERROR,
-                 "certificate reload refused, keeping the "
-                 "old pair",
+        kube_log(KUBE_LOG_ERROR, "certificate reload refused",
                  "{s:s, s:s, s:s}", "cert", sv->opts.cert, "key", sv->opts.key,
                  "error", err.msg);
         return;
@@ -346,10 +344,9 @@ static void reload_policy(struct serve *sv, int force)
         return;
     if (load_policy(&p, sv->opts.policy, &err) < 0) {
         wh_metrics_reload(m, WH_METRICS_POLICY, 0);
-        kube_log(KUBE_LOG_ERROR,
-                 "policy reload refused, keeping the old "
-                 "policy",
-                 "{s:s, s:s}", "policy", sv->opts.policy, "error", err.msg);
+        /* the old policy stays in use */
+        kube_log(KUBE_LOG_ERROR, "policy reload refused", "{s:s, s:s}",
+                 "policy", sv->opts.policy, "error", err.msg);
         return;
     }
     wh_server_set_policy(sv->srv, p);
