@@ -836,14 +836,13 @@ Test(kube_informer_sim, relists_after_errors_and_410)
     wait_count(&s, &s.deletes, 1); /* found by a relist: watches all fail */
     cr_expect_str_eq(s.last_deleted, "g-1");
     sim_admin("DELETE", "faults", NULL);
-    kube_informer_stats(inf, &stats);
-    cr_expect_geq(stats.lists, 2);
-    cr_expect_geq(stats.errors, 1);
 
     /* wait for a working watch (it sees g-3), then expire its RV */
     create_cm(c, "g-3", "inf");
     wait_count(&s, &s.adds, 3);
-    kube_informer_stats(inf, &stats);
+    kube_informer_stats(inf, &stats); /* the relist has finished by now */
+    cr_expect_geq(stats.lists, 2);
+    cr_expect_geq(stats.errors, 1);
     unsigned long lists = stats.lists;
     create_cm(c, "g-4", "inf");
     wait_count(&s, &s.adds, 4);
@@ -884,10 +883,12 @@ Test(kube_informer_sim, watch_from_expired_rv_relists)
     sim_admin("POST", "cut-watches", "{\"mode\": \"end\"}");
     create_cm(c, "e-2", "inf");
     wait_count(&s, &s.adds, 2);
+    create_cm(c, "e-3", "inf"); /* comes after the relist has finished */
+    wait_count(&s, &s.adds, 3);
     kube_informer_stats(inf, &stats);
     cr_expect_geq(stats.gone, 1, "the 410 was seen");
     cr_expect_geq(stats.lists, 2, "and answered with a relist");
-    cr_expect_eq(kube_store_count(store), 2);
+    cr_expect_eq(kube_store_count(store), 3);
     kube_informer_free(inf);
     kube_store_free(store);
     kube_client_free(c);
