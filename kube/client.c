@@ -20,17 +20,13 @@ enum {
 
 struct kube_client {
     struct kube_client_opts o; /* user_agent, field_manager: ours */
-    char *server, *ns;
-    char *ca_file, *ca_pem, *cert_file, *key_file, *cert_pem, *key_pem;
-    size_t ca_pem_len, cert_pem_len, key_pem_len;
-    int insecure;
-    char *token_file;
+    struct kube_config *cfg;   /* our copy; its token is only the first */
     atomic_int closing;
     pthread_mutex_t lock;
     pthread_cond_t wake; /* signalled by kube_client_shutdown */
     /* guarded by lock */
     char *token;
-    int64_t token_read_ms; /* 0: re-read before the next request */
+    int64_t token_read_ms; /* re-read when token_reload_ms older */
     CURL **idle;
     int nidle;
 };
@@ -83,15 +79,7 @@ void kube_client_free(struct kube_client *c)
     free(c->idle);
     free((char *)c->o.user_agent);
     free((char *)c->o.field_manager);
-    free(c->server);
-    free(c->ns);
-    free(c->ca_file);
-    free(c->ca_pem);
-    free(c->cert_file);
-    free(c->key_file);
-    wipe_free(c->cert_pem);
-    wipe_free(c->key_pem);
-    free(c->token_file);
+    kube_config_free(c->cfg);
     wipe_free(c->token);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
@@ -101,50 +89,11 @@ void kube_client_free(struct kube_client *c)
 /* strdup of an optional string; *ok cleared when a copy fails. */
 static char *dup_opt(const char *s, int *ok)
 {
-    char *d;
+    char *d = s ? strdup(s) : NULL;
 
-    if (!s)
-        return NULL;
-    d = strdup(s);
-    if (!d)
+    if (s && !d)
         *ok = 0;
     return d;
-}
-
-/* A copy of len bytes plus a NUL, for PEM blobs. */
-static char *dup_mem(const char *s, size_t len, int *ok)
-{
-    char *d;
-
-    if (!s)
-        return NULL;
-    d = malloc(len + 1);
-    if (!d) {
-        *ok = 0;
-        return NULL;
-    }
-    memcpy(d, s, len);
-    d[len] = '\0';
-    return d;
-}
-
-static void copy_config(struct kube_client *c, const struct kube_config *cfg,
-                        int *ok)
-{
-    c->server = dup_opt(cfg->server, ok);
-    c->ns = dup_opt(cfg->ns ? cfg->ns : "default", ok);
-    c->ca_file = dup_opt(cfg->ca_file, ok);
-    c->ca_pem = dup_mem(cfg->ca_pem, cfg->ca_pem_len, ok);
-    c->ca_pem_len = cfg->ca_pem_len;
-    c->cert_file = dup_opt(cfg->cert_file, ok);
-    c->key_file = dup_opt(cfg->key_file, ok);
-    c->cert_pem = dup_mem(cfg->cert_pem, cfg->cert_pem_len, ok);
-    c->cert_pem_len = cfg->cert_pem_len;
-    c->key_pem = dup_mem(cfg->key_pem, cfg->key_pem_len, ok);
-    c->key_pem_len = cfg->key_pem_len;
-    c->insecure = cfg->insecure;
-    c->token_file = dup_opt(cfg->token_file, ok);
-    c->token = dup_opt(cfg->token, ok);
 }
 
 int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
@@ -174,7 +123,9 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
     c->o.user_agent =
         dup_opt(c->o.user_agent ? c->o.user_agent : "vmsnapd", &ok);
     c->o.field_manager = dup_opt(c->o.field_manager, &ok);
-    copy_config(c, cfg, &ok);
+    if (kube_config_copy(&c->cfg, cfg) < 0)
+        ok = 0;
+    c->token = dup_opt(cfg->token, &ok);
     c->token_read_ms = kube_time_now_ms();
     if (c->o.max_idle_handles < 0)
         c->o.max_idle_handles = 0;
@@ -197,12 +148,12 @@ void kube_client_shutdown(struct kube_client *c)
 
 const char *kube_client_namespace(const struct kube_client *c)
 {
-    return c->ns;
+    return c->cfg->ns ? c->cfg->ns : "default";
 }
 
 const char *kube_client_server(const struct kube_client *c)
 {
-    return c->server;
+    return c->cfg->server;
 }
 
 /* ---- handle pool ---- */
@@ -250,9 +201,10 @@ static char *auth_header(struct kube_client *c)
     size_t n;
 
     pthread_mutex_lock(&c->lock);
-    stale = c->token_file && now - c->token_read_ms >= c->o.token_reload_ms;
+    stale =
+        c->cfg->token_file && now - c->token_read_ms >= c->o.token_reload_ms;
     pthread_mutex_unlock(&c->lock);
-    if (stale && kube_config_read_token(&fresh, c->token_file, &e) < 0)
+    if (stale && kube_config_read_token(&fresh, c->cfg->token_file, &e) < 0)
         kube_log(KUBE_LOG_WARN, "token file unreadable, keeping last token",
                  "{s:s}", "error", e.msg);
     pthread_mutex_lock(&c->lock);
@@ -364,7 +316,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
             return -1;                                                         \
     } while (0)
 
-static int setup_tls(CURL *h, const struct kube_client *c)
+static int setup_tls(CURL *h, const struct kube_config *c)
 {
     struct curl_blob b;
 
@@ -436,7 +388,7 @@ static int setup(CURL *h, struct kube_client *c, struct attempt *a,
     }
     if (setup_io(h, a, errbuf) < 0)
         return -1;
-    return setup_tls(h, c);
+    return setup_tls(h, c->cfg);
 }
 
 static int setup_method(CURL *h, const char *method, const char *body,
@@ -653,11 +605,15 @@ static void attempt_reset(struct attempt *a, struct kube_client *c,
 static void log_retry(const struct call *k, int attempt, long http, CURLcode cc,
                       long delay)
 {
-    kube_log(KUBE_LOG_WARN, "API request failed, retrying",
-             "{s:s, s:i, s:i, s:s, s:i}", "request", k->what, "attempt",
-             attempt + 1, "status", (int)http, "error",
-             cc == CURLE_OK ? "" : curl_easy_strerror(cc), "delayMs",
-             (int)delay);
+    if (cc != CURLE_OK)
+        kube_log(KUBE_LOG_WARN, "API request failed, retrying",
+                 "{s:s, s:i, s:s, s:i}", "request", k->what, "attempt",
+                 attempt + 1, "error", curl_easy_strerror(cc), "delayMs",
+                 (int)delay);
+    else
+        kube_log(KUBE_LOG_WARN, "API request failed, retrying",
+                 "{s:s, s:i, s:i, s:i}", "request", k->what, "attempt",
+                 attempt + 1, "status", (int)http, "delayMs", (int)delay);
 }
 
 /* Retry-After from the header, else the Status's retryAfterSeconds (the
@@ -681,7 +637,7 @@ static int run(json_t **out, struct call *k, struct kube_status *st,
     int tries = r->max_retries < 0   ? 0
                 : r->max_retries > 0 ? r->max_retries
                                      : c->o.max_retries;
-    int reauth = c->token_file != NULL, rc;
+    int reauth = c->cfg->token_file != NULL, rc;
     struct attempt a = {0};
     char errbuf[CURL_ERROR_SIZE];
     long sent;
@@ -728,11 +684,12 @@ static char *make_url(struct kube_client *c, const struct kube_request *r,
 {
     const char *fm = c->o.field_manager;
     int add_fm = fm && fm[0] && is_write(r->method);
-    size_t n = strlen(c->server) + strlen(path) + (fm ? strlen(fm) : 0) + 16;
+    size_t n =
+        strlen(c->cfg->server) + strlen(path) + (fm ? strlen(fm) : 0) + 16;
     char *url = malloc(n);
 
     if (url)
-        snprintf(url, n, "%s%s%s%s", c->server, path,
+        snprintf(url, n, "%s%s%s%s", c->cfg->server, path,
                  add_fm
                      ? (strchr(path, '?') ? "&fieldManager=" : "?fieldManager=")
                      : "",

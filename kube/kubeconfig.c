@@ -32,6 +32,14 @@ struct kc {
     int rc;
 };
 
+/* Frees a secret after overwriting it. */
+static void wipe_free(char *s, size_t len)
+{
+    if (s)
+        memset(s, 0, len);
+    free(s);
+}
+
 void kube_config_free(struct kube_config *c)
 {
     if (!c)
@@ -45,12 +53,62 @@ void kube_config_free(struct kube_config *c)
     free(c->cert_file);
     free(c->key_file);
     free(c->cert_pem);
-    free(c->key_pem);
-    if (c->token) /* a secret: don't leave it in freed memory */
-        memset(c->token, 0, strlen(c->token));
-    free(c->token);
+    wipe_free(c->key_pem, c->key_pem_len);
+    wipe_free(c->token, c->token ? strlen(c->token) : 0);
     free(c->token_file);
     free(c);
+}
+
+/* A copy of an optional string; *ok cleared when it fails. */
+static char *dup_opt(const char *s, int *ok)
+{
+    char *d = s ? strdup(s) : NULL;
+
+    if (s && !d)
+        *ok = 0;
+    return d;
+}
+
+/* A copy of len bytes plus a NUL (PEM blobs); *ok cleared on failure. */
+static char *dup_mem(const char *s, size_t len, int *ok)
+{
+    char *d = s ? malloc(len + 1) : NULL;
+
+    if (s && !d)
+        *ok = 0;
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+int kube_config_copy(struct kube_config **out, const struct kube_config *c)
+{
+    struct kube_config *d = calloc(1, sizeof(*d));
+    int ok = d != NULL;
+
+    if (!d)
+        return KUBE_ENOMEM;
+    *d = *c; /* scalars and lengths; every pointer is replaced below */
+    d->source = dup_opt(c->source, &ok);
+    d->context = dup_opt(c->context, &ok);
+    d->server = dup_opt(c->server, &ok);
+    d->ns = dup_opt(c->ns, &ok);
+    d->ca_file = dup_opt(c->ca_file, &ok);
+    d->ca_pem = dup_mem(c->ca_pem, c->ca_pem_len, &ok);
+    d->cert_file = dup_opt(c->cert_file, &ok);
+    d->key_file = dup_opt(c->key_file, &ok);
+    d->cert_pem = dup_mem(c->cert_pem, c->cert_pem_len, &ok);
+    d->key_pem = dup_mem(c->key_pem, c->key_pem_len, &ok);
+    d->token = dup_opt(c->token, &ok);
+    d->token_file = dup_opt(c->token_file, &ok);
+    if (!ok) {
+        kube_config_free(d);
+        return KUBE_ENOMEM;
+    }
+    *out = d;
+    return KUBE_OK;
 }
 
 static int nomem(struct kube_err *err)
@@ -343,8 +401,7 @@ static int user_token(struct kc *k, const json_t *u, const char *field,
     if (rc < 0)
         return rc;
     if (c->token) { /* the file's value wins over token */
-        memset(c->token, 0, strlen(c->token));
-        free(c->token);
+        wipe_free(c->token, strlen(c->token));
         c->token = NULL;
     }
     rc = kube_config_read_token(&c->token, c->token_file, &sub_err);

@@ -79,6 +79,10 @@ int kube_config_in_cluster(struct kube_config **out, const char *sa_dir,
 int kube_config_read_token(char **out, const char *path,
                            struct kube_err *err) KUBE_MUST_CHECK;
 
+/* A deep copy of c into *out (free with kube_config_free). KUBE_ENOMEM. */
+int kube_config_copy(struct kube_config **out,
+                     const struct kube_config *c) KUBE_MUST_CHECK;
+
 void kube_config_free(struct kube_config *c);
 
 #endif

@@ -56,6 +56,21 @@ Test(kube_kubeconfig, client_certificate_data)
     kube_config_free(c);
 }
 
+Test(kube_kubeconfig, copy_is_deep)
+{
+    struct kube_config *c = load_ok(DATA "certdata.yaml", NULL), *d = NULL;
+
+    cr_assert_eq(kube_config_copy(&d, c), 0);
+    cr_expect_str_eq(d->server, c->server);
+    cr_expect_neq(d->server, c->server, "its own memory");
+    cr_expect_eq(d->key_pem_len, c->key_pem_len);
+    cr_expect_eq(memcmp(d->key_pem, c->key_pem, c->key_pem_len + 1), 0);
+    cr_expect_null(d->token);
+    kube_config_free(c);
+    cr_expect_str_eq(d->ns, "snaps", "outlives the original");
+    kube_config_free(d);
+}
+
 Test(kube_kubeconfig, token_and_current_context)
 {
     struct kube_config *c = load_ok(DATA "token.yaml", NULL);
