@@ -105,8 +105,9 @@ static int decode_line(struct kube_watch_decoder *d, const char *line, size_t n,
     d->events++;
     root = json_loadb(line, n, 0, &jerr);
     if (!root)
-        return fail(d, err, KUBE_EINVAL, "watch event %lu: bad JSON at byte %d: %s",
-                    d->events, jerr.position, jerr.text);
+        return fail(d, err, KUBE_EINVAL,
+                    "watch event %lu: bad JSON at byte %d: %s", d->events,
+                    jerr.position, jerr.text);
     type = kube_json_str(root, "type");
     obj = json_object_get(root, "object");
     if (!type || !json_is_object(obj)) {
