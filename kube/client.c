@@ -275,21 +275,22 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct attempt *a = ud;
-    size_t n = size * nmemb;
-    char num[24];
-    size_t i = 12, k = 0;
+    size_t n = size * nmemb, i = 12;
+    long v = 0;
+    int digits = 0;
 
     if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
         a->retry_after_s = -1;
-    if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
-        while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
-            i++;
-        while (i < n && k + 1 < sizeof(num) && ptr[i] >= '0' && ptr[i] <= '9')
-            num[k++] = ptr[i++];
-        num[k] = '\0';
-        if (k > 0 && k < 10)
-            a->retry_after_s = strtol(num, NULL, 10); /* digits only */
+    if (n <= 12 || strncasecmp(ptr, "Retry-After:", 12) != 0)
+        return n;
+    while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
+        i++;
+    for (; i < n && ptr[i] >= '0' && ptr[i] <= '9' && digits < 9; i++) {
+        v = v * 10 + (ptr[i] - '0');
+        digits++;
     }
+    if (digits > 0)
+        a->retry_after_s = v;
     return n;
 }
 
@@ -784,7 +785,8 @@ int kube_client_watch(struct kube_client *c, const struct kube_gvr *gvr,
                       kube_watch_fn fn, void *ctx, struct kube_status *st,
                       struct kube_err *err)
 {
-    long tsec = o->timeout_s > 0 ? o->timeout_s : 300;
+    static const struct kube_watch_opts none = {0};
+    long tsec;
     char timeout[24], errbuf[CURL_ERROR_SIZE] = "";
     const char *params[16];
     struct kube_request r = {
@@ -797,6 +799,9 @@ int kube_client_watch(struct kube_client *c, const struct kube_gvr *gvr,
     CURLcode cc = CURLE_OUT_OF_MEMORY;
     int rc;
 
+    if (!o)
+        o = &none;
+    tsec = o->timeout_s > 0 ? o->timeout_s : 300;
     if (!st)
         st = &local;
     kube_status_clear(st);

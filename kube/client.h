@@ -221,11 +221,11 @@ struct kube_watch_opts {
 };
 
 /* Watches gvr in ns (NULL: all) and calls fn for each event, on this
- * thread, as bytes arrive. Never retried: the caller decides between
- * rewatching and relisting. Returns 0 when the server ended the stream
- * (timeoutSeconds) or cancel was set; fn's non-zero result; KUBE_EGONE
- * when the resourceVersion is too old (HTTP 410, or 200 with an ERROR
- * event: st then holds the event's Status); KUBE_EUNAVAIL when the
+ * thread, as bytes arrive (o NULL: from now, default timeout). Never retried:
+ * the caller decides between rewatching and relisting. Returns 0 when the
+ * server ended the stream (timeoutSeconds) or cancel was set; fn's non-zero
+ * result; KUBE_EGONE when the resourceVersion is too old (HTTP 410, or 200 with
+ * an ERROR event: st then holds the event's Status); KUBE_EUNAVAIL when the
  * connection broke or went silent past timeout_s plus watch_grace_ms;
  * KUBE_EINVAL for a stream cut inside an event or bytes that do not
  * decode; the Status code for any other failure. */
