@@ -495,8 +495,9 @@ static long backoff_ms(const struct kube_client *c, int attempt,
     return d > 0 ? 1 + (long)kube_time_jitter((uint64_t)d) : 0;
 }
 
-/* Sleeps ms unless the client shuts down or cancel is set first (checked
- * when woken); returns 1 when the wait was cut short. */
+/* Sleeps ms unless the client shuts down (which signals wake) or cancel
+ * is set first (nobody signals that: looked at every second, as libcurl
+ * does during a transfer); returns 1 when the wait was cut short. */
 static int pause_ms(struct kube_client *c, long ms, const atomic_int *cancel)
 {
     int64_t until = kube_time_now_ms() + ms;
@@ -504,9 +505,13 @@ static int pause_ms(struct kube_client *c, long ms, const atomic_int *cancel)
 
     pthread_mutex_lock(&c->lock);
     for (;;) {
+        int64_t now = kube_time_now_ms(), next = until;
         stop = atomic_load(&c->closing) || (cancel && atomic_load(cancel));
-        if (stop || kube_time_wait_until(&c->wake, &c->lock, until))
+        if (stop || now >= until)
             break;
+        if (cancel && now + 1000 < until)
+            next = now + 1000;
+        kube_time_wait_until(&c->wake, &c->lock, next);
     }
     pthread_mutex_unlock(&c->lock);
     return stop;
