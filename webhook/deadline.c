@@ -109,6 +109,8 @@ int wh_deadline_mutate(struct wh_answer *a, const json_t *spec,
     int64_t ns;
     int rc;
 
+    if (!json_is_object(spec))
+        return KUBE_OK; /* no spec to default into: validation denies it */
     if (!v || json_is_null(v)) {
         kube_duration_format(buf, sizeof(buf), p->default_failure_deadline);
         rc = kube_patch_add_new(&a->patch, "add", DEADLINE_PTR,

@@ -32,7 +32,7 @@ static void users_text(char *buf, size_t len, char *const *users)
 {
     size_t used = 0;
 
-    buf[0] = '\0';
+    snprintf(buf, len, "nobody");
     for (size_t i = 0; users && users[i] && used < len; i++) {
         int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
                          users[i]);

@@ -215,7 +215,8 @@ static int snapshot_mutate(struct wh_answer *a, const struct wh_req *r)
     if (r->op != WH_CREATE)
         return KUBE_OK;
     rc = wh_deadline_mutate(a, spec, r->env->policy);
-    if (rc < 0 || !*vm ||
+    if (rc < 0 || !*vm || !json_is_object(json_object_get(r->object,
+                                                          "metadata")) ||
         (have && strcmp(have, vm) == 0))
         return rc;
     if (!json_is_object(labels))

@@ -158,3 +158,24 @@ Test(webhook_mutate, review_denial_carries_no_patch)
     cr_expect_null(json_object_get(resp, "patchType"));
     json_decref(resp);
 }
+
+/* A snapshot without spec or metadata is denied by validation, never a
+ * 500 from a patch whose parent does not exist. */
+Test(webhook_mutate, no_spec_or_metadata_is_a_denial_not_an_error)
+{
+    static const char *objects[] = {
+        "{\"kind\":\"VirtualMachineSnapshot\",\"metadata\":{\"name\":\"s\"}}",
+        "{\"kind\":\"VirtualMachineSnapshot\",\"spec\":{\"source\":{"
+        "\"apiGroup\":\"kubevirt.io\",\"kind\":\"VM\",\"name\":\"vm1\"}}}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct th_case c = {RES, "CREATE", objects[i], NULL, NULL, "[]", NULL,
+                            WH_EP_ALL};
+        struct wh_outcome oc;
+        json_t *resp = th_run(&c, &oc);
+
+        cr_expect_eq(oc.code, 422, "object %zu: code %d: %s", i, oc.code,
+                     oc.message);
+        json_decref(resp);
+    }
+}
