@@ -129,8 +129,8 @@ int cmd_review(int argc, char **argv)
         goto done;
     struct wh_route route = {o.endpoint, NULL};
     if (kube_file_read(&body, &len, o.input, REVIEW_MAX_BODY, &err) < 0 ||
-        wh_review_handle(&out, &outlen, &oc, &route, body, len, &env,
-                         &err) < 0) {
+        wh_review_handle(&out, &outlen, &oc, &route, body, len, &env, &err) <
+            0) {
         fprintf(stderr, "vmsnapd review: %s: %s\n",
                 strcmp(o.input, "-") ? o.input : "stdin", err.msg);
         goto done;

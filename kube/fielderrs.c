@@ -98,8 +98,7 @@ int kube_fielderrs_required(struct kube_fielderrs *fe, const char *field,
     if (detail && *detail)
         return kube_fielderrs_add(fe, KUBE_CAUSE_REQUIRED, field,
                                   "Required value: %s", detail);
-    return kube_fielderrs_add(fe, KUBE_CAUSE_REQUIRED, field,
-                              "Required value");
+    return kube_fielderrs_add(fe, KUBE_CAUSE_REQUIRED, field, "Required value");
 }
 
 /* A value as field errors quote it: strings in Go %q, others as JSON. */
@@ -142,8 +141,7 @@ int kube_fielderrs_invalid(struct kube_fielderrs *fe, const char *field,
 {
     char *q = quote_value(value);
     int rc = kube_fielderrs_add(fe, KUBE_CAUSE_INVALID, field,
-                                "Invalid value: %s: %s", q ? q : "?",
-                                detail);
+                                "Invalid value: %s: %s", q ? q : "?", detail);
     free(q);
     return rc;
 }
@@ -180,9 +178,9 @@ json_t *kube_fielderrs_causes(const struct kube_fielderrs *fe)
     if (!arr || fe->oom)
         goto fail;
     for (size_t i = 0; i < fe->len; i++) {
-        json_t *c = json_pack("{s:s, s:s, s:s}", "reason", fe->items[i].type,
-                              "message", fe->items[i].message, "field",
-                              fe->items[i].field);
+        json_t *c =
+            json_pack("{s:s, s:s, s:s}", "reason", fe->items[i].type, "message",
+                      fe->items[i].message, "field", fe->items[i].field);
         if (!c || json_array_append_new(arr, c))
             goto fail;
     }

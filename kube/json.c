@@ -63,15 +63,13 @@ int kube_file_read(char **out, size_t *len, const char *path, size_t max,
 
     f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f)
-        return kube_err_set(err, KUBE_EINVAL, "%s: %s", path,
-                            strerror(errno));
+        return kube_err_set(err, KUBE_EINVAL, "%s: %s", path, strerror(errno));
     for (;;) {
         if (n + 4096 + 1 > cap) {
             size_t ncap = cap ? cap * 2 : 65536;
             char *nb = realloc(buf, ncap);
             if (!nb) {
-                rc = kube_err_set(err, KUBE_ENOMEM, "%s: out of memory",
-                                  path);
+                rc = kube_err_set(err, KUBE_ENOMEM, "%s: out of memory", path);
                 goto done;
             }
             buf = nb;

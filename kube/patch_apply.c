@@ -46,8 +46,7 @@ static int array_index(size_t *out, const json_t *arr, const char *tok,
     v = strtoul(tok, &end, 10);
     if (errno || *end)
         return KUBE_EINVAL;
-    if (v > json_array_size(arr) ||
-        (!allow_end && v == json_array_size(arr)))
+    if (v > json_array_size(arr) || (!allow_end && v == json_array_size(arr)))
         return KUBE_EINVAL;
     *out = v;
     return KUBE_OK;
@@ -106,8 +105,7 @@ static json_t *get_at(json_t *doc, const char *path)
 }
 
 /* add / replace / remove on one path. value is stolen. */
-static int put_at(json_t *doc, const char *op, const char *path,
-                  json_t *value)
+static int put_at(json_t *doc, const char *op, const char *path, json_t *value)
 {
     char buf[PTR_MAX];
     const char *last;
@@ -166,20 +164,20 @@ static int apply_one(json_t *doc, const json_t *op, struct kube_err *err)
             json_decref(value);
             goto missing;
         }
-        return put_at(doc, "add", path, value) ? kube_err_set(
-                                                     err, KUBE_EINVAL,
-                                                     "%s operation does not "
-                                                     "apply: doc is missing "
-                                                     "path: \"%s\"",
-                                                     name, path)
-                                               : KUBE_OK;
+        return put_at(doc, "add", path, value)
+                   ? kube_err_set(err, KUBE_EINVAL,
+                                  "%s operation does not "
+                                  "apply: doc is missing "
+                                  "path: \"%s\"",
+                                  name, path)
+                   : KUBE_OK;
     }
     if (strcmp(name, "add") && strcmp(name, "remove") &&
         strcmp(name, "replace"))
         return kube_err_set(err, KUBE_EINVAL, "Unexpected kind: %s", name);
     if (strcmp(name, "remove") && !value)
-        return kube_err_set(err, KUBE_EINVAL,
-                            "%s operation is missing a value", name);
+        return kube_err_set(err, KUBE_EINVAL, "%s operation is missing a value",
+                            name);
     if (put_at(doc, name, path, value ? json_deep_copy(value) : NULL) == 0)
         return KUBE_OK;
 missing:

@@ -205,8 +205,8 @@ struct load_ctx {
 static int load_one(struct load_ctx *lc, json_t *obj, int line, int col)
 {
     if (!json_is_object(obj))
-        return kube_err_set(lc->err, KUBE_EINVAL,
-                            "%s:%d:%d: not an object", lc->path, line, col);
+        return kube_err_set(lc->err, KUBE_EINVAL, "%s:%d:%d: not an object",
+                            lc->path, line, col);
     if (kube_store_put_new(lc->s, json_incref(obj)) < 0)
         return kube_err_set(lc->err, KUBE_EINVAL,
                             "%s:%d:%d: an object needs kind and "

@@ -21,12 +21,12 @@ enum wh_op { WH_CREATE, WH_UPDATE, WH_DELETE };
 struct wh_req {
     enum wh_op op;
     const char *uid;
-    const char *ns;       /* "" when absent */
-    const char *name;     /* request.name, else the object's */
-    const char *username; /* "" when absent */
+    const char *ns;                        /* "" when absent */
+    const char *name;                      /* request.name, else the object's */
+    const char *username;                  /* "" when absent */
     const char *groups[WH_MAX_GROUPS + 1]; /* NULL-terminated */
-    const json_t *object;     /* CREATE, UPDATE */
-    const json_t *old_object; /* UPDATE, DELETE */
+    const json_t *object;                  /* CREATE, UPDATE */
+    const json_t *old_object;              /* UPDATE, DELETE */
     int dry_run;
     const struct wh_env *env;
 };
@@ -39,8 +39,8 @@ struct wh_answer {
     const char *reason; /* static: "BadRequest", "Forbidden", ... */
     char message[1024];
     struct kube_patch patch;
-    json_t *warnings;   /* array of strings, owned */
-    int state_skipped;  /* a rule needed cluster state we do not have */
+    json_t *warnings;  /* array of strings, owned */
+    int state_skipped; /* a rule needed cluster state we do not have */
 };
 
 /* A row of the kind table. validate and mutate return 0 or a negative
@@ -72,8 +72,8 @@ int wh_types_check(const struct wh_kind *k, const json_t *obj, char *msg,
                    size_t len);
 
 /* Answer helpers. wh_deny sets a plain denial (the first one wins). */
-void wh_deny(struct wh_answer *a, int code, const char *reason,
-             const char *fmt, ...) KUBE_PRINTF(4, 5);
+void wh_deny(struct wh_answer *a, int code, const char *reason, const char *fmt,
+             ...) KUBE_PRINTF(4, 5);
 /* Adds a warning, cut to 120 characters on a UTF-8 boundary, control
  * characters replaced: kube-apiserver drops warnings that hold them. */
 int wh_warn(struct wh_answer *a, const char *fmt, ...) KUBE_PRINTF(2, 3);

@@ -8,8 +8,8 @@
 
 #define WH_WARN_MAX 120 /* the API's advice for a warning's length */
 
-void wh_deny(struct wh_answer *a, int code, const char *reason,
-             const char *fmt, ...)
+void wh_deny(struct wh_answer *a, int code, const char *reason, const char *fmt,
+             ...)
 {
     va_list ap;
 

@@ -10,12 +10,11 @@
 #define DEADLINE_FIELD "spec.failureDeadline"
 #define DEADLINE_PTR "/spec/failureDeadline"
 #define DEADLINE_HINT                                                          \
-    "use a duration such as \"90s\", \"5m\" or \"1h30m\" (units ns, us, "     \
+    "use a duration such as \"90s\", \"5m\" or \"1h30m\" (units ns, us, "      \
     "ms, s, m, h) or a number of seconds"
 
 /* A JSON number of seconds as nanoseconds; refuses what int64 can't hold. */
-static int number_seconds(int64_t *ns, const json_t *v, char *msg,
-                          size_t len)
+static int number_seconds(int64_t *ns, const json_t *v, char *msg, size_t len)
 {
     double s = json_number_value(v);
 
@@ -126,7 +125,8 @@ int wh_deadline_mutate(struct wh_answer *a, const json_t *spec,
     rc = kube_patch_add_new(&a->patch, "replace", DEADLINE_PTR,
                             json_string(buf));
     return rc ? rc
-              : wh_warn(a, "spec.failureDeadline without a unit is seconds: "
-                           "stored as \"%s\"",
+              : wh_warn(a,
+                        "spec.failureDeadline without a unit is seconds: "
+                        "stored as \"%s\"",
                         buf);
 }

@@ -213,8 +213,7 @@ static int set_key(struct pol_ctx *pc, const struct kube_yaml_doc *doc,
         return set_duration(pc, doc, k, v);
     case POL_BOOL:
         if (!json_is_boolean(v))
-            return pol_fail(pc, doc, k->path, 1,
-                            "expected true or false");
+            return pol_fail(pc, doc, k->path, 1, "expected true or false");
         *(int *)((char *)pc->p + k->off) = json_is_true(v);
         return KUBE_OK;
     case POL_COUNT:
@@ -287,8 +286,8 @@ static int load_doc(const struct kube_yaml_doc *doc, void *ctx)
                             pc->name, doc->line, doc->col);
     if (!json_is_object(doc->root))
         return kube_err_set(pc->err, KUBE_EINVAL,
-                            "%s:%d:%d: the policy must be a mapping",
-                            pc->name, doc->line, doc->col);
+                            "%s:%d:%d: the policy must be a mapping", pc->name,
+                            doc->line, doc->col);
     return apply_map(pc, doc, doc->root, "");
 }
 

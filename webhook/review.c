@@ -75,13 +75,13 @@ static int decode_request(struct wh_req *r, const struct wh_kind **kind,
     const char *group = kube_json_str0(request, "resource.group");
     const char *res = kube_json_str0(request, "resource.resource");
     const char *op = kube_json_str(request, "operation");
-    const struct wh_kind *k = strcmp(group, WH_GROUP) ? NULL
-                                                      : wh_kind_find(res);
+    const struct wh_kind *k =
+        strcmp(group, WH_GROUP) ? NULL : wh_kind_find(res);
 
     if (!k || (route->resource && strcmp(route->resource, res) != 0)) {
         wh_deny(a, 400, "BadRequest",
-                "unexpected resource {Group:%s Version:%s Resource:%s}",
-                group, kube_json_str0(request, "resource.version"), res);
+                "unexpected resource {Group:%s Version:%s Resource:%s}", group,
+                kube_json_str0(request, "resource.version"), res);
         return KUBE_EINVAL;
     }
     *kind = k;
@@ -138,10 +138,10 @@ static int run_rules(struct wh_answer *a, struct wh_req *r,
 static json_t *status_json(const struct wh_answer *a, const struct wh_req *r,
                            const struct wh_kind *k, const char *message)
 {
-    json_t *st = json_pack("{s:{}, s:s, s:s, s:s, s:i}", "metadata", "status",
-                           "Failure", "message", message, "reason",
-                           a->code ? a->reason : "Invalid", "code",
-                           a->code ? a->code : 422);
+    json_t *st =
+        json_pack("{s:{}, s:s, s:s, s:s, s:i}", "metadata", "status", "Failure",
+                  "message", message, "reason", a->code ? a->reason : "Invalid",
+                  "code", a->code ? a->code : 422);
     json_t *details;
 
     if (!st || !k)
@@ -169,8 +169,8 @@ static json_t *response_json(const struct wh_answer *a, const struct wh_req *r,
     oc->code = denied ? (a->code ? a->code : 422) : 200;
     if (denied) {
         msg = a->code ? strdup(a->message) : kube_fielderrs_message(&a->causes);
-        if (!msg || json_object_set_new(resp, "status",
-                                        status_json(a, r, k, msg)))
+        if (!msg ||
+            json_object_set_new(resp, "status", status_json(a, r, k, msg)))
             goto fail;
         put(oc->message, sizeof(oc->message), msg);
     } else if (kube_patch_len(&a->patch)) {
@@ -229,8 +229,10 @@ static void admit(struct wh_answer *a, struct wh_req *r,
         return; /* status writes and exempt namespaces pass untouched */
     rc = run_rules(a, r, *k, route->endpoint, &err);
     if (rc < 0)
-        wh_deny(a, 500, "InternalError", "vmsnapd could not evaluate the "
-                "request: %s", err.msg[0] ? err.msg : kube_strerror(rc));
+        wh_deny(a, 500, "InternalError",
+                "vmsnapd could not evaluate the "
+                "request: %s",
+                err.msg[0] ? err.msg : kube_strerror(rc));
     if (a->state_skipped &&
         wh_warn(a, "vmsnapd has no view of the cluster: rules that read "
                    "VMs, snapshots and restores were skipped") < 0)
@@ -253,9 +255,8 @@ static int not_a_review(struct kube_err *err, json_t *review, const char *fmt,
 }
 
 int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
-                     const struct wh_route *route, const char *body,
-                     size_t len, const struct wh_env *env,
-                     struct kube_err *err)
+                     const struct wh_route *route, const char *body, size_t len,
+                     const struct wh_env *env, struct kube_err *err)
 {
     struct wh_answer a;
     struct wh_req r;

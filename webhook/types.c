@@ -74,17 +74,16 @@ static int check_at(const json_t *v, const char *p,
         size_t n = strcspn(seg, ".[");
         if (!json_is_object(v))
             goto wrong_container;
-        snprintf(field + fcur, flen - fcur, "%s%.*s", fcur ? "." : "",
-                 (int)n, seg);
-        rc = check_at(json_object_getn((json_t *)v, seg, n), seg + n, tc,
-                      field, flen, msg, len);
+        snprintf(field + fcur, flen - fcur, "%s%.*s", fcur ? "." : "", (int)n,
+                 seg);
+        rc = check_at(json_object_getn((json_t *)v, seg, n), seg + n, tc, field,
+                      flen, msg, len);
     }
     field[fcur] = '\0';
     return rc;
 wrong_container:
     snprintf(msg, len, "%s: expected %s, got %s", fcur ? field : "object",
-             *p == '[' ? "an array" : "an object",
-             type_name(json_typeof(v)));
+             *p == '[' ? "an array" : "an object", type_name(json_typeof(v)));
     return KUBE_EINVAL;
 }
 
@@ -111,8 +110,7 @@ int wh_types_check(const struct wh_kind *k, const json_t *obj, char *msg,
         return KUBE_EINVAL;
     }
     for (size_t t = 0; t < 2; t++) {
-        for (const struct wh_typecheck *tc = tables[t]; tc && tc->path;
-             tc++) {
+        for (const struct wh_typecheck *tc = tables[t]; tc && tc->path; tc++) {
             int rc;
             field[0] = '\0';
             rc = check_at(obj, tc->path, tc, field, sizeof(field), msg, len);

@@ -34,8 +34,8 @@ static void users_text(char *buf, size_t len, char *const *users)
 
     snprintf(buf, len, "nobody");
     for (size_t i = 0; users && users[i] && used < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
-                         users[i]);
+        int n =
+            snprintf(buf + used, len - used, "%s%s", i ? ", " : "", users[i]);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -58,8 +58,7 @@ static int validate_create(struct wh_answer *a, const struct wh_req *r)
         return KUBE_OK;
     }
     if (!kube_json_path(spec, "source.virtualMachine"))
-        kube_fielderrs_required(&a->causes, "spec.source.virtualMachine",
-                                NULL);
+        kube_fielderrs_required(&a->causes, "spec.source.virtualMachine", NULL);
     json_array_foreach(kube_json_path(spec, "volumeBackups"), i, b)
     {
         static const char *const need[] = {"volumeName",
@@ -80,8 +79,8 @@ static int validate_create(struct wh_answer *a, const struct wh_req *r)
 /* DELETE: a content bound to a live snapshot goes with that snapshot. */
 static int validate_delete(struct wh_answer *a, const struct wh_req *r)
 {
-    const char *snap = kube_json_str0(r->old_object,
-                                      "spec.virtualMachineSnapshotName");
+    const char *snap =
+        kube_json_str0(r->old_object, "spec.virtualMachineSnapshotName");
     json_t *s = NULL;
     int rc, bound;
 

@@ -63,8 +63,8 @@ static int patch_path_ok(const char *path)
 static void check_patch_op(struct wh_answer *a, const json_t *op,
                            const char *shown)
 {
-    static const char *const ops[] = {"add",  "remove", "replace",
-                                      "move", "copy",   "test", NULL};
+    static const char *const ops[] = {"add",  "remove", "replace", "move",
+                                      "copy", "test",   NULL};
     const json_t *name = json_object_get(op, "op");
     const char *path = json_string_value(json_object_get(op, "path"));
     const char *from = json_string_value(json_object_get(op, "from"));
@@ -100,10 +100,9 @@ static void check_patches(struct wh_answer *a, const json_t *patches)
         size_t k;
 
         if (!doc)
-            kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID,
-                               "spec.patches",
-                               "patch format is not valid: %s: %s",
-                               jerr.text, text);
+            kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID, "spec.patches",
+                               "patch format is not valid: %s: %s", jerr.text,
+                               text);
         else if (!json_is_array(doc))
             check_patch_op(a, doc, text);
         json_array_foreach(doc, k, op)
@@ -119,8 +118,8 @@ static void check_patches(struct wh_answer *a, const json_t *patches)
 /* Step 4: the snapshot must exist, not have failed, and be ready. */
 static int check_snapshot(struct restore_ctx *c)
 {
-    int rc = wh_state_get(&c->snapshot, c->a, c->r,
-                          "VirtualMachineSnapshot", c->snap);
+    int rc = wh_state_get(&c->snapshot, c->a, c->r, "VirtualMachineSnapshot",
+                          c->snap);
     const char *s = c->snap;
 
     if (rc == KUBE_ENOTFOUND)
@@ -132,14 +131,12 @@ static int check_snapshot(struct restore_ctx *c)
     if (rc < 0)
         return rc == KUBE_EUNAVAIL ? KUBE_OK : rc;
     if (strcmp(kube_json_str0(c->snapshot, "status.phase"), "Failed") == 0)
-        return kube_fielderrs_add(&c->a->causes, KUBE_CAUSE_INVALID,
-                                  SNAP_FIELD,
+        return kube_fielderrs_add(&c->a->causes, KUBE_CAUSE_INVALID, SNAP_FIELD,
                                   "VirtualMachineSnapshot \"%s\" has failed "
                                   "and is invalid to use",
                                   s);
     if (!kube_json_true(c->snapshot, "status.readyToUse"))
-        return kube_fielderrs_add(&c->a->causes, KUBE_CAUSE_INVALID,
-                                  SNAP_FIELD,
+        return kube_fielderrs_add(&c->a->causes, KUBE_CAUSE_INVALID, SNAP_FIELD,
                                   "VirtualMachineSnapshot \"%s\" is not ready "
                                   "to use",
                                   s);
@@ -155,9 +152,8 @@ static int has_online(const json_t *list)
 
     json_array_foreach(list, i, v)
     {
-        const char *s = json_is_string(v)
-                            ? json_string_value(v)
-                            : kube_json_str0(v, "indication");
+        const char *s = json_is_string(v) ? json_string_value(v)
+                                          : kube_json_str0(v, "indication");
         if (strcmp(s, "Online") == 0)
             return 1;
     }
@@ -193,14 +189,12 @@ static int check_stopped(struct restore_ctx *c)
     if (json_is_true(running))
         goto not_stopped;
     if (running && strategy)
-        return kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID,
-                                  "spec.target",
+        return kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID, "spec.target",
                                   "VirtualMachine \"%s\": running and "
                                   "runstrategy are mutually exclusive",
                                   c->vm);
     if (strategy && strcmp(strategy, "Halted") != 0)
-        return kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID,
-                                  "spec.target",
+        return kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID, "spec.target",
                                   "VirtualMachine \"%s\" run strategy has to "
                                   "be Halted: stop it first (virtctl stop %s)",
                                   c->vm, c->vm);
@@ -220,19 +214,18 @@ not_stopped:
  * (persistent TPM or EFI), which KubeVirt cannot copy to a new VM. */
 static int needs_backend_storage(struct restore_ctx *c)
 {
-    const char *name = kube_json_str(
-        c->snapshot, "status.virtualMachineSnapshotContentName");
+    const char *name =
+        kube_json_str(c->snapshot, "status.virtualMachineSnapshotContentName");
     json_t *content = NULL;
     const json_t *dom;
     int yes;
 
-    if (!name ||
-        wh_state_get(&content, c->a, c->r, "VirtualMachineSnapshotContent",
-                     name) < 0)
+    if (!name || wh_state_get(&content, c->a, c->r,
+                              "VirtualMachineSnapshotContent", name) < 0)
         return 0;
-    dom = kube_json_path(content,
-                         "spec.source.virtualMachine.spec.template.spec."
-                         "domain");
+    dom =
+        kube_json_path(content, "spec.source.virtualMachine.spec.template.spec."
+                                "domain");
     yes = kube_json_true(dom, "devices.tpm.persistent") ||
           kube_json_true(dom, "firmware.bootloader.efi.persistent");
     json_decref(content);
@@ -309,10 +302,9 @@ static void check_policies(struct wh_answer *a, const json_t *spec)
 
     v = kube_json_path(spec, "volumeRestorePolicy");
     if (v && !kube_json_str_in(v, volume))
-        kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID,
-                           "spec.volumeRestorePolicy",
-                           "volume restore policy \"%s\" doesn't exist",
-                           json_string_value(v));
+        kube_fielderrs_add(
+            &a->causes, KUBE_CAUSE_INVALID, "spec.volumeRestorePolicy",
+            "volume restore policy \"%s\" doesn't exist", json_string_value(v));
     v = kube_json_path(spec, "volumeOwnershipPolicy");
     if (v && !kube_json_str_in(v, owner))
         kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID,
@@ -380,8 +372,8 @@ static int check_with_state(struct restore_ctx *c)
     if (rc == KUBE_OK)
         rc = check_same_or_new(c);
     if (rc == KUBE_OK) {
-        check_overrides(c->a, kube_json_path(c->spec,
-                                             "volumeRestoreOverrides"));
+        check_overrides(c->a,
+                        kube_json_path(c->spec, "volumeRestoreOverrides"));
         check_policies(c->a, c->spec);
         rc = check_in_progress(c);
     }

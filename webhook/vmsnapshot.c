@@ -147,8 +147,8 @@ static int validate_create(struct wh_answer *a, const struct wh_req *r)
     rc = wh_deadline_validate(a, spec, r->env->policy);
     if (rc == KUBE_OK && dp && !json_is_null(dp) &&
         !kube_json_str_in(dp, policies))
-        rc = kube_fielderrs_not_supported(&a->causes, "spec.deletionPolicy",
-                                          dp, policies);
+        rc = kube_fielderrs_not_supported(&a->causes, "spec.deletionPolicy", dp,
+                                          policies);
     if (rc < 0 || ok <= 0 || !*vm)
         return rc;
     rc = check_max_per_vm(a, r, vm);
@@ -215,16 +215,15 @@ static int snapshot_mutate(struct wh_answer *a, const struct wh_req *r)
     if (r->op != WH_CREATE)
         return KUBE_OK;
     rc = wh_deadline_mutate(a, spec, r->env->policy);
-    if (rc < 0 || !*vm || !json_is_object(json_object_get(r->object,
-                                                          "metadata")) ||
+    if (rc < 0 || !*vm ||
+        !json_is_object(json_object_get(r->object, "metadata")) ||
         (have && strcmp(have, vm) == 0))
         return rc;
     if (!json_is_object(labels))
         return kube_patch_add_new(&a->patch, "add", "/metadata/labels",
                                   json_pack("{s:s}", label[2], vm));
     rc = kube_pointer(ptr, sizeof(ptr), label);
-    return rc ? rc : kube_patch_add_new(&a->patch, "add", ptr,
-                                        json_string(vm));
+    return rc ? rc : kube_patch_add_new(&a->patch, "add", ptr, json_string(vm));
 }
 
 const struct wh_kind wh_kind_snapshot = {
