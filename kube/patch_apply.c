@@ -164,13 +164,9 @@ static int apply_one(json_t *doc, const json_t *op, struct kube_err *err)
             json_decref(value);
             goto missing;
         }
-        return put_at(doc, "add", path, value)
-                   ? kube_err_set(err, KUBE_EINVAL,
-                                  "%s operation does not "
-                                  "apply: doc is missing "
-                                  "path: \"%s\"",
-                                  name, path)
-                   : KUBE_OK;
+        if (put_at(doc, "add", path, value) == 0)
+            return KUBE_OK;
+        goto missing;
     }
     if (strcmp(name, "add") && strcmp(name, "remove") &&
         strcmp(name, "replace"))
