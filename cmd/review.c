@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/env.h"
 #include "kube/json.h"
 #include "kube/store.h"
 #include "webhook/review.h"
@@ -88,29 +89,6 @@ static int parse_args(struct review_opts *o, int argc, char **argv)
     return 0;
 }
 
-/* Loads policy and objects; prints the error and returns -1 on failure. */
-static int load_env(struct wh_env *env, struct wh_policy **pol,
-                    struct kube_store **store, const struct review_opts *o)
-{
-    struct kube_err err = {0, ""};
-    int rc = o->policy ? wh_policy_load(pol, o->policy, &err)
-                       : wh_policy_default(pol);
-
-    if (rc == KUBE_OK && o->objects) {
-        rc = kube_store_new(store);
-        if (rc == KUBE_OK)
-            rc = kube_store_load_file(*store, o->objects, &err);
-    }
-    if (rc < 0) {
-        fprintf(stderr, "vmsnapd review: %s\n",
-                err.msg[0] ? err.msg : kube_strerror(rc));
-        return -1;
-    }
-    env->policy = *pol;
-    env->store = *store;
-    return 0;
-}
-
 int cmd_review(int argc, char **argv)
 {
     struct review_opts o = {0};
@@ -125,8 +103,10 @@ int cmd_review(int argc, char **argv)
 
     if (rc < 0)
         return rc == -1 ? 0 : 2;
-    if (load_env(&env, &pol, &store, &o) < 0)
+    if (cmd_env_load(&pol, &store, "review", o.policy, o.objects) < 0)
         goto done;
+    env.policy = pol;
+    env.store = store;
     struct wh_route route = {o.endpoint, NULL};
     if (kube_file_read(&body, &len, o.input, REVIEW_MAX_BODY, &err) < 0 ||
         wh_review_handle(&out, &outlen, &oc, &route, body, len, &env, &err) <

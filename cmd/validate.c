@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/env.h"
 #include "cmd/validate.h"
 #include "kube/store.h"
 #include "webhook/policy.h"
@@ -89,27 +90,6 @@ static int parse_args(struct validate_opts *o, int argc, char **argv)
         return -2;
     }
     return optind;
-}
-
-/* Loads policy and objects; prints the error and returns -1 on failure. */
-static int load_env(struct wh_policy **pol, struct kube_store **store,
-                    const struct validate_opts *o)
-{
-    struct kube_err err = {0, ""};
-    int rc = o->policy ? wh_policy_load(pol, o->policy, &err)
-                       : wh_policy_default(pol);
-
-    if (rc == KUBE_OK && o->objects) {
-        rc = kube_store_new(store);
-        if (rc == KUBE_OK)
-            rc = kube_store_load_file(*store, o->objects, &err);
-    }
-    if (rc < 0) {
-        fprintf(stderr, "vmsnapd validate: %s\n",
-                err.msg[0] ? err.msg : kube_strerror(rc));
-        return -1;
-    }
-    return 0;
 }
 
 /* Reports an input that could not be read. msg is "NAME:LINE:COL: what"
@@ -197,7 +177,7 @@ int cmd_validate(int argc, char **argv)
     if (first < 0)
         return first == -1 ? 0 : 2;
     memset(&rep, 0, sizeof(rep));
-    if (load_env(&pol, &store, &o) == 0) {
+    if (cmd_env_load(&pol, &store, "validate", o.policy, o.objects) == 0) {
         struct wh_env env = {pol, store};
         code = run(&rep, &env, o.json, argc - first, argv + first);
     }
