@@ -1,0 +1,693 @@
+/* tests/integration/faults.c - `vmsnapd serve` under hostile and broken
+ * clients: slowloris, half-open and abandoned connections, a thousand
+ * connections at once, empty, large and huge bodies, TLS garbage, plain
+ * HTTP, and broken policy and certificate files swapped in while serving.
+ * After each fault the daemon must still answer a correct review
+ * correctly, and its resident memory must come back near where it was.
+ * The client is raw OpenSSL over sockets: every fault here is something
+ * no well-behaved HTTP client would do. Waits are deadlines, never
+ * timings. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REVIEW "manifests/examples/reviews/snapshot.json"
+#define REVIEW_UID "e16ae29e-5e2c-40a2-93a7-000000000000"
+#define P_SNAP "/validate-virtualmachinesnapshots"
+#define WAIT_S 30 /* a deadline only a failure reaches */
+/* Resident memory may sit this far above the level before a fault once
+ * it settles: allocator caches and ASan's quarantine, not a 100 MiB body. */
+#define RSS_MARGIN_KB (48 * 1024)
+
+static struct {
+    char dir[64];
+    char log[128], cert[128], key[128], policy[128];
+    pid_t pid;
+    int port;
+    SSL_CTX *ctx;
+    char *review; /* the fixture body */
+    size_t review_len;
+} f;
+
+/* ---- scaffolding ----------------------------------------------------------
+ */
+
+static double mono(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nap(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void run(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    cr_assert(n > 0 && (size_t)n < sizeof(cmd));
+    cr_assert_eq(system(cmd), 0, "failed: %s", cmd);
+}
+
+/* The whole file, NUL-terminated; *len gets its size. */
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *in = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0, k;
+
+    cr_assert_not_null(in, "%s: %s", path, strerror(errno));
+    do {
+        if (cap - n < 4096) {
+            cap = cap * 2 + 8192;
+            buf = realloc(buf, cap);
+            cr_assert_not_null(buf);
+        }
+        k = fread(buf + n, 1, cap - n - 1, in);
+        n += k;
+    } while (k > 0);
+    fclose(in);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+/* Writes text to path through a rename, the way a config tool would. */
+static void replace_file(const char *path, const char *text)
+{
+    char tmp[160];
+    size_t len = strlen(text);
+    int fd;
+
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, len), (ssize_t)len);
+    cr_assert_eq(close(fd) | rename(tmp, path), 0);
+}
+
+static const char good_policy[] =
+    "content:\n  controllerUsers: [\"system:serviceaccount:vmsnapd-system:"
+    "vmsnapd\"]\n";
+
+static void init(void)
+{
+    struct rlimit rl;
+
+    signal(SIGPIPE, SIG_IGN);
+    memset(&f, 0, sizeof(f));
+    cr_assert(getenv("VMSNAPD"), "set VMSNAPD to the vmsnapd binary");
+    /* a thousand sockets on our side */
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    snprintf(f.dir, sizeof(f.dir), "/tmp/vmsnapd-faults-XXXXXX");
+    cr_assert_not_null(mkdtemp(f.dir));
+    snprintf(f.log, sizeof(f.log), "%s/log", f.dir);
+    snprintf(f.cert, sizeof(f.cert), "%s/tls.crt", f.dir);
+    snprintf(f.key, sizeof(f.key), "%s/tls.key", f.dir);
+    snprintf(f.policy, sizeof(f.policy), "%s/policy.yaml", f.dir);
+    run("cd %s && openssl req -x509 -newkey ec -pkeyopt "
+        "ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt "
+        "-subj /CN=vmsnapd-faults -addext subjectAltName=IP:127.0.0.1 "
+        "-days 2 2>/dev/null",
+        f.dir);
+    replace_file(f.policy, good_policy);
+    f.review = read_all(REVIEW, &f.review_len);
+    f.ctx = SSL_CTX_new(TLS_client_method());
+    cr_assert_not_null(f.ctx);
+    SSL_CTX_set_verify(f.ctx, SSL_VERIFY_NONE, NULL); /* faults, not trust */
+}
+
+static void fini(void)
+{
+    int st = 0;
+
+    if (f.pid) {
+        double end = mono() + WAIT_S;
+
+        kill(f.pid, SIGTERM);
+        while (waitpid(f.pid, &st, WNOHANG) == 0 && mono() < end)
+            nap(20);
+        if (mono() >= end) {
+            kill(f.pid, SIGKILL);
+            waitpid(f.pid, &st, 0);
+        }
+        /* exit 0 is also "no leak, no sanitizer report" under ASan */
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "server ended with %#x; log:\n%s", st, read_all(f.log, NULL));
+    }
+    SSL_CTX_free(f.ctx);
+    free(f.review);
+    if (*f.dir)
+        run("rm -rf %s", f.dir);
+}
+
+TestSuite(integration_faults, .init = init, .fini = fini, .timeout = 120);
+
+/* The port from the "serving" log line, or 0 before it is written. */
+static int port_from_log(void)
+{
+    char *log = read_all(f.log, NULL), *p = strstr(log, "\"msg\":\"serving\"");
+    int port = 0;
+
+    if (p && (p = strstr(log, "\"port\":")))
+        port = (int)strtol(p + 7, NULL, 10);
+    free(log);
+    return port;
+}
+
+/* Starts the daemon with the fixture files and extra flags (NULL ends).
+ * Under ASan the quarantine is kept small so resident memory can come
+ * back down after a fault, as it would in a plain build. */
+static void serve(const char *flag, ...)
+{
+    const char *argv[32] = {
+        getenv("VMSNAPD"),  "serve",  "--listen",          "127.0.0.1:0",
+        "--tls-cert-file",  f.cert,   "--tls-key-file",    f.key,
+        "--policy",         f.policy, "--reload-interval", "100ms",
+        "--shutdown-delay", "0s",     "--threads",         "2"};
+    size_t argc = 16;
+    char asan[512];
+    double end;
+    va_list ap;
+    int fd;
+
+    va_start(ap, flag);
+    for (const char *a = flag; a; a = va_arg(ap, const char *))
+        argv[argc++] = a;
+    va_end(ap);
+    snprintf(asan, sizeof(asan),
+             "%s:quarantine_size_mb=4:allocator_release_to_os_interval_ms=50",
+             getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
+    fd = open(f.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(fd, 0);
+    f.pid = fork();
+    cr_assert_geq(f.pid, 0);
+    if (f.pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setenv("ASAN_OPTIONS", asan, 1);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(fd);
+    end = mono() + WAIT_S;
+    while (!(f.port = port_from_log())) {
+        int st;
+
+        cr_assert_eq(waitpid(f.pid, &st, WNOHANG), 0, "exited:\n%s",
+                     read_all(f.log, NULL));
+        cr_assert_lt(mono(), end, "never served:\n%s", read_all(f.log, NULL));
+        nap(20);
+    }
+}
+
+/* VmRSS of the daemon in KiB. */
+static long rss_kb(void)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *in;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)f.pid);
+    in = fopen(path, "r");
+    cr_assert_not_null(in);
+    while (fgets(line, sizeof(line), in))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    fclose(in);
+    cr_assert_gt(kb, 0);
+    return kb;
+}
+
+/* ---- a raw client ---------------------------------------------------------
+ */
+
+/* A TCP connection to the daemon; blocking, with a receive deadline. */
+static int dial(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)f.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {WAIT_S, 0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0,
+                 "connect: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* TLS over fd; NULL when the handshake fails. */
+static SSL *handshake(int fd)
+{
+    SSL *ssl = SSL_new(f.ctx);
+
+    cr_assert_not_null(ssl);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) != 1) {
+        ERR_clear_error();
+        SSL_free(ssl);
+        return NULL;
+    }
+    return ssl;
+}
+
+/* Drops the connection with a reset rather than a FIN, as a crashed
+ * client would. */
+static void hang_up_hard(int fd)
+{
+    struct linger lg = {1, 0};
+
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+}
+
+/* Sends a POST of body to path with Connection: close on ssl and reads
+ * the answer to the end into out (cut to cap). Returns the status. */
+static int exchange(SSL *ssl, const char *path, const char *body, size_t len,
+                    char *out, size_t cap)
+{
+    char head[256];
+    size_t got = 0;
+    int n = snprintf(head, sizeof(head),
+                     "POST %s HTTP/1.1\r\nHost: vmsnapd\r\nContent-Type: "
+                     "application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n",
+                     path, len);
+
+    cr_assert_eq(SSL_write(ssl, head, n), n);
+    if (len)
+        cr_assert_eq(SSL_write(ssl, body, (int)len), (int)len);
+    out[0] = '\0';
+    while (got < cap - 1 &&
+           (n = SSL_read(ssl, out + got, (int)(cap - 1 - got))) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    if (strncmp(out, "HTTP/1.1 ", 9) != 0)
+        return 0;
+    return (int)strtol(out + 9, NULL, 10);
+}
+
+/* The daemon answers the fixture review with 200 and its uid. */
+static void answers_correctly(void)
+{
+    static char out[65536];
+    int fd = dial(), status;
+    SSL *ssl = handshake(fd);
+
+    cr_assert_not_null(ssl, "handshake failed; log:\n%s",
+                       read_all(f.log, NULL));
+    status = exchange(ssl, P_SNAP, f.review, f.review_len, out, sizeof(out));
+    cr_expect_eq(status, 200, "%s", out);
+    cr_expect_not_null(strstr(out, "\"uid\":\"" REVIEW_UID "\""), "%s", out);
+    cr_expect_not_null(strstr(out, "\"allowed\":true"), "%s", out);
+    SSL_free(ssl);
+    close(fd);
+}
+
+/* Waits until resident memory is back within the margin of before. */
+static void memory_settles(long before)
+{
+    double end = mono() + WAIT_S;
+    long now_kb;
+
+    while ((now_kb = rss_kb()) > before + RSS_MARGIN_KB) {
+        cr_assert_lt(mono(), end, "RSS %ld KiB, was %ld KiB", now_kb, before);
+        answers_correctly(); /* a request lets MHD release its pools */
+        nap(100);
+    }
+}
+
+/* Warms the daemon up and returns its settled resident memory. */
+static long warm_rss(void)
+{
+    for (int i = 0; i < 20; i++)
+        answers_correctly();
+    return rss_kb();
+}
+
+/* Waits until the daemon closes fd (EOF or reset). 1 when it did. */
+static int closed_by_server(int fd)
+{
+    char buf[512];
+    ssize_t n;
+
+    do
+        n = recv(fd, buf, sizeof(buf), 0);
+    while (n > 0);
+    return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* ---- the faults -----------------------------------------------------------
+ */
+
+#define SLOW 40
+
+Test(integration_faults, slowloris_and_half_open)
+{
+    static const char drip[] = "POST " P_SNAP " HTTP/1.1\r\nHost: vmsnapd\r\n"
+                               "Content-Type: application/json\r\n";
+    int tcp[SLOW], tls_fd[SLOW];
+    SSL *tls[SLOW];
+    long before;
+
+    serve("--idle-timeout", "2s", NULL);
+    before = warm_rss();
+    for (int i = 0; i < SLOW; i++) {
+        tcp[i] = dial(); /* half-open: TCP, never a ClientHello */
+        tls_fd[i] = dial();
+        tls[i] = handshake(tls_fd[i]);
+        cr_assert_not_null(tls[i]);
+    }
+    /* slowloris: a header byte at a time, correct requests in between */
+    for (size_t b = 0; b < 8; b++) {
+        for (int i = 0; i < SLOW; i++)
+            SSL_write(tls[i], drip + b, 1);
+        answers_correctly();
+        nap(100);
+    }
+    /* half-open the other way: the request starts, then the client's
+     * side of the connection is shut */
+    for (int i = 0; i < SLOW / 2; i++)
+        shutdown(tls_fd[i], SHUT_WR);
+    for (int i = 0; i < SLOW; i++) {
+        cr_expect(closed_by_server(tcp[i]), "half-open %d kept", i);
+        cr_expect(closed_by_server(tls_fd[i]), "slowloris %d kept", i);
+        SSL_free(tls[i]);
+        close(tls_fd[i]);
+        close(tcp[i]);
+    }
+    answers_correctly();
+    memory_settles(before);
+}
+
+#define CROWD 1000
+#define BOUND 100
+
+Test(integration_faults, a_thousand_connections_at_once)
+{
+    static char out[65536];
+    static int fd[CROWD];
+    int answered = 0, status;
+    long before;
+    SSL *ssl;
+
+    serve("--max-connections", "100", "--idle-timeout", "20s", NULL);
+    before = warm_rss();
+    for (int i = 0; i < CROWD; i++)
+        fd[i] = dial(); /* beyond the bound they wait in the backlog */
+    /* the first ones are accepted, and answered */
+    for (int i = 0; i < BOUND / 2; i++) {
+        ssl = handshake(fd[i]);
+        cr_assert_not_null(ssl, "connection %d: no handshake", i);
+        status =
+            exchange(ssl, P_SNAP, f.review, f.review_len, out, sizeof(out));
+        answered += status == 200 && strstr(out, REVIEW_UID) != NULL;
+        SSL_free(ssl);
+    }
+    cr_expect_eq(answered, BOUND / 2);
+    /* the last one waited for a slot; freeing the others lets it in */
+    for (int i = 0; i < CROWD - 1; i++)
+        close(fd[i]);
+    ssl = handshake(fd[CROWD - 1]);
+    cr_assert_not_null(ssl, "the waiting connection was not served");
+    status = exchange(ssl, P_SNAP, f.review, f.review_len, out, sizeof(out));
+    cr_expect_eq(status, 200, "%s", out);
+    SSL_free(ssl);
+    close(fd[CROWD - 1]);
+    answers_correctly();
+    memory_settles(before);
+}
+
+/* Sends a body of len bytes after headers announcing it (chunked when
+ * chunked is set), stopping when the daemon stops reading. Returns the
+ * status it answered, 0 if none. */
+static int big_post(size_t len, int chunked, size_t *sent)
+{
+    static char out[4096];
+    static char block[65536];
+    char head[256];
+    int fd = dial(), n, status = 0;
+    SSL *ssl = handshake(fd);
+
+    cr_assert_not_null(ssl);
+    memset(block, ' ', sizeof(block));
+    n = chunked ? snprintf(head, sizeof(head),
+                           "POST " P_SNAP " HTTP/1.1\r\nHost: vmsnapd\r\n"
+                           "Content-Type: application/json\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n")
+                : snprintf(head, sizeof(head),
+                           "POST " P_SNAP " HTTP/1.1\r\nHost: vmsnapd\r\n"
+                           "Content-Type: application/json\r\n"
+                           "Content-Length: %zu\r\n\r\n",
+                           len);
+    cr_assert_eq(SSL_write(ssl, head, n), n);
+    for (*sent = 0; *sent < len;) {
+        size_t k = len - *sent < sizeof(block) ? len - *sent : sizeof(block);
+        char size[32];
+        int m = snprintf(size, sizeof(size), "%zx\r\n", k);
+
+        if (chunked && SSL_write(ssl, size, m) != m)
+            break;
+        if (SSL_write(ssl, block, (int)k) != (int)k)
+            break;
+        if (chunked && SSL_write(ssl, "\r\n", 2) != 2)
+            break;
+        *sent += k;
+    }
+    if (chunked && *sent == len)
+        SSL_write(ssl, "0\r\n\r\n", 5);
+    ERR_clear_error();
+    n = SSL_read(ssl, out, sizeof(out) - 1);
+    if (n > 9 && strncmp(out, "HTTP/1.1 ", 9) == 0) {
+        out[n] = '\0';
+        status = (int)strtol(out + 9, NULL, 10);
+    }
+    ERR_clear_error();
+    SSL_free(ssl);
+    close(fd);
+    return status;
+}
+
+Test(integration_faults, empty_large_and_huge_bodies)
+{
+    static char out[65536];
+    const size_t big = (3u << 20) + 1, huge = 100u << 20;
+    char *padded = malloc(big);
+    size_t sent;
+    long before;
+    int fd, status;
+    SSL *ssl;
+
+    cr_assert_not_null(padded);
+    serve(NULL);
+    before = warm_rss();
+    /* 0 bytes: not an AdmissionReview */
+    fd = dial();
+    ssl = handshake(fd);
+    cr_assert_not_null(ssl);
+    status = exchange(ssl, P_SNAP, "", 0, out, sizeof(out));
+    cr_expect_eq(status, 400, "%s", out);
+    SSL_free(ssl);
+    close(fd);
+    /* 3 MiB + 1: the review padded with whitespace, under the cap */
+    memset(padded, ' ', big);
+    memcpy(padded, f.review, f.review_len);
+    fd = dial();
+    ssl = handshake(fd);
+    cr_assert_not_null(ssl);
+    status = exchange(ssl, P_SNAP, padded, big, out, sizeof(out));
+    cr_expect_eq(status, 200, "%.300s", out);
+    cr_expect_not_null(strstr(out, REVIEW_UID));
+    SSL_free(ssl);
+    close(fd);
+    free(padded);
+    /* 100 MiB, announced: refused before it is read */
+    status = big_post(huge, 0, &sent);
+    cr_expect(status == 413 || status == 0, "announced: %d", status);
+    /* 100 MiB, chunked: refused once the cap is passed */
+    status = big_post(huge, 1, &sent);
+    cr_expect(status == 413 || status == 0, "chunked: %d", status);
+    cr_expect_lt(sent, huge, "all 100 MiB were read");
+    answers_correctly();
+    memory_settles(before);
+}
+
+Test(integration_faults, tls_garbage_and_plain_http)
+{
+    static const char plain[] =
+        "GET /healthz HTTP/1.1\r\nHost: vmsnapd\r\n\r\n";
+    /* a TLS record header claiming a handshake, then noise */
+    static const unsigned char record[] = {0x16, 0x03, 0x01, 0x00, 0x40,
+                                           0x01, 0x00, 0x00, 0x3c, 0xff};
+    unsigned char noise[4096];
+    long before;
+
+    serve(NULL);
+    before = warm_rss();
+    srand(7);
+    for (size_t i = 0; i < sizeof(noise); i++)
+        noise[i] = (unsigned char)rand();
+    for (int round = 0; round < 30; round++) {
+        int fd = dial();
+
+        if (round % 3 == 0)
+            cr_assert_gt(send(fd, plain, sizeof(plain) - 1, 0), 0);
+        else if (round % 3 == 1)
+            cr_assert_gt(send(fd, noise, sizeof(noise), 0), 0);
+        else
+            cr_assert_gt(send(fd, record, sizeof(record), 0), 0);
+        if (round % 3 != 2)
+            cr_expect(closed_by_server(fd), "round %d kept open", round);
+        close(fd);
+    }
+    answers_correctly();
+    memory_settles(before);
+}
+
+Test(integration_faults, clients_vanishing_mid_request)
+{
+    long before;
+
+    serve(NULL);
+    before = warm_rss();
+    for (int round = 0; round < 60; round++) {
+        int fd = dial();
+        SSL *ssl = round % 4 == 0 ? NULL : handshake(fd);
+        char head[256];
+        int n = snprintf(head, sizeof(head),
+                         "POST " P_SNAP " HTTP/1.1\r\nHost: vmsnapd\r\n"
+                         "Content-Type: application/json\r\n"
+                         "Content-Length: %zu\r\n\r\n",
+                         f.review_len);
+
+        if (round % 4 == 0) {
+            /* mid-handshake: a ClientHello's first bytes */
+            cr_assert_eq(send(fd, "\x16\x03\x01\x02\x00\x01", 6, 0), 6);
+        } else if (round % 4 == 1) {
+            SSL_write(ssl, head, n / 2); /* mid-headers */
+        } else if (round % 4 == 2) {
+            SSL_write(ssl, head, n); /* mid-body */
+            SSL_write(ssl, f.review, (int)f.review_len / 2);
+        } else {
+            SSL_write(ssl, head, n); /* whole request, answer unread */
+            SSL_write(ssl, f.review, (int)f.review_len);
+        }
+        if (round % 2)
+            hang_up_hard(fd);
+        else
+            close(fd);
+        SSL_free(ssl);
+    }
+    answers_correctly();
+    memory_settles(before);
+}
+
+/* The value of a plain metric, read over a fresh connection. */
+static double metric(const char *name)
+{
+    static char out[65536];
+    static const char get[] =
+        "GET /metrics HTTP/1.1\r\nHost: vmsnapd\r\nConnection: close\r\n\r\n";
+    int fd = dial(), n;
+    SSL *ssl = handshake(fd);
+    size_t got = 0, len = strlen(name);
+    double v = -1;
+
+    cr_assert_not_null(ssl);
+    cr_assert_eq(SSL_write(ssl, get, sizeof(get) - 1), (int)sizeof(get) - 1);
+    while (got < sizeof(out) - 1 &&
+           (n = SSL_read(ssl, out + got, (int)(sizeof(out) - 1 - got))) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    for (char *p = strstr(out, name); p; p = strstr(p + 1, name))
+        if (p[-1] == '\n' && p[len] == ' ')
+            v = strtod(p + len + 1, NULL);
+    SSL_free(ssl);
+    close(fd);
+    return v;
+}
+
+static void wait_metric(const char *name, double want)
+{
+    double end = mono() + WAIT_S;
+
+    while (metric(name) < want) {
+        cr_assert_lt(mono(), end, "%s never reached %g", name, want);
+        nap(50);
+    }
+}
+
+Test(integration_faults, broken_files_while_serving)
+{
+    static const char *const broken_policies[] = {
+        "content: [unterminated\n", "content:\n  controllerUser: [x]\n",
+        "content: 5\n", "\tcontent: tabs are not YAML indentation\n"};
+    char *cert = read_all(f.cert, NULL), *key = read_all(f.key, NULL);
+    long before;
+
+    serve(NULL);
+    before = warm_rss();
+    for (size_t i = 0; i < sizeof(broken_policies) / sizeof(*broken_policies);
+         i++) {
+        replace_file(f.policy, broken_policies[i]);
+        wait_metric("vmsnapd_policy_reload_failures_total", (double)i + 1);
+        answers_correctly();
+    }
+    /* a certificate that is not PEM, then a key that does not match */
+    replace_file(f.cert, "-----BEGIN CERTIFICATE-----\nnot base64\n");
+    wait_metric("vmsnapd_certificate_reload_failures_total", 1);
+    answers_correctly();
+    replace_file(f.cert, cert);
+    run("cd %s && openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:P-256 -out other.key 2>/dev/null && "
+        "cp other.key tls.key.new && mv tls.key.new tls.key",
+        f.dir);
+    wait_metric("vmsnapd_certificate_reload_failures_total", 2);
+    answers_correctly();
+    replace_file(f.key, "");
+    wait_metric("vmsnapd_certificate_reload_failures_total", 3);
+    answers_correctly();
+    /* the good files come back and are taken */
+    replace_file(f.key, key);
+    replace_file(f.policy, good_policy);
+    wait_metric("vmsnapd_policy_reloads_total", 1);
+    answers_correctly();
+    memory_settles(before);
+    free(cert);
+    free(key);
+}
