@@ -110,6 +110,20 @@ demo: check-deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@tools/demo.sh $(abspath $(BIN))
 
+# Throughput, latency, memory and instructions per review against a bare
+# libmicrohttpd + GnuTLS server; BENCH_SECONDS per scenario (5).
+bench: check-deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@tools/bench/run.sh $(abspath $(BIN)) $(abspath $(LIB))
+
+# libFuzzer targets (tools/fuzz/*.c) built with clang, each run for
+# FUZZ_SECONDS (30) from its seed corpus in tests/fuzz/corpus/<target>/.
+FUZZ_SECONDS ?= 30
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz: check-deps
+	@tools/fuzz/run.sh $(FUZZ_SECONDS) "$(FUZZ_SAN)"
+
 fmt:
 	clang-format -i $(LIB_SRCS) $(CMD_SRCS) $(UNIT_SRCS) $(INTEG_SRCS) \
 	  $(wildcard */*.h)

@@ -1,0 +1,136 @@
+#!/bin/sh
+# tools/bench/run.sh - `make bench`: vmsnapd against a bare libmicrohttpd +
+# GnuTLS server (baseline.c) under wrk, over TLS keep-alive at 1, 16 and 64
+# connections and with a new TLS connection per request; then vmsnapd's
+# memory and the instructions one review costs (callgrind).
+#
+# usage: tools/bench/run.sh VMSNAPD LIBVMSNAPD.a
+# env:   BENCH_SECONDS (5 per scenario), BENCH_KEY (ec or rsa), BENCH_OUT
+set -eu
+
+VMSNAPD=$1
+LIB=$2
+SECS=${BENCH_SECONDS:-5}
+KEY=${BENCH_KEY:-ec}
+OUT=${BENCH_OUT:-build/bench}
+EX=manifests/examples/reviews
+BODIES="/validate-virtualmachinesnapshots=$EX/snapshot.json"
+BODIES="$BODIES,/validate-virtualmachinerestores=$EX/restore.json"
+BODIES="$BODIES,/validate-virtualmachinesnapshotcontents=$EX/content-by-user.json"
+BODIES="$BODIES,/mutate-virtualmachinesnapshots=$EX/snapshot.json"
+
+need() { # command debian-package
+    command -v "$1" >/dev/null 2>&1 && return 0
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    echo "bench: installing $2"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2"
+}
+need wrk wrk
+need valgrind valgrind
+need openssl openssl
+need curl curl
+need python3 python3
+
+mkdir -p "$OUT"
+CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g -I. \
+  -Wall -Wextra -Werror $(pkg-config --cflags libmicrohttpd gnutls jansson)"
+LIBS="$(pkg-config --libs libmicrohttpd gnutls jansson yaml-0.1 openssl \
+  libcurl) -lpthread -lm"
+for t in baseline review_cost store_rss; do
+    # shellcheck disable=SC2086
+    ${CC:-cc} $CFLAGS -o "$OUT/$t" "tools/bench/$t.c" "$LIB" $LIBS
+done
+
+if [ "$KEY" = rsa ]; then
+    KEYOPT="-newkey rsa:2048"
+else
+    KEYOPT="-newkey ec -pkeyopt ec_paramgen_curve:P-256"
+fi
+# shellcheck disable=SC2086
+openssl req -x509 $KEYOPT -nodes -keyout "$OUT/tls.key" -out "$OUT/tls.crt" \
+    -subj /CN=vmsnapd-bench -addext subjectAltName=IP:127.0.0.1 -days 2 \
+    2>/dev/null
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_up() { # port
+    i=0
+    until curl -skf "https://127.0.0.1:$1/healthz" -o /dev/null ||
+        curl -sk -X POST -H 'Content-Type: application/json' \
+            "https://127.0.0.1:$1/" -o /dev/null; do
+        i=$((i + 1)); [ $i -lt 200 ] || { echo "bench: port $1 not up"; exit 1; }
+        sleep 0.05
+    done
+}
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+VPORT=$(free_port)
+"$VMSNAPD" serve --listen "127.0.0.1:$VPORT" --tls-cert-file "$OUT/tls.crt" \
+    --tls-key-file "$OUT/tls.key" --shutdown-delay 0s --grace-period 5s \
+    2>"$OUT/vmsnapd.log" &
+VPID=$!
+BPORT=$(free_port)
+"$OUT/baseline" "$OUT/tls.crt" "$OUT/tls.key" "$BPORT" 2>"$OUT/baseline.log" &
+BPID=$!
+trap 'kill $VPID $BPID 2>/dev/null || true' EXIT INT TERM
+wait_up "$VPORT"
+wait_up "$BPORT"
+sleep 1
+RSS_IDLE=$(rss_kb $VPID)
+RSS_LOAD=0
+
+# wrk CONNS CLOSE PORT -> "rps p50 p99 p999 errors"
+load() {
+    th=2; [ "$1" -ge 2 ] || th=1
+    BENCH_BODIES=$BODIES BENCH_CLOSE=$2 wrk -t$th -c"$1" -d"${SECS}s" \
+        -s tools/bench/reviews.lua "https://127.0.0.1:$3" 2>&1 |
+        awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
+}
+
+ROWS=""
+printf '\n%-26s %-9s %10s %9s %9s %9s %7s %7s\n' scenario server req/s \
+    p50_ms p99_ms p99.9_ms errors ratio
+for sc in "keep-alive 1 conn:1:0" "keep-alive 16 conns:16:0" \
+    "keep-alive 64 conns:64:0" "new TLS conn/request, 16:16:1"; do
+    name=${sc%%:*}; rest=${sc#*:}; c=${rest%%:*}; close=${rest#*:}
+    set -- $(load "$c" "$close" "$BPORT")
+    brps=$1
+    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7s\n' "$name" baseline \
+        "$1" "$(echo "$2" | awk '{print $1/1000}')" \
+        "$(echo "$3" | awk '{print $1/1000}')" \
+        "$(echo "$4" | awk '{print $1/1000}')" "$5" "1.00"
+    if [ "$c" = 64 ]; then
+        ( while kill -0 $VPID 2>/dev/null; do rss_kb $VPID; sleep 0.2; done ) \
+            >"$OUT/rss.samples" &
+        SAMPLER=$!
+    fi
+    set -- $(load "$c" "$close" "$VPORT")
+    if [ "$c" = 64 ]; then
+        kill $SAMPLER 2>/dev/null || true
+        RSS_LOAD=$(sort -n "$OUT/rss.samples" | tail -1)
+    fi
+    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7.2f\n' "$name" vmsnapd \
+        "$1" "$(echo "$2" | awk '{print $1/1000}')" \
+        "$(echo "$3" | awk '{print $1/1000}')" \
+        "$(echo "$4" | awk '{print $1/1000}')" "$5" \
+        "$(echo "$1 $brps" | awk '{print $1/$2}')"
+done
+RSS_AFTER=$(rss_kb $VPID)
+kill $VPID $BPID 2>/dev/null || true
+wait $VPID 2>/dev/null || true
+
+set -- $("$OUT/store_rss" 100000)
+echo
+echo "key: $KEY; wrk -t2 (t1 at 1 conn), ${SECS}s per scenario, bodies of each kind round robin"
+echo "vmsnapd RSS: idle $((RSS_IDLE / 1024)) MiB ($RSS_IDLE KiB), under load (64 conns, peak) $((RSS_LOAD / 1024)) MiB, after load $((RSS_AFTER / 1024)) MiB"
+echo "store of $2 VirtualMachines (tools/bench/store_rss, serve does not load objects yet): +$(( ($6 - $4) / 1024 )) MiB"
+
+# shellcheck disable=SC2046
+valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
+    --toggle-collect=run_reviews "$OUT/review_cost" 4000 \
+    $(echo "$BODIES" | tr ',' ' ') >/dev/null 2>"$OUT/callgrind.log"
+IR=$(awk '/Collected :/ {print $4}' "$OUT/callgrind.log")
+echo "instructions per review (callgrind, wh_review_handle in-process, 4000 reviews): $((IR / 4000))"
+echo "top functions: callgrind_annotate $OUT/callgrind.out"
