@@ -1,0 +1,542 @@
+#!/usr/bin/env bash
+# The user journey of the product documentation (create a VM snapshot, wait for it, describe it,
+# list a VM's snapshots, restore, delete), run with kubectl against tools/kube-sim with vmsnapd's
+# webhooks from manifests/ in front of it, plus the requests vmsnapd turns down.
+#
+#   journey.sh --test VMSNAPD   asserts kubectl's own stdout, stderr and exit codes; prints one line
+#                               per check and a closing "N passed, N failed"; exits 1 on a failure
+#   journey.sh --demo VMSNAPD   prints each step's heading, each command and what the user sees
+#
+# It starts kube-sim and `vmsnapd serve` (127.0.0.1, free ports) and stops them at the end; its
+# temporary directory is removed. kubectl is whatever is on PATH (or $KUBECTL). With kubectl older
+# than 1.24 (Debian's 1.20) the denials are compared by exit code and message, not byte for byte.
+#
+# The restore rules read cluster state. When `vmsnapd serve --help` offers --kubeconfig, serve
+# watches kube-sim and the restores go through kubectl like the rest; otherwise they run as
+# `vmsnapd review --objects` over the same objects (read from kube-sim with kubectl).
+set -u
+
+mode=${1:-}
+VMSNAPD=${2:-${VMSNAPD:-}}
+case "$mode" in --test | --demo) ;; *)
+  echo "usage: journey.sh --test|--demo VMSNAPD" >&2
+  exit 2
+  ;;
+esac
+[ -n "$VMSNAPD" ] && [ -x "$VMSNAPD" ] || {
+  echo "journey.sh: no vmsnapd binary (pass it or set VMSNAPD)" >&2
+  exit 2
+}
+VMSNAPD=$(cd "$(dirname "$VMSNAPD")" && pwd)/$(basename "$VMSNAPD")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+KUBECTL=${KUBECTL:-kubectl}
+for tool in python3 openssl curl "$KUBECTL"; do
+  command -v "$tool" >/dev/null 2>&1 || {
+    echo "journey.sh: $tool is missing (make deps installs it)" >&2
+    exit 2
+  }
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/vmsnapd-e2e.XXXXXX")
+ksim_pid="" serve_pid=""
+cleanup() {
+  local p
+  for p in $serve_pid $ksim_pid; do
+    kill -TERM "$p" 2>/dev/null
+  done
+  for p in $serve_pid $ksim_pid; do
+    # serve drains for its shutdown delay (0 here); give both a few seconds, then insist
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass=0 fail=0
+demo() { [ "$mode" = --demo ]; }
+say() { demo && printf '%s\n' "$*"; }
+heading() {
+  if demo; then printf '\n\033[1m== %s\033[0m\n' "$*" 2>/dev/null; else printf -- '-- %s\n' "$*"; fi
+}
+ok() {
+  pass=$((pass + 1))
+  demo || printf 'ok    %s\n' "$1"
+}
+ko() {
+  fail=$((fail + 1))
+  printf 'FAIL  %s\n' "$1"
+  shift
+  [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/      /'
+  return 0
+}
+die() {
+  echo "journey.sh: $*" >&2
+  for f in "$T"/ksim.err "$T"/serve.err; do
+    [ -s "$f" ] && { echo "--- ${f##*/} (last lines)" >&2; tail -n 15 "$f" >&2; }
+  done
+  exit 1
+}
+
+# run CMD...: runs in $T/work, stdout -> $out, stderr -> $err, exit code -> $rc; the demo shows it
+# as the user would see it (kubectl writes its warnings before the result)
+out="$T/out" err="$T/err" rc=0
+run() {
+  (cd "$T/work" && "$@") >"$out" 2>"$err"
+  rc=$?
+  if demo; then
+    printf '$ %s\n' "$(shown "$@")"
+    cat "$err" "$out"
+    [ "$rc" = 0 ] || printf '(exit code %s)\n' "$rc"
+  fi
+}
+shown() {
+  local a s=""
+  for a in "$@"; do
+    [ "$a" = "$KUBECTL" ] && a=kubectl
+    [ "$a" = "$VMSNAPD" ] && a=vmsnapd
+    case "$a" in *[\ \'\"\{\}\*]*) a="'$a'" ;; esac
+    s="$s${s:+ }$a"
+  done
+  printf '%s' "$s"
+}
+kc() { run "$KUBECTL" "$@"; }
+# show FILE: the demo prints the manifest the next command uses
+show() { demo && { printf '$ cat %s\n' "$1"; cat "$T/work/$1"; }; return 0; }
+
+# --- checks ------------------------------------------------------------------------------------
+# The daemon without a view of the cluster adds one fixed warning; it says nothing about the
+# request, so the comparisons leave that line out.
+NOVIEW='Warning: vmsnapd has no view of the cluster'
+stderr_text() { grep -v "^$NOVIEW" "$err"; }
+
+expect_rc() { # NAME CODE
+  if [ "$rc" = "$2" ]; then ok "$1: exit code $2"; else ko "$1: exit code $rc, want $2" "stderr: $(cat "$err")"; fi
+}
+expect_out() { # NAME TEXT: stdout is exactly TEXT (plus kubectl's final newline)
+  if [ "$(cat "$out")" = "$2" ]; then ok "$1: stdout"; else ko "$1: stdout" "got:  $(cat "$out")" "want: $2"; fi
+}
+expect_out_has() { # NAME REGEX (a line of stdout)
+  if grep -qE -- "$2" "$out"; then ok "$1: stdout has /$2/"; else ko "$1: stdout lacks /$2/" "$(cat "$out")"; fi
+}
+expect_err() { # NAME TEXT: stderr, without the no-view warning, is exactly TEXT
+  local got
+  got=$(stderr_text)
+  if [ "$got" = "$2" ]; then
+    ok "$1: stderr exact"
+  elif [ "$old_kubectl" = 1 ] && printf '%s' "$got" | grep -qF -- "$3"; then
+    ok "$1: stderr has the message (kubectl $kminor words the rest its own way)"
+  else
+    ko "$1: stderr" "got:" "$got" "want:" "$2"
+  fi
+}
+# deny NAME TEXT KEY: exit code 1, stderr TEXT (KEY: the part every kubectl prints), stdout empty
+deny() {
+  expect_rc "$1" 1
+  expect_err "$1" "$2" "$3"
+  if [ -s "$out" ]; then ko "$1: stdout not empty" "$(cat "$out")"; else ok "$1: stdout empty"; fi
+}
+expect_eq() { # NAME GOT WANT
+  if [ "$2" = "$3" ]; then ok "$1 = $3"; else ko "$1" "got:  $2" "want: $3"; fi
+}
+
+# --- start kube-sim and vmsnapd ---------------------------------------------------------------
+mkdir -p "$T/work" "$T/ksim"
+kv=$("$KUBECTL" version --client -o json 2>/dev/null | python3 -c \
+  'import json,sys; v=json.load(sys.stdin)["clientVersion"]; print(v["major"]+"."+v["minor"].rstrip("+"))' 2>/dev/null)
+kminor=${kv:-1.0}
+old_kubectl=0
+[ "${kminor#1.}" -lt 24 ] 2>/dev/null && old_kubectl=1
+
+heading "Start a cluster (tools/kube-sim) and vmsnapd serve"
+python3 "$root/tools/kube-sim" --dir "$T/ksim" --port 0 --load "$root/tools/kube-sim-crds" \
+  >"$T/ksim.out" 2>"$T/ksim.err" &
+ksim_pid=$!
+for _ in $(seq 200); do
+  [ -s "$T/ksim.out" ] && break
+  kill -0 "$ksim_pid" 2>/dev/null || die "kube-sim exited"
+  sleep 0.1
+done
+[ -s "$T/ksim.out" ] || die "kube-sim did not start within 20 s"
+ksim_port=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["port"])' "$T/ksim.out")
+export KUBECONFIG="$T/ksim/kubeconfig"
+api="https://127.0.0.1:$ksim_port"
+# kube-sim's admin API and the controllers it stands in for are driven with curl as its admin
+ksim_curl() { curl -sS --fail-with-body --cacert "$T/ksim/ca.crt" --cert "$T/ksim/admin.crt" \
+  --key "$T/ksim/admin.key" "$@"; }
+say "kube-sim: $api (KUBECONFIG=$KUBECONFIG), kubectl $kminor"
+
+run "$VMSNAPD" certs create --service vmsnapd --namespace vmsnapd-system --out "$T/certs"
+[ "$rc" = 0 ] || die "certs create failed: $(cat "$err")"
+
+with_view=0
+serve_args=(serve --listen 127.0.0.1:0 --tls-cert-file "$T/certs/tls.crt"
+  --tls-key-file "$T/certs/tls.key" --shutdown-delay 0 --grace-period 5s)
+if "$VMSNAPD" serve --help 2>&1 | grep -q -- '--kubeconfig'; then
+  with_view=1
+  serve_args+=(--kubeconfig "$KUBECONFIG")
+fi
+"$VMSNAPD" "${serve_args[@]}" >"$T/serve.out" 2>"$T/serve.err" &
+serve_pid=$!
+say "\$ $(shown vmsnapd "${serve_args[@]}") &"
+port=""
+for _ in $(seq 300); do
+  port=$(sed -n 's/.*"msg":"serving".*"port":\([0-9]*\).*/\1/p' "$T/serve.err" | head -n 1)
+  [ -n "$port" ] && break
+  kill -0 "$serve_pid" 2>/dev/null || die "vmsnapd serve exited"
+  sleep 0.1
+done
+[ -n "$port" ] || die "vmsnapd serve logged no port within 30 s"
+say "vmsnapd serves on 127.0.0.1:$port"
+ksim_curl -X POST -d "{\"vmsnapd-system/vmsnapd\": \"127.0.0.1:$port\"}" "$api/kube-sim/service-map" >/dev/null ||
+  die "kube-sim refused the service map"
+say "kube-sim dials Service vmsnapd-system/vmsnapd at 127.0.0.1:$port (--service-map)"
+
+# The CRDs from manifests/ (the files: kubectl 1.20's kustomize cannot read the Component), the
+# stand-in KubeVirt CRDs (loaded at start), and the webhook configurations with the CA filled in.
+cp "$root/manifests/base/webhooks.yaml" "$T/work/webhooks.yaml"
+run "$VMSNAPD" certs cabundle --ca "$T/certs/ca.crt" --write webhooks.yaml
+[ "$rc" = 0 ] || die "certs cabundle failed: $(cat "$err")"
+crds=()
+for f in "$root"/manifests/crds/virtualmachine*.yaml; do crds+=(-f "$f"); done
+kc apply "${crds[@]}"
+expect_rc "apply the snapshot.kubevirt.io CRDs" 0
+kc apply -f webhooks.yaml
+expect_rc "apply the webhook configurations" 0
+[ "$rc" = 0 ] || die "cannot apply the webhook configurations: $(cat "$err")"
+
+# --- the cluster: a stopped VM and a running one ----------------------------------------------
+heading "Two virtual machines: my-vm (stopped) and running-vm (running)"
+cat >"$T/work/vms.yaml" <<'EOF'
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: my-vm
+spec:
+  runStrategy: Halted
+---
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: running-vm
+spec:
+  runStrategy: Always
+---
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: running-vm
+EOF
+show vms.yaml
+kc apply -f vms.yaml
+expect_rc "create the VMs" 0
+# virt-handler's part: the VMI runs, with a guest agent (a status write, as a controller does it)
+setstatus() { # GROUP/VERSION/RESOURCE NAME JSON
+  ksim_curl -X PATCH -H 'Content-Type: application/merge-patch+json' -d "{\"status\": $3}" \
+    "$api/apis/${1%/*}/namespaces/default/${1##*/}/$2/status" >/dev/null || ko "set the status of $1 $2"
+}
+setstatus kubevirt.io/v1/virtualmachineinstances running-vm \
+  '{"phase": "Running", "conditions": [{"type": "AgentConnected", "status": "True"}]}'
+vm_uid=$("$KUBECTL" get vm my-vm -o jsonpath='{.metadata.uid}')
+running_uid=$("$KUBECTL" get vm running-vm -o jsonpath='{.metadata.uid}')
+setstatus kubevirt.io/v1/virtualmachines my-vm '{"printableStatus": "Stopped"}'
+setstatus kubevirt.io/v1/virtualmachines running-vm '{"printableStatus": "Running", "ready": true}'
+say "(virt-controller, simulated: running-vm's VMI is Running with a guest agent)"
+kc get vm
+expect_out_has "kubectl get vm" '^my-vm '
+
+# --- create a snapshot, as documented ---------------------------------------------------------
+heading "Create a snapshot of my-vm (the documentation's VirtualMachineSnapshot)"
+cat >"$T/work/my-vmsnapshot.yaml" <<'EOF'
+apiVersion: snapshot.kubevirt.io/v1beta1
+kind: VirtualMachineSnapshot
+metadata:
+  name: my-vmsnapshot
+spec:
+  source:
+    apiGroup: kubevirt.io
+    kind: VirtualMachine
+    name: my-vm
+EOF
+show my-vmsnapshot.yaml
+kc create -f my-vmsnapshot.yaml
+expect_rc "create my-vmsnapshot" 0
+expect_out "create my-vmsnapshot" "virtualmachinesnapshot.snapshot.kubevirt.io/my-vmsnapshot created"
+expect_err "create my-vmsnapshot (the defaulting warning)" \
+  "Warning: defaulted spec.failureDeadline to 5m0s" "defaulted spec.failureDeadline to 5m0s"
+
+heading "Read it back: vmsnapd set the deadline and the source-vm-name label"
+kc get vmsnapshot my-vmsnapshot -o yaml
+expect_rc "get -o yaml" 0
+expect_out_has "get -o yaml" '^  failureDeadline: 5m0s$'
+expect_out_has "get -o yaml" '^    snapshot.kubevirt.io/source-vm-name: my-vm$'
+kc get vmsnapshot my-vmsnapshot -o 'jsonpath={.spec.failureDeadline} {.metadata.labels.snapshot\.kubevirt\.io/source-vm-name}'
+expect_out "jsonpath deadline and label" "5m0s my-vm"
+
+# the snapshot controller's part (KubeVirt is not simulated): content bound, Ready
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+snap_ready() { # NAME SOURCE-UID [INDICATIONS-JSON]
+  setstatus snapshot.kubevirt.io/v1beta1/virtualmachinesnapshots "$1" "{\"phase\": \"Succeeded\",
+    \"readyToUse\": true, \"creationTime\": \"$now\", \"sourceUID\": \"$2\",
+    \"virtualMachineSnapshotContentName\": \"vmsnapshot-content-$1\", \"indications\": ${3:-null},
+    \"conditions\": [
+      {\"type\": \"Progressing\", \"status\": \"False\", \"reason\": \"Operation complete\", \"lastProbeTime\": null, \"lastTransitionTime\": \"$now\"},
+      {\"type\": \"Ready\", \"status\": \"True\", \"reason\": \"Operation complete\", \"lastProbeTime\": null, \"lastTransitionTime\": \"$now\"}]}"
+}
+snap_ready my-vmsnapshot "$vm_uid"
+say "(snapshot controller, simulated: my-vmsnapshot bound to its content and Ready)"
+
+heading "Wait for it and check its status"
+kc wait vmsnapshot my-vmsnapshot --for condition=Ready --timeout=20s
+expect_rc "kubectl wait --for condition=Ready" 0
+expect_out "kubectl wait" "virtualmachinesnapshot.snapshot.kubevirt.io/my-vmsnapshot condition met"
+kc describe vmsnapshot my-vmsnapshot
+expect_rc "kubectl describe" 0
+expect_out_has "kubectl describe" '^Name: +my-vmsnapshot$'
+expect_out_has "kubectl describe" 'Failure Deadline: +5m0s'
+expect_out_has "kubectl describe" 'Ready To Use: +true'
+
+heading "List the snapshots of one VM"
+kc get vmsnapshot -l snapshot.kubevirt.io/source-vm-name=my-vm
+expect_rc "get -l source-vm-name" 0
+expect_out_has "get -l source-vm-name" '^NAME +SOURCEKIND +SOURCENAME +PHASE +READYTOUSE'
+expect_out_has "get -l source-vm-name" '^my-vmsnapshot +VirtualMachine +my-vm +Succeeded +true'
+kc get vmsnapshot -l snapshot.kubevirt.io/source-vm-name=running-vm
+expect_rc "get -l source-vm-name=running-vm (none yet)" 0
+expect_err "get -l source-vm-name=running-vm (none yet)" "No resources found in default namespace." "No resources found"
+
+# --- snapshots vmsnapd turns down -------------------------------------------------------------
+heading "Snapshots vmsnapd refuses, and what kubectl prints"
+mksnap() { # FILE NAME SPEC-LINES
+  printf 'apiVersion: snapshot.kubevirt.io/v1beta1\nkind: VirtualMachineSnapshot\nmetadata:\n  name: %s\nspec:\n%s\n' \
+    "$2" "$3" >"$T/work/$1"
+}
+mksnap bad-kind.yaml bad-kind '  source:
+    apiGroup: kubevirt.io
+    kind: Pod
+    name: my-vm'
+show bad-kind.yaml
+kc create -f bad-kind.yaml
+deny "source kind Pod" 'Warning: defaulted spec.failureDeadline to 5m0s
+The VirtualMachineSnapshot "bad-kind" is invalid: spec.source.kind: invalid kind' \
+  'spec.source.kind: invalid kind'
+
+mksnap missing-apigroup.yaml missing-apigroup '  source:
+    kind: VirtualMachine
+    name: my-vm'
+show missing-apigroup.yaml
+kc create -f missing-apigroup.yaml
+deny "source without apiGroup" 'Warning: defaulted spec.failureDeadline to 5m0s
+The VirtualMachineSnapshot "missing-apigroup" is invalid: spec.source.apiGroup: missing apiGroup' \
+  'spec.source.apiGroup: missing apiGroup'
+
+bad1d='spec.failureDeadline: Invalid value: "1d": time: unknown unit "d" in duration "1d"; use a duration such as "90s", "5m" or "1h30m" (units ns, us, ms, s, m, h) or a number of seconds'
+mksnap bad-deadline.yaml bad-deadline '  source:
+    apiGroup: kubevirt.io
+    kind: VirtualMachine
+    name: my-vm
+  failureDeadline: 1d'
+show bad-deadline.yaml
+kc create -f bad-deadline.yaml
+deny "failureDeadline 1d" "The VirtualMachineSnapshot \"bad-deadline\" is invalid: $bad1d" "$bad1d"
+
+mksnap two-causes.yaml two-causes '  source:
+    apiGroup: kubevirt.io
+    kind: Pod
+    name: my-vm
+  failureDeadline: 1d'
+show two-causes.yaml
+kc create -f two-causes.yaml
+deny "two causes" "The VirtualMachineSnapshot \"two-causes\" is invalid: 
+* spec.source.kind: invalid kind
+* $bad1d" "$bad1d"
+kc get vmsnapshot bad-kind
+expect_rc "a refused snapshot is not stored" 1
+
+# --- snapshots cannot be changed --------------------------------------------------------------
+heading "Snapshots cannot be changed after creation (labels can)"
+kc patch vmsnapshot my-vmsnapshot --type merge -p '{"spec":{"source":{"name":"running-vm"}}}'
+deny "merge patch of spec.source" \
+  'The VirtualMachineSnapshot "my-vmsnapshot" is invalid: spec: spec is immutable after creation' \
+  'spec: spec is immutable after creation'
+kc patch vmsnapshot my-vmsnapshot --type merge -p '{"spec":{"failureDeadline":"300s"}}'
+expect_rc "merge patch of the deadline to 300s (the same as 5m0s)" 0
+expect_out "merge patch 300s" "virtualmachinesnapshot.snapshot.kubevirt.io/my-vmsnapshot patched"
+kc label vmsnapshot my-vmsnapshot team=blue
+expect_rc "label change" 0
+expect_out "label change" "virtualmachinesnapshot.snapshot.kubevirt.io/my-vmsnapshot labeled"
+kc get vmsnapshot my-vmsnapshot -o 'jsonpath={.spec.source.name} {.metadata.labels.team}'
+expect_out "after the edits" "my-vm blue"
+
+# --- contents are the controller's ------------------------------------------------------------
+heading "A VirtualMachineSnapshotContent made by hand"
+cat >"$T/work/content.yaml" <<'EOF'
+apiVersion: snapshot.kubevirt.io/v1beta1
+kind: VirtualMachineSnapshotContent
+metadata:
+  name: my-content
+spec:
+  virtualMachineSnapshotName: my-vmsnapshot
+  source:
+    virtualMachine:
+      metadata:
+        name: my-vm
+EOF
+show content.yaml
+kc create -f content.yaml
+content_msg='VirtualMachineSnapshotContent objects are created by the snapshot controller only (content.controllerUsers: system:serviceaccount:vmsnapd-system:vmsnapd); create a VirtualMachineSnapshot instead'
+deny "content created by a user" \
+  "Error from server (Forbidden): error when creating \"content.yaml\": admission webhook \"virtualmachinesnapshotcontent-validator.vmsnapd.kubevirt.io\" denied the request: $content_msg" \
+  "$content_msg"
+
+# --- restores ---------------------------------------------------------------------------------
+heading "Snapshots to restore from: an offline one of running-vm, an online one of my-vm"
+mksnap running-vm-snapshot.yaml running-vm-snapshot '  source:
+    apiGroup: kubevirt.io
+    kind: VirtualMachine
+    name: running-vm'
+mksnap online-snapshot.yaml online-snapshot '  source:
+    apiGroup: kubevirt.io
+    kind: VirtualMachine
+    name: my-vm'
+kc create -f running-vm-snapshot.yaml -f online-snapshot.yaml
+expect_rc "create running-vm-snapshot and online-snapshot" 0
+snap_ready running-vm-snapshot "$running_uid"
+snap_ready online-snapshot "$vm_uid" '["Online", "GuestAgent"]'
+say "(snapshot controller, simulated: both Ready; running-vm-snapshot was taken offline, online-snapshot"
+say " while my-vm ran: status.indications Online, GuestAgent)"
+kc get vmsnapshot
+expect_out_has "kubectl get vmsnapshot" '^online-snapshot +VirtualMachine +my-vm +Succeeded +true'
+
+mkrestore() { # NAME VM SNAPSHOT
+  printf 'apiVersion: snapshot.kubevirt.io/v1beta1\nkind: VirtualMachineRestore\nmetadata:\n  name: %s\nspec:\n  target:\n    apiGroup: kubevirt.io\n    kind: VirtualMachine\n    name: %s\n  virtualMachineSnapshotName: %s\n' \
+    "$1" "$2" "$3" >"$T/work/$1.yaml"
+}
+mkrestore running-restore running-vm running-vm-snapshot
+mkrestore online-restore my-vm online-snapshot
+mkrestore missing-restore my-vm no-such-snapshot
+mkrestore my-vmrestore my-vm my-vmsnapshot
+
+running_msg='spec.target: VirtualMachine "running-vm" run strategy has to be Halted: stop it first (virtctl stop running-vm)'
+online_msg='spec.virtualMachineSnapshotName: VirtualMachineSnapshot "online-snapshot" was taken while the VM was running; only an offline snapshot can be restored'
+missing_msg='spec.virtualMachineSnapshotName: VirtualMachineSnapshot "no-such-snapshot" does not exist'
+
+if [ "$with_view" = 1 ]; then
+  heading "Restores (vmsnapd serve --kubeconfig: the daemon watches the cluster)"
+  ready=0
+  for _ in $(seq 100); do
+    if curl -sS --fail --cacert "$T/certs/ca.crt" --resolve "vmsnapd.vmsnapd-system.svc:$port:127.0.0.1" \
+      "https://vmsnapd.vmsnapd-system.svc:$port/readyz" >/dev/null 2>&1; then
+      ready=1
+      break
+    fi
+    sleep 0.1
+  done
+  if [ "$ready" = 1 ]; then ok "serve /readyz with --kubeconfig"; else ko "serve /readyz within 10 s"; fi
+  sleep 0.5 # the informers' last events (the snapshots' status) reach the daemon
+  for r in running-restore online-restore missing-restore; do
+    show "$r.yaml"
+    kc create -f "$r.yaml"
+    case $r in
+      running-restore) m=$running_msg ;;
+      online-restore) m=$online_msg ;;
+      missing-restore) m=$missing_msg ;;
+    esac
+    deny "restore $r" "The VirtualMachineRestore \"$r\" is invalid: $m" "${m#*: }"
+  done
+  heading "Restore the stopped VM from its offline snapshot (the documentation's restore)"
+  show my-vmrestore.yaml
+  kc create -f my-vmrestore.yaml
+  expect_rc "restore my-vm from my-vmsnapshot" 0
+  expect_out "restore my-vm" "virtualmachinerestore.snapshot.kubevirt.io/my-vmrestore created"
+  kc get vmrestore my-vmrestore
+  expect_rc "kubectl get vmrestore" 0
+  setstatus snapshot.kubevirt.io/v1beta1/virtualmachinerestores my-vmrestore \
+    "{\"complete\": true, \"restoreTime\": \"$now\", \"conditions\": [{\"type\": \"Ready\", \"status\": \"True\", \"reason\": \"Operation complete\", \"lastProbeTime\": null, \"lastTransitionTime\": \"$now\"}]}"
+  say "(restore controller, simulated: my-vmrestore complete)"
+else
+  heading "Restores, as vmsnapd review over the same cluster objects"
+  say "(this vmsnapd serve has no --kubeconfig, so it cannot read the cluster; the restore rules"
+  say " run offline: each manifest becomes a CREATE AdmissionReview and the objects come from kubectl)"
+  kc get vm,vmi,vmsnapshot,vmrestore -o json
+  cp "$out" "$T/work/cluster.json"
+  expect_rc "kubectl get vm,vmi,vmsnapshot,vmrestore -o json" 0
+  # restore NAME: the AdmissionReview kube-apiserver would send; prints what kubectl would print
+  review() {
+    "$KUBECTL" create --dry-run=client -o json -f "$T/work/$1.yaml" >"$T/obj.json" 2>"$T/obj.err" ||
+      { ko "$1: kubectl --dry-run=client" "$(cat "$T/obj.err")"; return; }
+    python3 - "$T/obj.json" >"$T/work/$1.review.json" <<'PY'
+import json, sys, uuid
+o = json.load(open(sys.argv[1]))
+o.setdefault("metadata", {})["namespace"] = "default"
+gvk = {"group": "snapshot.kubevirt.io", "version": "v1beta1", "kind": o["kind"]}
+gvr = {"group": "snapshot.kubevirt.io", "version": "v1beta1", "resource": o["kind"].lower() + "s"}
+print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+    "uid": str(uuid.uuid4()), "kind": gvk, "resource": gvr, "requestKind": gvk, "requestResource": gvr,
+    "name": o["metadata"]["name"], "namespace": "default", "operation": "CREATE",
+    "userInfo": {"username": "admin", "groups": ["system:masters", "system:authenticated"]},
+    "object": o, "oldObject": None, "dryRun": False,
+    "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}}}))
+PY
+    run "$VMSNAPD" review --objects cluster.json "$1.review.json"
+    # the text kubectl prints for that answer (a 422 with kind, name and causes)
+    python3 - "$out" >"$T/said" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["response"]
+if r.get("allowed"):
+    print("allowed")
+else:
+    s = r.get("status", {}); d = s.get("details", {}); c = d.get("causes", [])
+    if len(c) == 1:
+        m = c[0]["field"] + ": " + c[0]["message"]
+    else:
+        m = "\n" + "\n".join("* %s: %s" % (x["field"], x["message"]) for x in c)
+    print("%d The %s \"%s\" is invalid: %s" % (s.get("code", 0), d.get("kind"), d.get("name"), m))
+PY
+    demo && { printf '  as kubectl would print it: '; cat "$T/said"; }
+  }
+  for r in running-restore online-restore missing-restore; do
+    case $r in
+      running-restore) m=$running_msg ;;
+      online-restore) m=$online_msg ;;
+      missing-restore) m=$missing_msg ;;
+    esac
+    show "$r.yaml"
+    review "$r"
+    expect_rc "review $r" 0
+    expect_eq "review $r" "$(cat "$T/said")" "422 The VirtualMachineRestore \"$r\" is invalid: $m"
+  done
+  heading "Restore the stopped VM from its offline snapshot (the documentation's restore)"
+  show my-vmrestore.yaml
+  review my-vmrestore
+  expect_rc "review my-vmrestore" 0
+  expect_eq "review my-vmrestore" "$(cat "$T/said")" "allowed"
+fi
+
+# --- delete -----------------------------------------------------------------------------------
+heading "Delete a snapshot"
+kc delete vmsnapshot my-vmsnapshot
+expect_rc "delete my-vmsnapshot" 0
+expect_out "delete my-vmsnapshot" 'virtualmachinesnapshot.snapshot.kubevirt.io "my-vmsnapshot" deleted'
+kc get vmsnapshot
+expect_rc "kubectl get vmsnapshot after the delete" 0
+if grep -q '^my-vmsnapshot ' "$out"; then ko "my-vmsnapshot still listed" "$(cat "$out")"; else ok "my-vmsnapshot is gone"; fi
+
+# --- what the webhook saw ---------------------------------------------------------------------
+calls=$(ksim_curl "$api/kube-sim/admission-log" | python3 -c '
+import json, sys
+log = json.load(sys.stdin)
+log = log["calls"]
+print(sum(1 for e in log if e.get("result") == "error"), len(log))' 2>/dev/null)
+expect_eq "webhook calls that failed (of ${calls#* })" "${calls%% *}" 0
+
+if demo; then
+  heading "Done"
+  say "$pass steps as expected, $fail not; stopping kube-sim and vmsnapd serve"
+  [ "$fail" = 0 ]
+  exit
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
