@@ -59,7 +59,13 @@ pass=0 fail=0
 demo() { [ "$mode" = --demo ]; }
 say() { demo && printf '%s\n' "$*"; }
 heading() {
-  if demo; then printf '\n\033[1m== %s\033[0m\n' "$*" 2>/dev/null; else printf -- '-- %s\n' "$*"; fi
+  if ! demo; then
+    printf -- '-- %s\n' "$*"
+  elif [ -t 1 ]; then
+    printf '\n\033[1m== %s\033[0m\n' "$*"
+  else
+    printf '\n== %s\n' "$*"
+  fi
 }
 ok() {
   pass=$((pass + 1))
@@ -89,6 +95,7 @@ run() {
   if demo; then
     printf '$ %s\n' "$(shown "$@")"
     cat "$err" "$out"
+    [ -s "$out" ] && [ -n "$(tail -c 1 "$out")" ] && echo
     [ "$rc" = 0 ] || printf '(exit code %s)\n' "$rc"
   fi
 }
@@ -97,6 +104,7 @@ shown() {
   for a in "$@"; do
     [ "$a" = "$KUBECTL" ] && a=kubectl
     [ "$a" = "$VMSNAPD" ] && a=vmsnapd
+    a=${a#"$root"/}
     case "$a" in *[\ \'\"\{\}\*]*) a="'$a'" ;; esac
     s="$s${s:+ }$a"
   done
@@ -460,9 +468,11 @@ else
   heading "Restores, as vmsnapd review over the same cluster objects"
   say "(this vmsnapd serve has no --kubeconfig, so it cannot read the cluster; the restore rules"
   say " run offline: each manifest becomes a CREATE AdmissionReview and the objects come from kubectl)"
-  kc get vm,vmi,vmsnapshot,vmrestore -o json
-  cp "$out" "$T/work/cluster.json"
+  "$KUBECTL" get vm,vmi,vmsnapshot,vmrestore -o json >"$T/work/cluster.json" 2>"$err"
+  rc=$?
+  say '$ kubectl get vm,vmi,vmsnapshot,vmrestore -o json > cluster.json'
   expect_rc "kubectl get vm,vmi,vmsnapshot,vmrestore -o json" 0
+  say "($(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$T/work/cluster.json" 2>/dev/null) objects: the VMs, the VMI, the snapshots with their status)"
   # restore NAME: the AdmissionReview kube-apiserver would send; prints what kubectl would print
   review() {
     "$KUBECTL" create --dry-run=client -o json -f "$T/work/$1.yaml" >"$T/obj.json" 2>"$T/obj.err" ||
@@ -495,7 +505,14 @@ else:
         m = "\n" + "\n".join("* %s: %s" % (x["field"], x["message"]) for x in c)
     print("%d The %s \"%s\" is invalid: %s" % (s.get("code", 0), d.get("kind"), d.get("name"), m))
 PY
-    demo && { printf '  as kubectl would print it: '; cat "$T/said"; }
+    if demo; then
+      local said
+      said=$(cat "$T/said")
+      case "$said" in
+        allowed) echo "  -> allowed: kubectl create would print virtualmachinerestore.snapshot.kubevirt.io/$1 created" ;;
+        *) printf '  -> HTTP %s; kubectl create would print:\n%s\n' "${said%% *}" "${said#* }" ;;
+      esac
+    fi
   }
   for r in running-restore online-restore missing-restore; do
     case $r in
@@ -531,6 +548,23 @@ log = json.load(sys.stdin)
 log = log["calls"]
 print(sum(1 for e in log if e.get("result") == "error"), len(log))' 2>/dev/null)
 expect_eq "webhook calls that failed (of ${calls#* })" "${calls%% *}" 0
+
+# --- a clean stop ------------------------------------------------------------------------------
+kill -TERM "$serve_pid" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$serve_pid" 2>/dev/null; then
+  ko "vmsnapd serve still running 10 s after SIGTERM"
+else
+  wait "$serve_pid"
+  src=$?
+  serve_pid=""
+  expect_eq "vmsnapd serve exit code after SIGTERM" "$src" 0
+  if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/serve.err"; then
+    ko "vmsnapd serve: sanitizer report" "$(grep -m 20 -E 'Sanitizer|runtime error|#[0-9]' "$T/serve.err")"
+  else
+    ok "vmsnapd serve: no sanitizer report"
+  fi
+fi
 
 if demo; then
   heading "Done"
