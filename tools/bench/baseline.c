@@ -86,8 +86,8 @@ int main(int argc, char **argv)
         MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
         MHD_OPTION_HTTPS_PRIORITIES, WH_SERVER_TLS_PRIORITIES,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 0 ? cpus : 1),
-        MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT,
-        120u, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+        MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "baseline: MHD_start_daemon failed\n");
         return 1;

@@ -43,9 +43,8 @@ static struct wh_route route_of(const char *path)
     return r;
 }
 
-__attribute__((noinline)) static long run_reviews(const struct body *b,
-                                                  int nb, long n,
-                                                  const struct wh_env *env)
+__attribute__((noinline)) static long
+run_reviews(const struct body *b, int nb, long n, const struct wh_env *env)
 {
     long ok = 0;
 

@@ -41,12 +41,12 @@ static json_t *vm(long i)
         "apiVersion", "kubevirt.io/v1", "kind", "VirtualMachine", "metadata",
         "name", name, "namespace", ns, "uid", uid, "resourceVersion", rv,
         "labels", "app", "bench", "kubevirt.io/vm", name, "annotations",
-        "kubevirt.io/latest-observed-api-version", "v1", "spec",
-        "runStrategy", "Always", "template", "spec", "domain", "devices",
-        "disks", "name", "rootdisk", "disk", "bus", "virtio", "resources",
-        "requests", "memory", "2Gi", "volumes", "name", "rootdisk",
-        "dataVolume", "name", name, "status", "ready", 1, "printableStatus",
-        "Running", "conditions", "type", "Ready", "status", "True");
+        "kubevirt.io/latest-observed-api-version", "v1", "spec", "runStrategy",
+        "Always", "template", "spec", "domain", "devices", "disks", "name",
+        "rootdisk", "disk", "bus", "virtio", "resources", "requests", "memory",
+        "2Gi", "volumes", "name", "rootdisk", "dataVolume", "name", name,
+        "status", "ready", 1, "printableStatus", "Running", "conditions",
+        "type", "Ready", "status", "True");
 }
 
 int main(int argc, char **argv)
