@@ -64,6 +64,9 @@ oom:
 }
 
 static char *vformat(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+
+static char *vformat(const char *fmt, va_list ap)
 {
     va_list ap2;
     char *s;
