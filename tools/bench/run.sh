@@ -19,13 +19,7 @@ BODIES="$BODIES,/validate-virtualmachinerestores=$EX/restore.json"
 BODIES="$BODIES,/validate-virtualmachinesnapshotcontents=$EX/content-by-user.json"
 BODIES="$BODIES,/mutate-virtualmachinesnapshots=$EX/snapshot.json"
 
-need() { # command debian-package
-    command -v "$1" >/dev/null 2>&1 && return 0
-    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-    echo "bench: installing $2"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2"
-}
+. tools/bench/need.sh
 need wrk wrk
 need valgrind valgrind
 need openssl openssl

@@ -12,22 +12,13 @@ SECS=${1:-30}
 SAN=$2
 B=build/fuzz
 
-need() { # command debian-package
-    command -v "$1" >/dev/null 2>&1 && return 0
-    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-    echo "fuzz: installing $2"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2"
-}
+. tools/bench/need.sh
 need clang clang
 # libFuzzer's runtime lives in compiler-rt
 if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0;}' |
     clang -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then
     v=$(clang --version | sed -n 's/.*version \([0-9]*\).*/\1/p' | head -1)
-    need_pkg=libclang-rt-$v-dev
-    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$need_pkg"
+    need_pkg "libclang-rt-$v-dev"
 fi
 
 make --no-print-directory B=$B CC=clang SANFLAGS="$SAN" $B/libvmsnapd.a
