@@ -178,7 +178,7 @@ int cmd_validate(int argc, char **argv)
         return first == -1 ? 0 : 2;
     memset(&rep, 0, sizeof(rep));
     if (cmd_env_load(&pol, &store, "validate", o.policy, o.objects) == 0) {
-        struct wh_env env = {pol, store};
+        struct wh_env env = {.policy = pol, .store = store};
         code = run(&rep, &env, o.json, argc - first, argv + first);
     }
     cmd_validate_report_free(&rep);

@@ -3,6 +3,7 @@
 #ifndef VMSNAPD_WEBHOOK_REVIEW_H
 #define VMSNAPD_WEBHOOK_REVIEW_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "kube/errors.h"
@@ -26,11 +27,29 @@ struct wh_route {
     const char *resource;
 };
 
+/* How the state door reaches the cluster when the store cannot answer
+ * (serve, with informers filling the store). Kept as hooks so webhook/
+ * needs no API client: cmd/ plugs one in. Both run on a server thread. */
+struct wh_lookup {
+    /* 1 when the store holds a complete copy of kind (its informer has
+       synced), else 0. Thread-safe, quick. */
+    int (*synced)(void *ctx, const char *kind);
+    /* Reads kind ns/name from the API server, with a short timeout. Returns
+       KUBE_OK with *out a new reference, KUBE_ENOTFOUND when the server
+       says 404, or another negative code with the reason in err. */
+    int (*get)(json_t **out, void *ctx, const char *kind, const char *ns,
+               const char *name, struct kube_err *err);
+    void *ctx;
+};
+
 /* Everything the rules read. store may be NULL: rules that need cluster
- * state are then skipped and a warning says so. */
+ * state are then skipped and a warning says so. lookup may be NULL (review,
+ * validate: the store is all there is); with it, an object missing from
+ * the store is read live, and state that cannot be read is a 503. */
 struct wh_env {
     const struct wh_policy *policy;
     struct kube_store *store;
+    const struct wh_lookup *lookup;
 };
 
 /* For metrics and logs: filled as far as the request was understood.

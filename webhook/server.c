@@ -88,6 +88,8 @@ struct wh_server {
     unsigned port;
     struct wh_metrics *metrics;
     atomic_int ready;
+    struct kube_store *store;       /* borrowed; may be NULL */
+    const struct wh_lookup *lookup; /* borrowed; may be NULL */
     atomic_int closing; /* quiesced: answers carry Connection: close */
     atomic_int started; /* MHD messages before this are start errors */
     int listen_fd;      /* handed back by MHD_quiesce_daemon, else -1 */
@@ -234,7 +236,7 @@ handle_readyz(struct wh_server *s, struct MHD_Connection *c, struct request *r)
 {
     if (atomic_load(&s->ready))
         return reply_text(s, c, r, MHD_HTTP_OK, "ok\n", NULL);
-    return reply_text(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down\n",
+    return reply_text(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n",
                       NULL);
 }
 
@@ -330,7 +332,7 @@ handle_review(struct wh_server *s, struct MHD_Connection *c, struct request *r)
     struct wh_outcome oc;
     struct kube_err err = {0};
     struct wh_policy *policy;
-    struct wh_env env = {NULL, NULL}; /* TODO(informers): pass the store */
+    struct wh_env env = {NULL, s->store, s->lookup};
     struct MHD_Response *resp;
     char *out = NULL;
     size_t outlen = 0;
@@ -787,7 +789,8 @@ static int start_daemon(struct wh_server *s, const struct wh_server_config *cfg,
     return KUBE_OK;
 }
 
-static int server_new(struct wh_server **out, struct kube_err *err)
+static int server_new(struct wh_server **out,
+                      const struct wh_server_config *cfg, struct kube_err *err)
 {
     struct wh_server *s = calloc(1, sizeof(*s));
 
@@ -798,7 +801,9 @@ static int server_new(struct wh_server **out, struct kube_err *err)
         return kube_err_set(err, KUBE_ENOMEM, "out of memory");
     }
     s->listen_fd = -1;
-    atomic_init(&s->ready, 1);
+    atomic_init(&s->ready, cfg->start_unready ? 0 : 1);
+    s->store = cfg->store;
+    s->lookup = cfg->lookup;
     atomic_init(&s->closing, 0);
     atomic_init(&s->started, 0);
     pthread_mutex_init(&s->lock, NULL);
@@ -825,7 +830,7 @@ int wh_server_start(struct wh_server **out, const struct wh_server_config *cfg,
     int rc;
 
     assert(creds && policy && cfg->idle_timeout > 0);
-    rc = server_new(&s, err);
+    rc = server_new(&s, cfg, err);
     if (rc < 0)
         return rc;
     s->creds = wh_tlscreds_ref(creds);

@@ -24,7 +24,9 @@
 
 #include "kube/errors.h"
 #include "webhook/metrics.h"
+#include "kube/store.h"
 #include "webhook/policy.h"
+#include "webhook/review.h"
 #include "webhook/tlscreds.h"
 
 /* controller-runtime allows 7 MiB; a VirtualMachineSnapshotContent with
@@ -52,12 +54,17 @@ struct wh_server_config {
                                  timeout by default, so the client closes
                                  first and never races our close. */
     size_t conn_memory_limit; /* per-connection pool (headers must fit) */
+    struct kube_store *store; /* what the rules read (borrowed, outlives
+                                 the server); NULL: no cluster view */
+    const struct wh_lookup *lookup; /* live reads; NULL: none (borrowed) */
+    int start_unready;              /* /readyz 503 until set ready */
 };
 
 struct wh_server;
 
 /* Binds, starts the pool and serves, using creds and policy (the server
- * takes its own references). The server is ready (/readyz 200) at once.
+ * takes its own references). The server is ready (/readyz 200) at once,
+ * unless cfg->start_unready.
  * On failure err says why (bad address, port in use, bad priorities...)
  * and returns KUBE_EINVAL, KUBE_ERR or KUBE_ENOMEM. */
 int wh_server_start(struct wh_server **out, const struct wh_server_config *cfg,

@@ -325,7 +325,7 @@ static char *check_yaml(const char *yaml, struct kube_store *store)
     struct kube_err err = {0, ""};
 
     cr_assert_eq(wh_policy_default(&pol), KUBE_OK);
-    struct wh_env env = {pol, store};
+    struct wh_env env = {.policy = pol, .store = store};
     struct cmd_vcheck c = {&env, pol->controller_users[0], &r, "t.yaml", 0};
     memout_open(&m);
     cr_assert_eq(cmd_validate_report_init(&r, m.f, 0), KUBE_OK);

@@ -62,7 +62,7 @@ json_t *th_run(const struct th_case *c, struct wh_outcome *oc)
         }
         json_decref(objs);
     }
-    struct wh_env env = {pol, store};
+    struct wh_env env = {.policy = pol, .store = store};
     cr_assert_eq(wh_review_handle(&res, &len, oc, &route, body, strlen(body),
                                   &env, &err),
                  0, "handle: %s", err.msg);

@@ -28,7 +28,7 @@ static int run(json_t **out, struct wh_outcome *oc, enum wh_endpoint ep,
                const char *resource, const char *body, size_t len,
                struct kube_err *err)
 {
-    struct wh_env env = {pol, NULL};
+    struct wh_env env = {.policy = pol};
     struct wh_route route = {ep, resource};
     char *text = NULL;
     size_t n = 0;

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 {
     struct body b[32];
     struct wh_policy *policy = NULL;
-    struct wh_env env = {NULL, NULL};
+    struct wh_env env = {0};
     long n, ok;
     int nb = 0;
 
