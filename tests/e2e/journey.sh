@@ -191,7 +191,7 @@ serve_pid=$!
 say "\$ $(shown vmsnapd "${serve_args[@]}") &"
 port=""
 for _ in $(seq 300); do
-  port=$(sed -n 's/.*"msg":"serving".*"port":\([0-9]*\).*/\1/p' "$T/serve.err" | head -n 1)
+  port=$(sed -n 's/.*"msg": *"serving".*"port": *\([0-9]*\).*/\1/p' "$T/serve.err" | head -n 1)
   [ -n "$port" ] && break
   kill -0 "$serve_pid" 2>/dev/null || die "vmsnapd serve exited"
   sleep 0.1
@@ -242,7 +242,8 @@ kc apply -f vms.yaml
 expect_rc "create the VMs" 0
 # virt-handler's part: the VMI runs, with a guest agent (a status write, as a controller does it)
 setstatus() { # GROUP/VERSION/RESOURCE NAME JSON
-  ksim_curl -X PATCH -H 'Content-Type: application/merge-patch+json' -d "{\"status\": $3}" \
+  ksim_curl -X PATCH -A "${STATUS_WRITER:-virt-controller}" \
+    -H 'Content-Type: application/merge-patch+json' -d "{\"status\": $3}" \
     "$api/apis/${1%/*}/namespaces/default/${1##*/}/$2/status" >/dev/null || ko "set the status of $1 $2"
 }
 setstatus kubevirt.io/v1/virtualmachineinstances running-vm \
@@ -434,7 +435,7 @@ missing_msg='spec.virtualMachineSnapshotName: VirtualMachineSnapshot "no-such-sn
 if [ "$with_view" = 1 ]; then
   heading "Restores (vmsnapd serve --kubeconfig: the daemon watches the cluster)"
   ready=0
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     if curl -sS --fail --cacert "$T/certs/ca.crt" --resolve "vmsnapd.vmsnapd-system.svc:$port:127.0.0.1" \
       "https://vmsnapd.vmsnapd-system.svc:$port/readyz" >/dev/null 2>&1; then
       ready=1
@@ -442,8 +443,21 @@ if [ "$with_view" = 1 ]; then
     fi
     sleep 0.1
   done
-  if [ "$ready" = 1 ]; then ok "serve /readyz with --kubeconfig"; else ko "serve /readyz within 10 s"; fi
-  sleep 0.5 # the informers' last events (the snapshots' status) reach the daemon
+  if [ "$ready" = 1 ]; then ok "serve /readyz with --kubeconfig"; else ko "serve /readyz within 30 s"; fi
+  # the daemon's view lags the API by a watch event: wait until a dry run of the online restore
+  # is refused for the snapshot's status (the last status written), before asking through kubectl
+  "$KUBECTL" create --dry-run=client -o json -f "$T/work/online-restore.yaml" >"$T/online.json" 2>/dev/null
+  synced=0
+  for _ in $(seq 100); do
+    if ksim_curl -X POST -H 'Content-Type: application/json' --data-binary @"$T/online.json" \
+      "$api/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinerestores?dryRun=All" \
+      2>/dev/null | grep -q 'taken while the VM was running'; then
+      synced=1
+      break
+    fi
+    sleep 0.1
+  done
+  if [ "$synced" = 1 ]; then ok "the daemon sees the snapshots' status"; else ko "the daemon did not see online-snapshot's status within 10 s"; fi
   for r in running-restore online-restore missing-restore; do
     show "$r.yaml"
     kc create -f "$r.yaml"
@@ -461,9 +475,26 @@ if [ "$with_view" = 1 ]; then
   expect_out "restore my-vm" "virtualmachinerestore.snapshot.kubevirt.io/my-vmrestore created"
   kc get vmrestore my-vmrestore
   expect_rc "kubectl get vmrestore" 0
+  heading "A snapshot cannot be deleted while a restore reads it"
+  for _ in $(seq 100); do # until the daemon has seen my-vmrestore (a dry run is refused)
+    ksim_curl -X DELETE "$api/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots/my-vmsnapshot?dryRun=All" \
+      >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+  kc delete vmsnapshot my-vmsnapshot
+  busy_msg='VirtualMachineRestore "my-vmrestore" is restoring from this snapshot: wait for it to complete, or delete it first'
+  deny "delete my-vmsnapshot while my-vmrestore runs" \
+    "Error from server (Forbidden): admission webhook \"virtualmachinesnapshot-delete-validator.vmsnapd.kubevirt.io\" denied the request: $busy_msg" \
+    "$busy_msg"
   setstatus snapshot.kubevirt.io/v1beta1/virtualmachinerestores my-vmrestore \
     "{\"complete\": true, \"restoreTime\": \"$now\", \"conditions\": [{\"type\": \"Ready\", \"status\": \"True\", \"reason\": \"Operation complete\", \"lastProbeTime\": null, \"lastTransitionTime\": \"$now\"}]}"
   say "(restore controller, simulated: my-vmrestore complete)"
+  # a snapshot being restored from cannot be deleted: wait until the daemon sees the restore done
+  for _ in $(seq 100); do
+    ksim_curl -X DELETE "$api/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots/my-vmsnapshot?dryRun=All" \
+      >/dev/null 2>&1 && break
+    sleep 0.1
+  done
 else
   heading "Restores, as vmsnapd review over the same cluster objects"
   say "(this vmsnapd serve has no --kubeconfig, so it cannot read the cluster; the restore rules"
