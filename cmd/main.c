@@ -1,5 +1,6 @@
 /* cmd/main.c - vmsnapd: verb dispatch. Each verb is a row; the table also
  * prints the usage. */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,10 +32,9 @@ static void usage(FILE *f)
     fprintf(f, "\n'vmsnapd VERB --help' explains a verb.\n");
 }
 
-int main(int argc, char **argv)
+/* The verb's exit code (2 for a usage error). */
+static int dispatch(int argc, char **argv)
 {
-    /* before any thread starts: jansson's hash seed */
-    json_object_seed(0);
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -50,4 +50,21 @@ int main(int argc, char **argv)
     fprintf(stderr, "vmsnapd: unknown verb \"%s\"\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+
+    /* before any thread starts: jansson's hash seed, and libcurl's global
+     * state (its TLS library included), which is not thread-safe to set
+     * up */
+    json_object_seed(0);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "vmsnapd: cannot initialise libcurl\n");
+        return 1;
+    }
+    rc = dispatch(argc, argv);
+    curl_global_cleanup(); /* every verb has joined its threads */
+    return rc;
 }

@@ -1,5 +1,6 @@
 /* cmd/serve.c - `vmsnapd serve`: the admission webhook over HTTPS, with
- * certificate and policy hot reload, and a graceful drain on SIGTERM. */
+ * certificate and policy hot reload, a cache of the cluster the rules
+ * read (cmd/cluster.c), leader election, and a graceful drain on SIGTERM. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -10,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "cmd/cluster.h"
 #include "cmd/cmd.h"
 #include "kube/duration.h"
 #include "kube/log.h"
@@ -59,7 +62,32 @@ static const char serve_usage[] =
     "  --max-connections N      open connections at most (1000)\n"
     "  --conn-memory-limit N    bytes per connection for headers and I/O "
     "(65536)\n"
-    "  --threads N              server threads (0: one per CPU)\n";
+    "  --threads N              server threads (0: one per CPU)\n"
+    "\n"
+    "Cluster access (without any, serve runs webhook-only and the rules "
+    "that\nread cluster state are skipped with a warning):\n"
+    "  --kubeconfig FILE        else $KUBECONFIG, the in-cluster service "
+    "account,\n"
+    "                           ~/.kube/config\n"
+    "  --context NAME           kubeconfig context (its current-context)\n"
+    "  --namespace NS           the daemon's namespace, for the Lease "
+    "($POD_NAMESPACE\n"
+    "                           or vmsnapd-system)\n"
+    "  --identity ID            leader election identity ($POD_NAME or the "
+    "host name)\n"
+    "  --controllers all|none   run the reconcilers (all); none: webhook "
+    "only, no\n"
+    "                           leader election, next to KubeVirt's "
+    "controller\n"
+    "  --leader-elect BOOL      elect a leader before reconciling (true)\n"
+    "  --lease-duration DUR     Lease vmsnapd-leader duration (15s)\n"
+    "  --renew-deadline DUR     leader gives up when not renewed by then "
+    "(10s)\n"
+    "  --retry-period DUR       between election attempts (2s)\n"
+    "  --token-reread DUR       bearer token file re-read period (1m)\n"
+    "  --resync DUR             informer resync period (0: off)\n"
+    "  --live-get-timeout DUR   a cache miss is read live within this "
+    "(2s)\n";
 
 struct serve_opts {
     const char *listen, *cert, *key, *policy;
@@ -67,6 +95,12 @@ struct serve_opts {
     unsigned long max_connections, conn_memory_limit, threads;
     char host[64];
     unsigned port;
+    /* cluster access */
+    const char *kubeconfig, *context, *ns, *identity, *controllers;
+    int leader_elect;
+    int64_t lease_duration, renew_deadline, retry_period, token_reread,
+        resync, live_get_timeout;
+    char hostname[256];
 };
 
 /* What main polls; a signal handler may only set these. */
@@ -153,7 +187,7 @@ static int parse_duration(int64_t *out, const char *flag, const char *v)
 }
 
 /* The flags: a row each, read by one loop. */
-enum opt_kind { OPT_STR, OPT_DURATION, OPT_UINT, OPT_LEVEL };
+enum opt_kind { OPT_STR, OPT_DURATION, OPT_UINT, OPT_LEVEL, OPT_BOOL };
 
 static const struct serve_opt {
     const char *name;
@@ -179,6 +213,23 @@ static const struct serve_opt {
     {"conn-memory-limit", OPT_UINT,
      offsetof(struct serve_opts, conn_memory_limit), 64 * 1024 * 1024},
     {"threads", OPT_UINT, offsetof(struct serve_opts, threads), 64},
+    {"kubeconfig", OPT_STR, offsetof(struct serve_opts, kubeconfig), 0},
+    {"context", OPT_STR, offsetof(struct serve_opts, context), 0},
+    {"namespace", OPT_STR, offsetof(struct serve_opts, ns), 0},
+    {"identity", OPT_STR, offsetof(struct serve_opts, identity), 0},
+    {"controllers", OPT_STR, offsetof(struct serve_opts, controllers), 0},
+    {"leader-elect", OPT_BOOL, offsetof(struct serve_opts, leader_elect), 0},
+    {"lease-duration", OPT_DURATION,
+     offsetof(struct serve_opts, lease_duration), 0},
+    {"renew-deadline", OPT_DURATION,
+     offsetof(struct serve_opts, renew_deadline), 0},
+    {"retry-period", OPT_DURATION, offsetof(struct serve_opts, retry_period),
+     0},
+    {"token-reread", OPT_DURATION, offsetof(struct serve_opts, token_reread),
+     0},
+    {"resync", OPT_DURATION, offsetof(struct serve_opts, resync), 0},
+    {"live-get-timeout", OPT_DURATION,
+     offsetof(struct serve_opts, live_get_timeout), 0},
 };
 #define NOPTS (sizeof(serve_opts_table) / sizeof(serve_opts_table[0]))
 
@@ -201,6 +252,13 @@ static int set_opt(struct serve_opts *o, const struct serve_opt *f,
         fprintf(stderr, "vmsnapd serve: --%s: a number up to %lu\n", f->name,
                 f->max);
         return -1;
+    case OPT_BOOL:
+        if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+            *(int *)(void *)field = v[0] == 't';
+            return 0;
+        }
+        fprintf(stderr, "vmsnapd serve: --%s: true or false\n", f->name);
+        return -1;
     case OPT_LEVEL:
         lvl = kube_log_parse_level(v);
         if (lvl >= 0) {
@@ -212,6 +270,40 @@ static int set_opt(struct serve_opts *o, const struct serve_opt *f,
         return -1;
     }
     return -1;
+}
+
+/* The cluster flags' defaults from the pod (downward API), and the
+ * leader election's timer order. */
+static int check_cluster_opts(struct serve_opts *o)
+{
+    if (strcmp(o->controllers, "all") != 0 &&
+        strcmp(o->controllers, "none") != 0) {
+        fprintf(stderr, "vmsnapd serve: --controllers: all or none, got "
+                        "\"%s\"\n",
+                o->controllers);
+        return -1;
+    }
+    if (!(o->retry_period > 0 && o->retry_period < o->renew_deadline &&
+          o->renew_deadline < o->lease_duration) ||
+        o->live_get_timeout < NS_PER_MS || o->token_reread < NS_PER_MS) {
+        fprintf(stderr, "vmsnapd serve: want 0 < --retry-period < "
+                        "--renew-deadline < --lease-duration, and "
+                        "--live-get-timeout and --token-reread of 1ms or "
+                        "more\n");
+        return -1;
+    }
+    if (!o->ns)
+        o->ns = getenv("POD_NAMESPACE");
+    if (!o->ns || !*o->ns)
+        o->ns = "vmsnapd-system";
+    if (!o->identity)
+        o->identity = getenv("POD_NAME");
+    if (!o->identity || !*o->identity) {
+        if (gethostname(o->hostname, sizeof(o->hostname) - 1) < 0)
+            snprintf(o->hostname, sizeof(o->hostname), "vmsnapd");
+        o->identity = o->hostname;
+    }
+    return 0;
 }
 
 /* Checks what the flags cannot say alone. */
@@ -229,7 +321,7 @@ static int check_opts(struct serve_opts *o)
                         "--conn-memory-limit 4096\n");
         return -1;
     }
-    return 0;
+    return check_cluster_opts(o);
 }
 
 /* Returns 0, 1 after --help, or -1 on bad flags (usage printed). */
@@ -270,6 +362,8 @@ struct serve {
     struct serve_opts opts;
     struct wh_server *srv;
     struct wh_filewatch cert_w, key_w, policy_w;
+    struct cmd_cluster *cluster; /* NULL: webhook only */
+    int synced;                  /* the webhook's caches have synced */
 };
 
 /* Loads the pair; refuses one whose leaf has expired when refuse_expired
@@ -382,6 +476,39 @@ static void signals_install(sigset_t *old)
     pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
+/* The cluster view, if there is a cluster: KUBE_OK with sv->cluster NULL
+ * when no configuration applies (webhook only, said in the log). */
+static int start_cluster(struct serve *sv, struct kube_err *err)
+{
+    struct serve_opts *o = &sv->opts;
+    struct cmd_cluster_opts co = {
+        .kubeconfig = o->kubeconfig,
+        .context = o->context,
+        .ns = o->ns,
+        .identity = o->identity,
+        .controllers = strcmp(o->controllers, "all") == 0,
+        .leader_elect = o->leader_elect,
+        .lease_ms = (long)(o->lease_duration / NS_PER_MS),
+        .renew_ms = (long)(o->renew_deadline / NS_PER_MS),
+        .retry_ms = (long)(o->retry_period / NS_PER_MS),
+        .token_reread_ms = (long)(o->token_reread / NS_PER_MS),
+        .resync_ms = (long)(o->resync / NS_PER_MS),
+        .live_get_ms = (long)(o->live_get_timeout / NS_PER_MS),
+    };
+    int rc = cmd_cluster_start(&sv->cluster, &co, err);
+
+    if (rc != KUBE_ENOTFOUND)
+        return rc;
+    kube_log(KUBE_LOG_INFO, "no cluster access: webhook only",
+             "{s:s, s:s}", "reason",
+             *err->msg ? err->msg : "no kubeconfig and no in-cluster config",
+             "effect",
+             "rules that read cluster state are skipped with a warning");
+    *err = (struct kube_err){0, ""};
+    sv->cluster = NULL;
+    return KUBE_OK;
+}
+
 static int start(struct serve *sv)
 {
     struct serve_opts *o = &sv->opts;
@@ -408,13 +535,23 @@ static int start(struct serve *sv)
     if (rc == KUBE_OK)
         rc = load_creds(&creds, o, 0, &err);
     if (rc == KUBE_OK) {
-        signals_install(&old);
-        rc = wh_server_start(&sv->srv, &cfg, creds, policy, &err);
+        signals_install(&old); /* informers, elector and pool inherit it */
+        rc = start_cluster(sv, &err);
+        if (rc == KUBE_OK && sv->cluster) {
+            cfg.store = cmd_cluster_store(sv->cluster);
+            cfg.lookup = cmd_cluster_lookup(sv->cluster);
+            cfg.start_unready = 1; /* until the caches have synced */
+        }
+        if (rc == KUBE_OK)
+            rc = wh_server_start(&sv->srv, &cfg, creds, policy, &err);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
-    if (rc < 0)
+    if (rc < 0) {
         kube_log(KUBE_LOG_ERROR, "cannot serve", "{s:s}", "error",
                  *err.msg ? err.msg : kube_strerror(rc));
+        cmd_cluster_free(sv->cluster);
+        sv->cluster = NULL;
+    }
     else
         kube_log(KUBE_LOG_INFO, "serving", "{s:s, s:i, s:s, s:I}", "address",
                  o->host, "port", (int)wh_server_port(sv->srv), "subject",
@@ -425,7 +562,17 @@ static int start(struct serve *sv)
     return rc;
 }
 
-/* Polls signals and files until SIGTERM or SIGINT. */
+/* Ready once the caches the webhook reads have synced (they stay so). */
+static void check_synced(struct serve *sv)
+{
+    if (sv->synced || !sv->cluster || !cmd_cluster_synced(sv->cluster))
+        return;
+    sv->synced = 1;
+    wh_server_set_ready(sv->srv, 1);
+    kube_log(KUBE_LOG_INFO, "caches synced: ready", NULL);
+}
+
+/* Polls signals, caches and files until SIGTERM or SIGINT. */
 static void run(struct serve *sv)
 {
     int64_t interval = sv->opts.reload_interval;
@@ -433,6 +580,7 @@ static void run(struct serve *sv)
     int64_t next = now_ns() + interval;
 
     while (!got_term) {
+        check_synced(sv);
         nap(tick);
         if (got_hup) {
             got_hup = 0;
@@ -449,9 +597,12 @@ static void run(struct serve *sv)
 }
 
 /* Not ready at once; serve on through the shutdown delay (endpoints are
- * being removed); then refuse new connections, close idle ones and
+ * being removed); stop leading (the Lease is released, so a successor
+ * need not wait it out); then refuse new connections, close idle ones and
  * let running requests finish, until none is left or the grace period
- * (counted from the signal) is over. */
+ * (counted from the signal) is over; stop the informers (running requests
+ * still read the cache and the live GET until then), the server, and
+ * free the rest. */
 static void drain(struct serve *sv)
 {
     int64_t t0 = now_ns(), deadline = t0 + sv->opts.grace_period;
@@ -468,6 +619,8 @@ static void drain(struct serve *sv)
     while (now_ns() < quiesce_at)
         nap(quiesce_at - now_ns() < 50 * NS_PER_MS ? quiesce_at - now_ns()
                                                    : 50 * NS_PER_MS);
+    if (sv->cluster)
+        cmd_cluster_stop_leader(sv->cluster);
     wh_server_quiesce(sv->srv);
     kube_log(KUBE_LOG_INFO, "stopped accepting connections", NULL);
     for (open = wh_server_close_idle(sv->srv); open > 0 && now_ns() < deadline;
@@ -476,8 +629,12 @@ static void drain(struct serve *sv)
     if (open > 0)
         kube_log(KUBE_LOG_WARN, "grace period over, closing connections",
                  "{s:i}", "open", (int)open);
+    if (sv->cluster)
+        cmd_cluster_stop_informers(sv->cluster);
     wh_server_stop(sv->srv);
     sv->srv = NULL;
+    cmd_cluster_free(sv->cluster); /* after the server: it reads the store */
+    sv->cluster = NULL;
     kube_log(KUBE_LOG_INFO, "stopped", NULL);
 }
 
@@ -495,6 +652,13 @@ int cmd_serve(int argc, char **argv)
                 .idle_timeout = 120 * NS_PER_S,
                 .max_connections = 1000,
                 .conn_memory_limit = 64 * 1024,
+                .controllers = "all",
+                .leader_elect = 1,
+                .lease_duration = 15 * NS_PER_S,
+                .renew_deadline = 10 * NS_PER_S,
+                .retry_period = 2 * NS_PER_S,
+                .token_reread = 60 * NS_PER_S,
+                .live_get_timeout = 2 * NS_PER_S,
             },
     };
     int rc = parse_args(&sv.opts, argc, argv);

@@ -464,12 +464,17 @@ void kube_informer_stats(struct kube_informer *inf,
     pthread_mutex_unlock(&inf->lock);
 }
 
-void kube_informer_stop(struct kube_informer *inf)
+void kube_informer_cancel(struct kube_informer *inf)
 {
     atomic_store(&inf->stop, 1);
     pthread_mutex_lock(&inf->lock);
     pthread_cond_broadcast(&inf->changed);
     pthread_mutex_unlock(&inf->lock);
+}
+
+void kube_informer_stop(struct kube_informer *inf)
+{
+    kube_informer_cancel(inf);
     if (inf->started) {
         pthread_join(inf->thread, NULL);
         inf->started = 0;

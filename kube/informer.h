@@ -86,6 +86,10 @@ struct kube_informer_stats {
 void kube_informer_stats(struct kube_informer *inf,
                          struct kube_informer_stats *out);
 
+/* Asks the thread to stop without waiting: cancel every informer, then
+ * stop each, and they wind down together. Thread-safe. */
+void kube_informer_cancel(struct kube_informer *inf);
+
 /* Asks the thread to stop and joins it: a running watch or list ends
  * within about a second, a backoff wait at once. Idempotent. Call from
  * another thread than the handlers'. */

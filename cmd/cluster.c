@@ -1,0 +1,277 @@
+/* cmd/cluster.c - serve's cluster view: client, informers, live lookup and
+ * leader election, started and stopped in the order the drain needs. */
+#include "cmd/cluster.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "kube/kubeconfig.h"
+#include "kube/log.h"
+#include "reconciler/leader.h"
+
+/* A row per kind the daemon caches. webhook: the state door reads it, so
+ * /readyz waits for it; the others are the reconcilers' and start only
+ * with --controllers all (every replica, so a new leader starts warm). */
+static const struct cluster_kind {
+    const char *kind;
+    struct kube_gvr gvr;
+    int webhook;
+    int cluster_scoped;
+} cluster_kinds[] = {
+    {"VirtualMachine", {"kubevirt.io", "v1", "virtualmachines"}, 1, 0},
+    {"VirtualMachineInstance",
+     {"kubevirt.io", "v1", "virtualmachineinstances"},
+     1,
+     0},
+    {"VirtualMachineSnapshot",
+     {"snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots"},
+     1,
+     0},
+    {"VirtualMachineSnapshotContent",
+     {"snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshotcontents"},
+     1,
+     0},
+    {"VirtualMachineRestore",
+     {"snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores"},
+     1,
+     0},
+    /* the DELETE rules let a terminating namespace go */
+    {"Namespace", {"", "v1", "namespaces"}, 1, 1},
+    {"PersistentVolumeClaim", {"", "v1", "persistentvolumeclaims"}, 0, 0},
+    {"VolumeSnapshot",
+     {"snapshot.storage.k8s.io", "v1", "volumesnapshots"},
+     0,
+     0},
+    {"VolumeSnapshotClass",
+     {"snapshot.storage.k8s.io", "v1", "volumesnapshotclasses"},
+     0,
+     1},
+    {"StorageClass", {"storage.k8s.io", "v1", "storageclasses"}, 0, 1},
+};
+#define NKINDS (sizeof(cluster_kinds) / sizeof(cluster_kinds[0]))
+
+struct cmd_cluster {
+    struct kube_client *client;
+    struct kube_store *store;
+    struct kube_informer *inf[NKINDS]; /* NULL when not started */
+    struct rc_leader *leader;          /* NULL without election */
+    struct wh_lookup lookup;
+    long live_get_ms;
+};
+
+static int kind_index(const char *kind)
+{
+    for (size_t i = 0; i < NKINDS; i++)
+        if (strcmp(cluster_kinds[i].kind, kind) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int lookup_synced(void *ctx, const char *kind)
+{
+    struct cmd_cluster *c = ctx;
+    int i = kind_index(kind);
+
+    return i >= 0 && c->inf[i] && kube_informer_synced(c->inf[i]);
+}
+
+/* One GET, no retry: the request waits on it, and a retry belongs to the
+ * caller (kube-apiserver re-sends after our 503). */
+static int lookup_get(json_t **out, void *ctx, const char *kind,
+                      const char *ns, const char *name, struct kube_err *err)
+{
+    struct cmd_cluster *c = ctx;
+    int i = kind_index(kind);
+    struct kube_request r = {
+        .method = "GET",
+        .name = name,
+        .idempotent = 1,
+        .timeout_ms = c->live_get_ms,
+        .max_retries = -1,
+    };
+
+    if (i < 0)
+        return kube_err_set(err, KUBE_EINVAL, "no resource known for %s",
+                            kind);
+    r.gvr = &cluster_kinds[i].gvr;
+    r.ns = cluster_kinds[i].cluster_scoped ? NULL : ns;
+    return kube_client_do(out, c->client, &r, NULL, err);
+}
+
+static void on_started(void *ctx)
+{
+    (void)ctx;
+    /* TODO(issue 5): start the snapshot, content and restore controllers */
+    kube_log(KUBE_LOG_INFO, "leading: reconcilers not implemented yet", NULL);
+}
+
+/* Losing the lease stops reconciling at once: nothing runs yet. */
+static void on_stopped(void *ctx)
+{
+    (void)ctx;
+    kube_log(KUBE_LOG_INFO, "not leading: reconcilers stopped", NULL);
+}
+
+static int start_informers(struct cmd_cluster *c,
+                           const struct cmd_cluster_opts *o,
+                           struct kube_err *err)
+{
+    for (size_t i = 0; i < NKINDS; i++) {
+        struct kube_informer_opts io = {
+            .gvr = &cluster_kinds[i].gvr,
+            .resync_ms = o->resync_ms,
+        };
+        int rc;
+
+        if (!cluster_kinds[i].webhook && !o->controllers)
+            continue;
+        rc = kube_informer_new(&c->inf[i], c->client, c->store, &io, NULL,
+                               err);
+        if (rc == KUBE_OK)
+            rc = kube_informer_start(c->inf[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    return KUBE_OK;
+}
+
+static int start_leader(struct cmd_cluster *c,
+                        const struct cmd_cluster_opts *o,
+                        struct kube_err *err)
+{
+    struct rc_leader_opts lo = {
+        .ns = o->ns,
+        .name = RC_LEADER_DEFAULT_NAME,
+        .identity = o->identity,
+        .lease_duration_ms = o->lease_ms,
+        .renew_deadline_ms = o->renew_ms,
+        .retry_period_ms = o->retry_ms,
+        .on_started = on_started,
+        .on_stopped = on_stopped,
+        .ctx = c,
+    };
+    int rc;
+
+    if (!o->controllers)
+        return KUBE_OK; /* webhook only: next to KubeVirt's controller */
+    if (!o->leader_elect) {
+        kube_log(KUBE_LOG_INFO,
+                 "leader election off: this replica would reconcile "
+                 "(reconcilers not implemented yet)",
+                 NULL);
+        return KUBE_OK;
+    }
+    rc = rc_leader_new(&c->leader, c->client, &lo, err);
+    if (rc == KUBE_OK)
+        rc = rc_leader_start(c->leader, err);
+    if (rc == KUBE_OK)
+        kube_log(KUBE_LOG_INFO, "leader election started",
+                 "{s:s, s:s, s:s, s:I, s:I, s:I}", "namespace", o->ns, "lease",
+                 RC_LEADER_DEFAULT_NAME, "identity", o->identity,
+                 "leaseDurationMs", (json_int_t)o->lease_ms, "renewDeadlineMs",
+                 (json_int_t)o->renew_ms, "retryPeriodMs",
+                 (json_int_t)o->retry_ms);
+    return rc;
+}
+
+static int connect_client(struct cmd_cluster *c,
+                          const struct cmd_cluster_opts *o,
+                          struct kube_err *err)
+{
+    struct kube_config_source src = {o->kubeconfig, o->context, NULL};
+    struct kube_client_opts co;
+    struct kube_config *cfg = NULL;
+    int rc = kube_config_load(&cfg, &src, err);
+
+    if (rc < 0)
+        return rc;
+    kube_client_opts_default(&co);
+    co.token_reload_ms = o->token_reread_ms;
+    rc = kube_client_new(&c->client, cfg, &co, err);
+    if (rc == KUBE_OK)
+        kube_log(KUBE_LOG_INFO, "cluster access", "{s:s, s:s, s:s}", "source",
+                 cfg->source, "context", cfg->context ? cfg->context : "",
+                 "server", cfg->server);
+    kube_config_free(cfg);
+    return rc;
+}
+
+int cmd_cluster_start(struct cmd_cluster **out,
+                      const struct cmd_cluster_opts *o, struct kube_err *err)
+{
+    struct cmd_cluster *c = calloc(1, sizeof(*c));
+    int rc;
+
+    if (!c)
+        return kube_err_set(err, KUBE_ENOMEM, "out of memory");
+    c->live_get_ms = o->live_get_ms;
+    c->lookup = (struct wh_lookup){lookup_synced, lookup_get, c};
+    rc = connect_client(c, o, err);
+    if (rc == KUBE_OK && kube_store_new(&c->store) < 0)
+        rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
+    if (rc == KUBE_OK)
+        rc = start_informers(c, o, err);
+    if (rc == KUBE_OK)
+        rc = start_leader(c, o, err);
+    if (rc < 0) {
+        cmd_cluster_free(c);
+        return rc;
+    }
+    *out = c;
+    return KUBE_OK;
+}
+
+struct kube_store *cmd_cluster_store(struct cmd_cluster *c)
+{
+    return c->store;
+}
+
+const struct wh_lookup *cmd_cluster_lookup(struct cmd_cluster *c)
+{
+    return &c->lookup;
+}
+
+int cmd_cluster_synced(struct cmd_cluster *c)
+{
+    for (size_t i = 0; i < NKINDS; i++)
+        if (cluster_kinds[i].webhook &&
+            (!c->inf[i] || !kube_informer_synced(c->inf[i])))
+            return 0;
+    return 1;
+}
+
+void cmd_cluster_stop_leader(struct cmd_cluster *c)
+{
+    if (c->leader)
+        rc_leader_stop(c->leader);
+}
+
+void cmd_cluster_stop_informers(struct cmd_cluster *c)
+{
+    /* all at once: each takes up to a second to notice */
+    for (size_t i = 0; i < NKINDS; i++)
+        if (c->inf[i])
+            kube_informer_cancel(c->inf[i]);
+    for (size_t i = 0; i < NKINDS; i++)
+        if (c->inf[i])
+            kube_informer_stop(c->inf[i]);
+}
+
+void cmd_cluster_free(struct cmd_cluster *c)
+{
+    if (!c)
+        return;
+    cmd_cluster_stop_leader(c);
+    rc_leader_free(c->leader);
+    cmd_cluster_stop_informers(c);
+    for (size_t i = 0; i < NKINDS; i++)
+        kube_informer_free(c->inf[i]);
+    if (c->client) {
+        kube_client_shutdown(c->client);
+        kube_client_free(c->client);
+    }
+    kube_store_free(c->store);
+    free(c);
+}
