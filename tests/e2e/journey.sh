@@ -30,7 +30,7 @@ esac
 VMSNAPD=$(cd "$(dirname "$VMSNAPD")" && pwd)/$(basename "$VMSNAPD")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 KUBECTL=${KUBECTL:-kubectl}
-for tool in python3 openssl curl "$KUBECTL"; do
+for tool in python3 openssl "$KUBECTL"; do
   command -v "$tool" >/dev/null 2>&1 || {
     echo "journey.sh: $tool is missing (make deps installs it)" >&2
     exit 2
@@ -171,8 +171,8 @@ done
 ksim_port=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["port"])' "$T/ksim.out")
 export KUBECONFIG="$T/ksim/kubeconfig"
 api="https://127.0.0.1:$ksim_port"
-# kube-sim's admin API and the controllers it stands in for are driven with curl as its admin
-ksim_curl() { curl -sS --fail-with-body --cacert "$T/ksim/ca.crt" --cert "$T/ksim/admin.crt" \
+# kube-sim's admin API and the controllers it stands in for are driven as its admin (tests/e2e/https.py)
+ksim_api() { python3 "$root/tests/e2e/https.py" --cacert "$T/ksim/ca.crt" --cert "$T/ksim/admin.crt" \
   --key "$T/ksim/admin.key" "$@"; }
 say "kube-sim: $api (KUBECONFIG=$KUBECONFIG), kubectl $kminor"
 
@@ -185,6 +185,11 @@ serve_args=(serve --listen 127.0.0.1:0 --tls-cert-file "$T/certs/tls.crt"
 if "$VMSNAPD" serve --help 2>&1 | grep -q -- '--kubeconfig'; then
   with_view=1
   serve_args+=(--kubeconfig "$KUBECONFIG")
+  # webhook only: KubeVirt's controllers are the ones simulated here (statuses written below), so
+  # vmsnapd's own reconcilers and their leader election stay off
+  if "$VMSNAPD" serve --help 2>&1 | grep -q -- '--controllers'; then
+    serve_args+=(--controllers none)
+  fi
 fi
 "$VMSNAPD" "${serve_args[@]}" >"$T/serve.out" 2>"$T/serve.err" &
 serve_pid=$!
@@ -198,7 +203,7 @@ for _ in $(seq 300); do
 done
 [ -n "$port" ] || die "vmsnapd serve logged no port within 30 s"
 say "vmsnapd serves on 127.0.0.1:$port"
-ksim_curl -X POST -d "{\"vmsnapd-system/vmsnapd\": \"127.0.0.1:$port\"}" "$api/kube-sim/service-map" >/dev/null ||
+ksim_api -X POST -d "{\"vmsnapd-system/vmsnapd\": \"127.0.0.1:$port\"}" "$api/kube-sim/service-map" >/dev/null ||
   die "kube-sim refused the service map"
 say "kube-sim dials Service vmsnapd-system/vmsnapd at 127.0.0.1:$port (--service-map)"
 
@@ -242,7 +247,7 @@ kc apply -f vms.yaml
 expect_rc "create the VMs" 0
 # virt-handler's part: the VMI runs, with a guest agent (a status write, as a controller does it)
 setstatus() { # GROUP/VERSION/RESOURCE NAME JSON
-  ksim_curl -X PATCH -A "${STATUS_WRITER:-virt-controller}" \
+  ksim_api -X PATCH -A "${STATUS_WRITER:-virt-controller}" \
     -H 'Content-Type: application/merge-patch+json' -d "{\"status\": $3}" \
     "$api/apis/${1%/*}/namespaces/default/${1##*/}/$2/status" >/dev/null || ko "set the status of $1 $2"
 }
@@ -436,8 +441,8 @@ if [ "$with_view" = 1 ]; then
   heading "Restores (vmsnapd serve --kubeconfig: the daemon watches the cluster)"
   ready=0
   for _ in $(seq 300); do
-    if curl -sS --fail --cacert "$T/certs/ca.crt" --resolve "vmsnapd.vmsnapd-system.svc:$port:127.0.0.1" \
-      "https://vmsnapd.vmsnapd-system.svc:$port/readyz" >/dev/null 2>&1; then
+    if python3 "$root/tests/e2e/https.py" --cacert "$T/certs/ca.crt" \
+      --servername vmsnapd.vmsnapd-system.svc "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
       ready=1
       break
     fi
@@ -449,7 +454,7 @@ if [ "$with_view" = 1 ]; then
   "$KUBECTL" create --dry-run=client -o json -f "$T/work/online-restore.yaml" >"$T/online.json" 2>/dev/null
   synced=0
   for _ in $(seq 100); do
-    if ksim_curl -X POST -H 'Content-Type: application/json' --data-binary @"$T/online.json" \
+    if ksim_api -X POST -H 'Content-Type: application/json' -d @"$T/online.json" \
       "$api/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinerestores?dryRun=All" \
       2>/dev/null | grep -q 'taken while the VM was running'; then
       synced=1
@@ -477,7 +482,7 @@ if [ "$with_view" = 1 ]; then
   expect_rc "kubectl get vmrestore" 0
   heading "A snapshot cannot be deleted while a restore reads it"
   for _ in $(seq 100); do # until the daemon has seen my-vmrestore (a dry run is refused)
-    ksim_curl -X DELETE "$api/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots/my-vmsnapshot?dryRun=All" \
+    ksim_api -X DELETE "$api/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots/my-vmsnapshot?dryRun=All" \
       >/dev/null 2>&1 || break
     sleep 0.1
   done
@@ -491,7 +496,7 @@ if [ "$with_view" = 1 ]; then
   say "(restore controller, simulated: my-vmrestore complete)"
   # a snapshot being restored from cannot be deleted: wait until the daemon sees the restore done
   for _ in $(seq 100); do
-    ksim_curl -X DELETE "$api/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots/my-vmsnapshot?dryRun=All" \
+    ksim_api -X DELETE "$api/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots/my-vmsnapshot?dryRun=All" \
       >/dev/null 2>&1 && break
     sleep 0.1
   done
@@ -573,7 +578,7 @@ expect_rc "kubectl get vmsnapshot after the delete" 0
 if grep -q '^my-vmsnapshot ' "$out"; then ko "my-vmsnapshot still listed" "$(cat "$out")"; else ok "my-vmsnapshot is gone"; fi
 
 # --- what the webhook saw ---------------------------------------------------------------------
-calls=$(ksim_curl "$api/kube-sim/admission-log" | python3 -c '
+calls=$(ksim_api "$api/kube-sim/admission-log" | python3 -c '
 import json, sys
 log = json.load(sys.stdin)
 log = log["calls"]
