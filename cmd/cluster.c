@@ -79,8 +79,8 @@ static int lookup_synced(void *ctx, const char *kind)
 
 /* One GET, no retry: the request waits on it, and a retry belongs to the
  * caller (kube-apiserver re-sends after our 503). */
-static int lookup_get(json_t **out, void *ctx, const char *kind,
-                      const char *ns, const char *name, struct kube_err *err)
+static int lookup_get(json_t **out, void *ctx, const char *kind, const char *ns,
+                      const char *name, struct kube_err *err)
 {
     struct cmd_cluster *c = ctx;
     int i = kind_index(kind);
@@ -93,8 +93,7 @@ static int lookup_get(json_t **out, void *ctx, const char *kind,
     };
 
     if (i < 0)
-        return kube_err_set(err, KUBE_EINVAL, "no resource known for %s",
-                            kind);
+        return kube_err_set(err, KUBE_EINVAL, "no resource known for %s", kind);
     r.gvr = &cluster_kinds[i].gvr;
     r.ns = cluster_kinds[i].cluster_scoped ? NULL : ns;
     return kube_client_do(out, c->client, &r, NULL, err);
@@ -127,8 +126,7 @@ static int start_informers(struct cmd_cluster *c,
 
         if (!cluster_kinds[i].webhook && !o->controllers)
             continue;
-        rc = kube_informer_new(&c->inf[i], c->client, c->store, &io, NULL,
-                               err);
+        rc = kube_informer_new(&c->inf[i], c->client, c->store, &io, NULL, err);
         if (rc == KUBE_OK)
             rc = kube_informer_start(c->inf[i], err);
         if (rc < 0)
@@ -137,8 +135,7 @@ static int start_informers(struct cmd_cluster *c,
     return KUBE_OK;
 }
 
-static int start_leader(struct cmd_cluster *c,
-                        const struct cmd_cluster_opts *o,
+static int start_leader(struct cmd_cluster *c, const struct cmd_cluster_opts *o,
                         struct kube_err *err)
 {
     struct rc_leader_opts lo = {

@@ -98,8 +98,8 @@ struct serve_opts {
     /* cluster access */
     const char *kubeconfig, *context, *ns, *identity, *controllers;
     int leader_elect;
-    int64_t lease_duration, renew_deadline, retry_period, token_reread,
-        resync, live_get_timeout;
+    int64_t lease_duration, renew_deadline, retry_period, token_reread, resync,
+        live_get_timeout;
     char hostname[256];
 };
 
@@ -278,8 +278,9 @@ static int check_cluster_opts(struct serve_opts *o)
 {
     if (strcmp(o->controllers, "all") != 0 &&
         strcmp(o->controllers, "none") != 0) {
-        fprintf(stderr, "vmsnapd serve: --controllers: all or none, got "
-                        "\"%s\"\n",
+        fprintf(stderr,
+                "vmsnapd serve: --controllers: all or none, got "
+                "\"%s\"\n",
                 o->controllers);
         return -1;
     }
@@ -499,8 +500,8 @@ static int start_cluster(struct serve *sv, struct kube_err *err)
 
     if (rc != KUBE_ENOTFOUND)
         return rc;
-    kube_log(KUBE_LOG_INFO, "no cluster access: webhook only",
-             "{s:s, s:s}", "reason",
+    kube_log(KUBE_LOG_INFO, "no cluster access: webhook only", "{s:s, s:s}",
+             "reason",
              *err->msg ? err->msg : "no kubeconfig and no in-cluster config",
              "effect",
              "rules that read cluster state are skipped with a warning");
@@ -551,8 +552,7 @@ static int start(struct serve *sv)
                  *err.msg ? err.msg : kube_strerror(rc));
         cmd_cluster_free(sv->cluster);
         sv->cluster = NULL;
-    }
-    else
+    } else
         kube_log(KUBE_LOG_INFO, "serving", "{s:s, s:i, s:s, s:I}", "address",
                  o->host, "port", (int)wh_server_port(sv->srv), "subject",
                  wh_tlscreds_subject(creds), "notAfter",

@@ -74,8 +74,8 @@ struct wh_outcome {
  * KUBE_EINVAL with err naming the problem: there is no uid to answer.
  * KUBE_ENOMEM on allocation failure. Thread-safe; env is only read. */
 int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
-                     const struct wh_route *route, const char *body,
-                     size_t len, const struct wh_env *env,
+                     const struct wh_route *route, const char *body, size_t len,
+                     const struct wh_env *env,
                      struct kube_err *err) KUBE_MUST_CHECK;
 
 #endif

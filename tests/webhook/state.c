@@ -28,9 +28,9 @@ static int fake_get(json_t **out, void *ctx, const char *kind, const char *ns,
 
     f->calls++;
     if (f->rc == KUBE_OK) {
-        *out = json_pack("{s:s, s:{s:s, s:s}, s:{s:s}}", "kind", kind,
-                         "metadata", "name", name, "namespace", ns, "status",
-                         "phase", "live");
+        *out =
+            json_pack("{s:s, s:{s:s, s:s}, s:{s:s}}", "kind", kind, "metadata",
+                      "name", name, "namespace", ns, "status", "phase", "live");
         return KUBE_OK;
     }
     if (f->rc == KUBE_ENOTFOUND)
@@ -59,9 +59,9 @@ static void door_init(struct door *d, struct fake *f, int with_store)
     memset(d, 0, sizeof(*d));
     if (with_store) {
         cr_assert_eq(kube_store_new(&d->store), 0);
-        cr_assert_eq(kube_store_put_new(d->store, obj("VirtualMachine", "ns",
-                                                      "cached")),
-                     0);
+        cr_assert_eq(
+            kube_store_put_new(d->store, obj("VirtualMachine", "ns", "cached")),
+            0);
     }
     d->lk = (struct wh_lookup){fake_synced, fake_get, f};
     d->env = (struct wh_env){.store = d->store, .lookup = f ? &d->lk : NULL};
@@ -79,7 +79,7 @@ static void door_free(struct door *d)
 }
 
 #define UNREADABLE                                                             \
-    "vmsnapd cannot read VirtualMachine ns/gone right now: connection "       \
+    "vmsnapd cannot read VirtualMachine ns/gone right now: connection "        \
     "refused; try again"
 
 static const struct {
@@ -98,8 +98,8 @@ static const struct {
      KUBE_ENOTFOUND, KUBE_ENOTFOUND, 1, 0, 0, NULL},
     {"miss in an unsynced cache, live GET fails: 503", "gone", 1, 0,
      KUBE_EUNAVAIL, KUBE_EUNAVAIL, 1, 503, 0, UNREADABLE},
-    {"miss in a synced cache, live GET fails: 503", "gone", 1, 1,
-     KUBE_EUNAVAIL, KUBE_EUNAVAIL, 1, 503, 0, UNREADABLE},
+    {"miss in a synced cache, live GET fails: 503", "gone", 1, 1, KUBE_EUNAVAIL,
+     KUBE_EUNAVAIL, 1, 503, 0, UNREADABLE},
     {"store without lookup (review --objects): store only", "gone", 0, 0, 0,
      KUBE_ENOTFOUND, 0, 0, 0, NULL},
 };
@@ -113,8 +113,7 @@ Test(wh_state, get_table)
         int rc;
 
         door_init(&d, get_rows[i].has_lookup ? &f : NULL, 1);
-        rc = wh_state_get(&got, &d.a, &d.req, "VirtualMachine",
-                          get_rows[i].vm);
+        rc = wh_state_get(&got, &d.a, &d.req, "VirtualMachine", get_rows[i].vm);
         cr_expect_eq(rc, get_rows[i].rc, "%s: rc %d", get_rows[i].name, rc);
         cr_expect_eq(f.calls, get_rows[i].calls, "%s: %d calls",
                      get_rows[i].name, f.calls);
