@@ -566,7 +566,9 @@ EOF
             cp "$TMP/certs/out/tls.crt" "$TMP/certs/out/tls.key" "$TMP/etc/tls/" &&
             cp "$M/base/policy.yaml" "$TMP/etc/policy/"
         mapfile -t sargs < <(sed "s|/etc/vmsnapd|$TMP/etc|; s|^--listen=.*|--listen=127.0.0.1:0|" "$TMP/args")
-        "$VMSNAPD" "${sargs[@]}" >"$TMP/serve.log" 2>&1 &
+        # no cluster here (the empty KUBECONFIG above is kubectl's): serve runs webhook-only
+        env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST HOME="$TMP" \
+            "$VMSNAPD" "${sargs[@]}" >"$TMP/serve.log" 2>&1 &
         spid=$!
         port=""
         for _ in $(seq 50); do
