@@ -9,7 +9,9 @@
  * without context switches, and an idle keep-alive connection from
  * kube-apiserver costs an epoll entry, not a thread (thread-per-connection
  * cannot use epoll). Handlers run on the I/O threads, so they never block:
- * admission reads only memory (the policy snapshot and the store).
+ * admission reads only memory (the policy snapshot and the store), but for
+ * an object missing from the store, read live once with a short timeout
+ * (webhook/state.h).
  *
  * Requests: the admission paths take POST with Content-Type
  * application/json (415 otherwise) and a body of at most WH_SERVER_MAX_BODY
