@@ -1,7 +1,8 @@
 #!/bin/sh
 # tools/bench/run.sh - `make bench`: vmsnapd against a bare libmicrohttpd +
 # GnuTLS server (baseline.c) under wrk, over TLS keep-alive at 1, 16 and 64
-# connections and with a new TLS connection per request; then vmsnapd's
+# connections and with a new TLS connection per request (wrk resumes TLS
+# sessions; s_time measures full handshakes); then vmsnapd's
 # memory and the instructions one review costs (callgrind).
 #
 # usage: tools/bench/run.sh VMSNAPD LIBVMSNAPD.a
@@ -87,7 +88,7 @@ ROWS=""
 printf '\n%-26s %-9s %10s %9s %9s %9s %7s %7s\n' scenario server req/s \
     p50_ms p99_ms p99.9_ms errors ratio
 for sc in "keep-alive 1 conn:1:0" "keep-alive 16 conns:16:0" \
-    "keep-alive 64 conns:64:0" "new TLS conn/request, 16:16:1"; do
+    "keep-alive 64 conns:64:0" "new conn/request (wrk), 16:16:1"; do
     name=${sc%%:*}; rest=${sc#*:}; c=${rest%%:*}; close=${rest#*:}
     set -- $(load "$c" "$close" "$BPORT")
     brps=$1
@@ -111,6 +112,21 @@ for sc in "keep-alive 1 conn:1:0" "keep-alive 16 conns:16:0" \
         "$(echo "$4" | awk '{print $1/1000}')" "$5" \
         "$(echo "$1 $brps" | awk '{print $1/$2}')"
 done
+# wrk keeps each connection's TLS session across reconnects (SSL_clear),
+# so against a server that issues tickets its "new connections" are
+# resumptions. Full handshakes: openssl s_time -new, two clients.
+fullhs() { # port -> connections/s
+    for i in 1 2; do
+        openssl s_time -connect "127.0.0.1:$1" -new -time "$SECS" \
+            -www /healthz 2>/dev/null | sed -n 's/^\([0-9]*\) connections in \([0-9.]*\) real.*/\1 \2/p' &
+    done | awk '{n += $1; if ($2 > t) t = $2} END {printf "%.0f", n / t}'
+    wait
+}
+B_HS=$(fullhs "$BPORT")
+V_HS=$(fullhs "$VPORT")
+printf '%-26s %-9s %10s\n' "full handshakes, s_time" baseline "$B_HS"
+printf '%-26s %-9s %10s %49.2f\n' "full handshakes, s_time" vmsnapd "$V_HS" \
+    "$(echo "$V_HS $B_HS" | awk '{print $1/$2}')"
 RSS_AFTER=$(rss_kb $VPID)
 kill $VPID $BPID 2>/dev/null || true
 wait $VPID 2>/dev/null || true
