@@ -16,7 +16,12 @@
 /* Copies src into a fixed outcome field, cut to fit. */
 static void put(char *dst, size_t len, const char *src)
 {
-    snprintf(dst, len, "%s", src ? src : "");
+    size_t n = src ? strlen(src) : 0;
+
+    if (n >= len)
+        n = len - 1; /* cut like snprintf, without its format engine */
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
 }
 
 static int parse_op(enum wh_op *op, const char *s)
