@@ -135,7 +135,7 @@ set -- $("$OUT/store_rss" 100000)
 echo
 echo "key: $KEY; wrk -t2 (t1 at 1 conn), ${SECS}s per scenario, bodies of each kind round robin"
 echo "vmsnapd RSS: idle $((RSS_IDLE / 1024)) MiB ($RSS_IDLE KiB), under load (64 conns, peak) $((RSS_LOAD / 1024)) MiB, after load $((RSS_AFTER / 1024)) MiB"
-echo "store of $2 VirtualMachines (tools/bench/store_rss, serve does not load objects yet): +$(( ($6 - $4) / 1024 )) MiB"
+echo "store of $2 VirtualMachines (tools/bench/store_rss: the kube_store serve fills from informers, no cluster here): +$(( ($6 - $4) / 1024 )) MiB"
 
 # shellcheck disable=SC2046
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \

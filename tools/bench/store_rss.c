@@ -1,8 +1,9 @@
 /* tools/bench/store_rss.c - resident memory of a kube_store holding N
  * VirtualMachine objects (default 100,000), each shaped like a small real
  * one (labels, annotations, a template with a disk and a volume, status).
- * `vmsnapd serve` does not load cluster objects yet, so this stands in
- * for the daemon's store; it prints VmRSS before and after, in KiB.
+ * `vmsnapd serve` fills this store from its informers; the bench has no
+ * cluster of that size, so this fills it directly. Prints VmRSS before
+ * and after, in KiB.
  *
  * usage: store_rss [N] */
 #include <stdio.h>
