@@ -198,163 +198,6 @@ fail:
     return NULL;
 }
 
-/* ---- encoding ----------------------------------------------------------- */
-
-/* A growing output buffer; failed is set once an allocation fails. */
-struct outbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void out_put(struct outbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->cap - b->len <= n) {
-        size_t cap = b->cap * 2 > b->len + n + 1 ? b->cap * 2 : b->len + n + 1;
-        char *p = realloc(b->p, cap);
-
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-/* A JSON string as jansson's json_dumps writes it: short escapes for
- * the usual controls, \\u00XX for the others, UTF-8 left as it is. */
-static void out_string(struct outbuf *b, const char *s, size_t n)
-{
-    size_t run = 0;
-
-    out_put(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[8];
-
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        out_put(b, s + run, i - run);
-        run = i + 1;
-        switch (ch) {
-        case '"':
-            esc = "\\\"";
-            break;
-        case '\\':
-            esc = "\\\\";
-            break;
-        case '\b':
-            esc = "\\b";
-            break;
-        case '\f':
-            esc = "\\f";
-            break;
-        case '\n':
-            esc = "\\n";
-            break;
-        case '\r':
-            esc = "\\r";
-            break;
-        case '\t':
-            esc = "\\t";
-            break;
-        default:
-            snprintf(u, sizeof(u), "\\u%04X", ch); /* fits */
-            esc = u;
-        }
-        out_put(b, esc, strlen(esc));
-    }
-    out_put(b, s + run, n - run);
-    out_put(b, "\"", 1);
-}
-
-/* Appends v; returns -1 for a value we leave to jansson (a real). */
-static int out_value(struct outbuf *b, const json_t *v)
-{
-    char num[32];
-    const char *key;
-    json_t *item;
-    size_t i, n = 0;
-
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        out_put(b, "{", 1);
-        json_object_foreach((json_t *)v, key, item)
-        {
-            if (n++)
-                out_put(b, ",", 1);
-            out_string(b, key, strlen(key));
-            out_put(b, ":", 1);
-            if (out_value(b, item) < 0)
-                return -1;
-        }
-        out_put(b, "}", 1);
-        return 0;
-    case JSON_ARRAY:
-        out_put(b, "[", 1);
-        json_array_foreach(v, i, item)
-        {
-            if (i)
-                out_put(b, ",", 1);
-            if (out_value(b, item) < 0)
-                return -1;
-        }
-        out_put(b, "]", 1);
-        return 0;
-    case JSON_STRING:
-        out_string(b, json_string_value(v), json_string_length(v));
-        return 0;
-    case JSON_INTEGER:
-        n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-                             json_integer_value(v));
-        out_put(b, num, n);
-        return 0;
-    case JSON_TRUE:
-        out_put(b, "true", 4);
-        return 0;
-    case JSON_FALSE:
-        out_put(b, "false", 5);
-        return 0;
-    case JSON_NULL:
-        out_put(b, "null", 4);
-        return 0;
-    default:
-        return -1;
-    }
-}
-
-/* doc as compact JSON, byte for byte what json_dumps(doc, JSON_COMPACT)
- * writes, in a new buffer (caller frees; *len its length). The answer is
- * built on every review, and jansson's dumper, going through a callback
- * per piece and decoding UTF-8 per character, cost about a tenth of a
- * review. NULL on allocation failure. */
-static char *dump_compact(const json_t *doc, size_t *len)
-{
-    struct outbuf b = {malloc(512), 0, 512, 0};
-
-    if (!b.p)
-        return NULL;
-    if (out_value(&b, doc) < 0) { /* reals: jansson formats them */
-        free(b.p);
-        b.p = json_dumps(doc, JSON_COMPACT);
-        *len = b.p ? strlen(b.p) : 0;
-        return b.p;
-    }
-    out_put(&b, "", 1);
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.len - 1;
-    return b.p;
-}
-
 static int encode(char **out, size_t *outlen, const json_t *review,
                   json_t *resp)
 {
@@ -366,9 +209,12 @@ static int encode(char **out, size_t *outlen, const json_t *review,
         v = REVIEW_V1;
     doc = json_pack("{s:s, s:s, s:o}", "apiVersion", v, "kind",
                     "AdmissionReview", "response", resp); /* steals resp */
-    *out = doc ? dump_compact(doc, outlen) : NULL;
+    *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
-    return *out ? KUBE_OK : KUBE_ENOMEM;
+    if (!*out)
+        return KUBE_ENOMEM;
+    *outlen = strlen(*out);
+    return KUBE_OK;
 }
 
 /* Decodes, runs the rules, and fills a; our own failures become a 500
