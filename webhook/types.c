@@ -3,6 +3,7 @@
  * silent allow. Paths: "a.b" for a field, "a[]" for each item. */
 #include "webhook/admission.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,13 +37,52 @@ static int type_is(const json_t *v, json_type t)
     return json_typeof(v) == t;
 }
 
-/* Walks path (from its segment at p) under v; field is the path so far,
- * Kubernetes style, for the message. */
-static int check_at(const json_t *v, const char *p,
-                    const struct wh_typecheck *tc, char *field, size_t flen,
-                    char *msg, size_t len)
+/* The way down to the value being checked. Field names are written only
+ * when a type is wrong: the common, well-typed request pays no snprintf. */
+#define WALK_MAX 16
+struct walk {
+    struct {
+        const char *key; /* NULL for an array index */
+        size_t n;        /* key length, or the index */
+    } seg[WALK_MAX];
+    size_t depth;
+};
+
+/* Renders the walk Kubernetes style ("spec.patches[1]"). */
+static void walk_field(char *buf, size_t len, const struct walk *w)
 {
-    size_t fcur = strlen(field);
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < w->depth && used < len; i++) {
+        int n = w->seg[i].key
+                    ? snprintf(buf + used, len - used, "%s%.*s",
+                               used ? "." : "", (int)w->seg[i].n,
+                               w->seg[i].key)
+                    : snprintf(buf + used, len - used, "[%zu]", w->seg[i].n);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static int wrong_type(char *msg, size_t len, const struct walk *w,
+                      const char *want, const char *alt, const json_t *v)
+{
+    char field[512];
+
+    walk_field(field, sizeof(field), w);
+    snprintf(msg, len, "%s: expected %s%s%s, got %s",
+             w->depth ? field : "object", want, alt ? " or " : "",
+             alt ? alt : "", type_name(json_typeof(v)));
+    return KUBE_EINVAL;
+}
+
+/* Walks the path from its segment at p under v, checking the leaf. */
+static int check_at(const json_t *v, const char *p,
+                    const struct wh_typecheck *tc, struct walk *w, char *msg,
+                    size_t len)
+{
     int rc = KUBE_OK;
 
     if (!v || json_is_null(v))
@@ -51,40 +91,37 @@ static int check_at(const json_t *v, const char *p,
         if (type_is(v, tc->type) ||
             (tc->alt != JSON_NULL && type_is(v, tc->alt)))
             return KUBE_OK;
-        snprintf(msg, len, "%s: expected %s%s%s, got %s", field,
-                 type_name(tc->type), tc->alt != JSON_NULL ? " or " : "",
-                 tc->alt != JSON_NULL ? type_name(tc->alt) : "",
-                 type_name(json_typeof(v)));
-        return KUBE_EINVAL;
+        return wrong_type(msg, len, w, type_name(tc->type),
+                          tc->alt != JSON_NULL ? type_name(tc->alt) : NULL,
+                          v);
     }
+    assert(w->depth < WALK_MAX); /* our own tables are shallow */
     if (strncmp(p, "[]", 2) == 0) {
         size_t i;
         const json_t *it;
         if (!json_is_array(v))
-            goto wrong_container;
+            return wrong_type(msg, len, w, "an array", NULL, v);
         json_array_foreach((json_t *)v, i, it)
         {
-            snprintf(field + fcur, flen - fcur, "[%zu]", i);
-            rc = check_at(it, p + 2, tc, field, flen, msg, len);
+            w->seg[w->depth].key = NULL;
+            w->seg[w->depth++].n = i;
+            rc = check_at(it, p + 2, tc, w, msg, len);
+            w->depth--;
             if (rc < 0)
                 break;
         }
-    } else {
-        const char *seg = *p == '.' ? p + 1 : p;
-        size_t n = strcspn(seg, ".[");
-        if (!json_is_object(v))
-            goto wrong_container;
-        snprintf(field + fcur, flen - fcur, "%s%.*s", fcur ? "." : "", (int)n,
-                 seg);
-        rc = check_at(json_object_getn((json_t *)v, seg, n), seg + n, tc, field,
-                      flen, msg, len);
+        return rc;
     }
-    field[fcur] = '\0';
+    const char *seg = *p == '.' ? p + 1 : p;
+    size_t n = strcspn(seg, ".[");
+    if (!json_is_object(v))
+        return wrong_type(msg, len, w, "an object", NULL, v);
+    w->seg[w->depth].key = seg;
+    w->seg[w->depth++].n = n;
+    rc = check_at(json_object_getn((json_t *)v, seg, n), seg + n, tc, w, msg,
+                  len);
+    w->depth--;
     return rc;
-wrong_container:
-    snprintf(msg, len, "%s: expected %s, got %s", fcur ? field : "object",
-             *p == '[' ? "an array" : "an object", type_name(json_typeof(v)));
-    return KUBE_EINVAL;
 }
 
 int wh_types_check(const struct wh_kind *k, const json_t *obj, char *msg,
@@ -102,7 +139,7 @@ int wh_types_check(const struct wh_kind *k, const json_t *obj, char *msg,
         {NULL, JSON_NULL, JSON_NULL},
     };
     const struct wh_typecheck *tables[] = {meta, k->types};
-    char field[512];
+    struct walk w;
 
     if (!json_is_object(obj)) {
         snprintf(msg, len, "the object is %s, not an object",
@@ -112,8 +149,8 @@ int wh_types_check(const struct wh_kind *k, const json_t *obj, char *msg,
     for (size_t t = 0; t < 2; t++) {
         for (const struct wh_typecheck *tc = tables[t]; tc && tc->path; tc++) {
             int rc;
-            field[0] = '\0';
-            rc = check_at(obj, tc->path, tc, field, sizeof(field), msg, len);
+            w.depth = 0;
+            rc = check_at(obj, tc->path, tc, &w, msg, len);
             if (rc < 0)
                 return rc;
         }
