@@ -1,6 +1,7 @@
 /* kube/client_time.c - monotonic time, timed waits and jitter. */
 #include "kube/client_time.h"
 
+#include <stdio.h>
 #include <time.h>
 
 int64_t kube_time_now_ms(void)
@@ -59,4 +60,18 @@ uint64_t kube_time_jitter(uint64_t n)
     x ^= x << 17;
     state = x;
     return n ? x % n : 0;
+}
+
+void kube_time_rfc3339(char *buf, size_t len, int digits)
+{
+    struct timespec ts;
+    struct tm tm;
+    long frac;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    frac = digits == 6 ? ts.tv_nsec / 1000 : ts.tv_nsec / 1000000;
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%0*ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, digits == 6 ? 6 : 3, frac);
 }

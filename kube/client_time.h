@@ -6,6 +6,7 @@
 #define VMSNAPD_KUBE_CLIENT_TIME_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kube/errors.h"
@@ -28,5 +29,11 @@ int kube_time_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex,
  * xorshift state seeded from the clock and the thread. Not for secrets.
  * Thread-safe. */
 uint64_t kube_time_jitter(uint64_t n);
+
+/* Writes the wall-clock time as RFC 3339 in UTC with `digits` (3 or 6)
+ * fractional digits: "2026-11-25T21:15:59.123Z" (logs) or
+ * "...59.123456Z" (metav1.MicroTime, as Leases want). Cannot fail; cut
+ * to len. Thread-safe. */
+void kube_time_rfc3339(char *buf, size_t len, int digits);
 
 #endif

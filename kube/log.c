@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kube/client_time.h"
+
 static enum kube_log_level min_level = KUBE_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -29,18 +31,6 @@ int kube_log_enabled(enum kube_log_level level)
     return level >= min_level;
 }
 
-static void now_rfc3339(char *buf, size_t len)
-{
-    struct timespec ts;
-    struct tm tm;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
-
 void kube_log(enum kube_log_level level, const char *msg, const char *fields,
               ...)
 {
@@ -56,7 +46,7 @@ void kube_log(enum kube_log_level level, const char *msg, const char *fields,
         extra = json_vpack_ex(NULL, 0, fields, ap);
         va_end(ap);
     }
-    now_rfc3339(ts, sizeof(ts));
+    kube_time_rfc3339(ts, sizeof(ts), 3);
     line = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level],
                      "msg", msg);
     if (!line)

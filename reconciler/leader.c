@@ -39,14 +39,7 @@ struct rc_leader {
 
 void rc_leader_microtime(char *buf, size_t len)
 {
-    struct timespec ts;
-    struct tm tm;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+    kube_time_rfc3339(buf, len, 6);
 }
 
 static int stopping(struct rc_leader *l)
