@@ -57,8 +57,7 @@ static void walk_field(char *buf, size_t len, const struct walk *w)
     for (size_t i = 0; i < w->depth && used < len; i++) {
         int n = w->seg[i].key
                     ? snprintf(buf + used, len - used, "%s%.*s",
-                               used ? "." : "", (int)w->seg[i].n,
-                               w->seg[i].key)
+                               used ? "." : "", (int)w->seg[i].n, w->seg[i].key)
                     : snprintf(buf + used, len - used, "[%zu]", w->seg[i].n);
         if (n < 0)
             break;
@@ -92,8 +91,7 @@ static int check_at(const json_t *v, const char *p,
             (tc->alt != JSON_NULL && type_is(v, tc->alt)))
             return KUBE_OK;
         return wrong_type(msg, len, w, type_name(tc->type),
-                          tc->alt != JSON_NULL ? type_name(tc->alt) : NULL,
-                          v);
+                          tc->alt != JSON_NULL ? type_name(tc->alt) : NULL, v);
     }
     assert(w->depth < WALK_MAX); /* our own tables are shallow */
     if (strncmp(p, "[]", 2) == 0) {
