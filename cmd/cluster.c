@@ -102,7 +102,8 @@ static int lookup_get(json_t **out, void *ctx, const char *kind, const char *ns,
 static void on_started(void *ctx)
 {
     (void)ctx;
-    /* TODO(issue 5): start the snapshot, content and restore controllers */
+    /* the snapshot, content and restore controllers start here once they
+     * exist; no issue asks for them yet (see README) */
     kube_log(KUBE_LOG_INFO, "leading: reconcilers not implemented yet", NULL);
 }
 
