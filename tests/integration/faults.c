@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/integration/util.h"
+
 #define REVIEW "manifests/examples/reviews/snapshot.json"
 #define REVIEW_UID "e16ae29e-5e2c-40a2-93a7-000000000000"
 #define P_SNAP "/validate-virtualmachinesnapshots"
@@ -47,74 +49,6 @@ static struct {
 
 /* ---- scaffolding ----------------------------------------------------------
  */
-
-static double mono(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
-static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void run(const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    cr_assert(n > 0 && (size_t)n < sizeof(cmd));
-    cr_assert_eq(system(cmd), 0, "failed: %s", cmd);
-}
-
-/* The whole file, NUL-terminated; *len gets its size. */
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *in = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0, k;
-
-    cr_assert_not_null(in, "%s: %s", path, strerror(errno));
-    do {
-        if (cap - n < 4096) {
-            cap = cap * 2 + 8192;
-            buf = realloc(buf, cap);
-            cr_assert_not_null(buf);
-        }
-        k = fread(buf + n, 1, cap - n - 1, in);
-        n += k;
-    } while (k > 0);
-    fclose(in);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
-/* Writes text to path through a rename, the way a config tool would. */
-static void replace_file(const char *path, const char *text)
-{
-    char tmp[160];
-    size_t len = strlen(text);
-    int fd;
-
-    snprintf(tmp, sizeof(tmp), "%s.new", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, text, len), (ssize_t)len);
-    cr_assert_eq(close(fd) | rename(tmp, path), 0);
-}
 
 static const char good_policy[] =
     "content:\n  controllerUsers: [\"system:serviceaccount:vmsnapd-system:"
@@ -137,13 +71,13 @@ static void init(void)
     snprintf(f.cert, sizeof(f.cert), "%s/tls.crt", f.dir);
     snprintf(f.key, sizeof(f.key), "%s/tls.key", f.dir);
     snprintf(f.policy, sizeof(f.policy), "%s/policy.yaml", f.dir);
-    run("cd %s && openssl req -x509 -newkey ec -pkeyopt "
+    it_sh("cd %s && openssl req -x509 -newkey ec -pkeyopt "
         "ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt "
         "-subj /CN=vmsnapd-faults -addext subjectAltName=IP:127.0.0.1 "
         "-days 2 2>/dev/null",
         f.dir);
-    replace_file(f.policy, good_policy);
-    f.review = read_all(REVIEW, &f.review_len);
+    it_spit(f.policy, good_policy);
+    f.review = it_slurp(REVIEW, &f.review_len);
     f.ctx = SSL_CTX_new(TLS_client_method());
     cr_assert_not_null(f.ctx);
     SSL_CTX_set_verify(f.ctx, SSL_VERIFY_NONE, NULL); /* faults, not trust */
@@ -154,23 +88,23 @@ static void fini(void)
     int st = 0;
 
     if (f.pid) {
-        double end = mono() + WAIT_S;
+        double end = it_now() + WAIT_S;
 
         kill(f.pid, SIGTERM);
-        while (waitpid(f.pid, &st, WNOHANG) == 0 && mono() < end)
-            nap(20);
-        if (mono() >= end) {
+        while (waitpid(f.pid, &st, WNOHANG) == 0 && it_now() < end)
+            it_nap(20);
+        if (it_now() >= end) {
             kill(f.pid, SIGKILL);
             waitpid(f.pid, &st, 0);
         }
         /* exit 0 is also "no leak, no sanitizer report" under ASan */
         cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                  "server ended with %#x; log:\n%s", st, read_all(f.log, NULL));
+                  "server ended with %#x; log:\n%s", st, it_slurp(f.log, NULL));
     }
     SSL_CTX_free(f.ctx);
     free(f.review);
     if (*f.dir)
-        run("rm -rf %s", f.dir);
+        it_sh("rm -rf %s", f.dir);
 }
 
 TestSuite(integration_faults, .init = init, .fini = fini, .timeout = 120);
@@ -178,7 +112,7 @@ TestSuite(integration_faults, .init = init, .fini = fini, .timeout = 120);
 /* The port from the "serving" log line, or 0 before it is written. */
 static int port_from_log(void)
 {
-    char *log = read_all(f.log, NULL), *p = strstr(log, "\"msg\":\"serving\"");
+    char *log = it_slurp(f.log, NULL), *p = strstr(log, "\"msg\":\"serving\"");
     int port = 0;
 
     if (p && (p = strstr(log, "\"port\":")))
@@ -222,14 +156,14 @@ static void serve(const char *flag, ...)
         _exit(127);
     }
     close(fd);
-    end = mono() + WAIT_S;
+    end = it_now() + WAIT_S;
     while (!(f.port = port_from_log())) {
         int st;
 
         cr_assert_eq(waitpid(f.pid, &st, WNOHANG), 0, "exited:\n%s",
-                     read_all(f.log, NULL));
-        cr_assert_lt(mono(), end, "never served:\n%s", read_all(f.log, NULL));
-        nap(20);
+                     it_slurp(f.log, NULL));
+        cr_assert_lt(it_now(), end, "never served:\n%s", it_slurp(f.log, NULL));
+        it_nap(20);
     }
 }
 
@@ -330,7 +264,7 @@ static void answers_correctly(void)
     SSL *ssl = handshake(fd);
 
     cr_assert_not_null(ssl, "handshake failed; log:\n%s",
-                       read_all(f.log, NULL));
+                       it_slurp(f.log, NULL));
     status = exchange(ssl, P_SNAP, f.review, f.review_len, out, sizeof(out));
     cr_expect_eq(status, 200, "%s", out);
     cr_expect_not_null(strstr(out, "\"uid\":\"" REVIEW_UID "\""), "%s", out);
@@ -342,13 +276,13 @@ static void answers_correctly(void)
 /* Waits until resident memory is back within the margin of before. */
 static void memory_settles(long before)
 {
-    double end = mono() + WAIT_S;
+    double end = it_now() + WAIT_S;
     long now_kb;
 
     while ((now_kb = rss_kb()) > before + RSS_MARGIN_KB) {
-        cr_assert_lt(mono(), end, "RSS %ld KiB, was %ld KiB", now_kb, before);
+        cr_assert_lt(it_now(), end, "RSS %ld KiB, was %ld KiB", now_kb, before);
         answers_correctly(); /* a request lets MHD release its pools */
-        nap(100);
+        it_nap(100);
     }
 }
 
@@ -398,7 +332,7 @@ Test(integration_faults, slowloris_and_half_open)
         for (int i = 0; i < SLOW; i++)
             SSL_write(tls[i], drip + b, 1);
         answers_correctly();
-        nap(100);
+        it_nap(100);
     }
     /* half-open the other way: the request starts, then the client's
      * side of the connection is shut */
@@ -644,11 +578,11 @@ static double metric(const char *name)
 
 static void wait_metric(const char *name, double want)
 {
-    double end = mono() + WAIT_S;
+    double end = it_now() + WAIT_S;
 
     while (metric(name) < want) {
-        cr_assert_lt(mono(), end, "%s never reached %g", name, want);
-        nap(50);
+        cr_assert_lt(it_now(), end, "%s never reached %g", name, want);
+        it_nap(50);
     }
 }
 
@@ -657,34 +591,34 @@ Test(integration_faults, broken_files_while_serving)
     static const char *const broken_policies[] = {
         "content: [unterminated\n", "content:\n  controllerUser: [x]\n",
         "content: 5\n", "\tcontent: tabs are not YAML indentation\n"};
-    char *cert = read_all(f.cert, NULL), *key = read_all(f.key, NULL);
+    char *cert = it_slurp(f.cert, NULL), *key = it_slurp(f.key, NULL);
     long before;
 
     serve(NULL);
     before = warm_rss();
     for (size_t i = 0; i < sizeof(broken_policies) / sizeof(*broken_policies);
          i++) {
-        replace_file(f.policy, broken_policies[i]);
+        it_spit(f.policy, broken_policies[i]);
         wait_metric("vmsnapd_policy_reload_failures_total", (double)i + 1);
         answers_correctly();
     }
     /* a certificate that is not PEM, then a key that does not match */
-    replace_file(f.cert, "-----BEGIN CERTIFICATE-----\nnot base64\n");
+    it_spit(f.cert, "-----BEGIN CERTIFICATE-----\nnot base64\n");
     wait_metric("vmsnapd_certificate_reload_failures_total", 1);
     answers_correctly();
-    replace_file(f.cert, cert);
-    run("cd %s && openssl genpkey -algorithm EC -pkeyopt "
+    it_spit(f.cert, cert);
+    it_sh("cd %s && openssl genpkey -algorithm EC -pkeyopt "
         "ec_paramgen_curve:P-256 -out other.key 2>/dev/null && "
         "cp other.key tls.key.new && mv tls.key.new tls.key",
         f.dir);
     wait_metric("vmsnapd_certificate_reload_failures_total", 2);
     answers_correctly();
-    replace_file(f.key, "");
+    it_spit(f.key, "");
     wait_metric("vmsnapd_certificate_reload_failures_total", 3);
     answers_correctly();
     /* the good files come back and are taken */
-    replace_file(f.key, key);
-    replace_file(f.policy, good_policy);
+    it_spit(f.key, key);
+    it_spit(f.policy, good_policy);
     wait_metric("vmsnapd_policy_reloads_total", 1);
     answers_correctly();
     memory_settles(before);

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/integration/util.h"
+
 #define DATA "tests/data/integration/"
 #define SVC "vmsnapd.vmsnapd-system.svc"
 #define DEADLINE 30 /* seconds: generous, only a failure waits this long */
@@ -59,71 +61,6 @@ static struct {
 
 /* ---- processes and files ------------------------------------------------ */
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Runs a shell command; a failure fails the test. */
-static void sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    int n, rc;
-
-    va_start(ap, fmt);
-    n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    cr_assert(n > 0 && (size_t)n < sizeof(cmd));
-    rc = system(cmd);
-    cr_assert_eq(rc, 0, "command failed (%d): %s", rc, cmd);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = '\0';
-    if (len)
-        *len = (size_t)n;
-    return buf;
-}
-
-static void spit(const char *path, const char *text)
-{
-    char tmp[256];
-    FILE *f;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    cr_assert_eq(fclose(f), 0);
-    cr_assert_eq(rename(tmp, path), 0); /* whole file or nothing */
-}
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* A new key and a leaf for SVC and 127.0.0.1 signed by the test CA, in
  * dir/secret/name (a generation directory, as the kubelet writes). */
 static void make_pair(const char *name, const char *cn, int days)
@@ -131,7 +68,7 @@ static void make_pair(const char *name, const char *cn, int days)
     char d[192];
 
     snprintf(d, sizeof(d), "%s/%s", t.secret, name);
-    sh("mkdir -p %s && cd %s && "
+    it_sh("mkdir -p %s && cd %s && "
        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
        "-keyout tls.key -out tls.csr -subj /CN=%s 2>/dev/null && "
        "printf 'subjectAltName=DNS:%s,IP:127.0.0.1\\n"
@@ -145,7 +82,7 @@ static void make_pair(const char *name, const char *cn, int days)
  * symlink renamed over the old one, one atomic step for both files. */
 static void swap_data(const char *name)
 {
-    sh("cd %s && ln -sfn %s ..data_tmp && mv -T ..data_tmp ..data", t.secret,
+    it_sh("cd %s && ln -sfn %s ..data_tmp && mv -T ..data_tmp ..data", t.secret,
        name);
 }
 
@@ -160,13 +97,13 @@ static void setup(void)
     cr_assert_not_null(mkdtemp(t.dir));
     snprintf(t.log, sizeof(t.log), "%s/serve.log", t.dir);
     snprintf(t.secret, sizeof(t.secret), "%s/secret", t.dir);
-    sh("cd %s && openssl req -x509 -newkey ec -pkeyopt "
+    it_sh("cd %s && openssl req -x509 -newkey ec -pkeyopt "
        "ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt "
        "-subj /CN=vmsnapd-test-ca -days 3 2>/dev/null && mkdir secret",
        t.dir);
     make_pair("..gen1", "vmsnapd-gen1", 2);
     swap_data("..gen1");
-    sh("cd %s && ln -s ..data/tls.crt tls.crt && ln -s ..data/tls.key "
+    it_sh("cd %s && ln -s ..data/tls.crt tls.crt && ln -s ..data/tls.key "
        "tls.key",
        t.secret);
     cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
@@ -176,18 +113,18 @@ static void setup(void)
  * Returns the wait status. */
 static int stop_server(void)
 {
-    double end = now() + DEADLINE;
+    double end = it_now() + DEADLINE;
 
     if (!t.pid)
         return t.status;
     kill(t.pid, SIGTERM);
     while (waitpid(t.pid, &t.status, WNOHANG) == 0) {
-        if (now() > end) {
+        if (it_now() > end) {
             kill(t.pid, SIGKILL);
             waitpid(t.pid, &t.status, 0);
             break;
         }
-        pause_ms(20);
+        it_nap(20);
     }
     t.pid = 0;
     return t.status;
@@ -200,11 +137,11 @@ static void teardown(void)
     /* exit 0 also means no leak and no sanitizer report under ASan */
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
               "server ended with status %#x; its log:\n%s", st,
-              slurp(t.log, NULL));
+              it_slurp(t.log, NULL));
     curl_slist_free_all(t.resolve);
     curl_global_cleanup();
     if (*t.dir)
-        sh("rm -rf %s", t.dir);
+        it_sh("rm -rf %s", t.dir);
 }
 
 TestSuite(integration_server, .init = setup, .fini = teardown, .timeout = 180);
@@ -212,7 +149,7 @@ TestSuite(integration_server, .init = setup, .fini = teardown, .timeout = 180);
 /* The port from the {"msg":"serving","port":N} line, or 0. */
 static int logged_port(void)
 {
-    char *log = slurp(t.log, NULL), *line, *save = NULL;
+    char *log = it_slurp(t.log, NULL), *line, *save = NULL;
     int port = 0;
 
     for (line = strtok_r(log, "\n", &save); line && !port;
@@ -230,7 +167,7 @@ static int logged_port(void)
 
 static int log_has(const char *needle)
 {
-    char *log = slurp(t.log, NULL);
+    char *log = it_slurp(t.log, NULL);
     int found = strstr(log, needle) != NULL;
 
     free(log);
@@ -279,12 +216,12 @@ static void start_server(const char *extra, ...)
         _exit(127);
     }
     close(fd);
-    end = now() + DEADLINE;
+    end = it_now() + DEADLINE;
     for (t.port = logged_port(); !t.port; t.port = logged_port()) {
         cr_assert_eq(waitpid(t.pid, &t.status, WNOHANG), 0,
-                     "server exited early:\n%s", slurp(t.log, NULL));
-        cr_assert_lt(now(), end, "no serving line:\n%s", slurp(t.log, NULL));
-        pause_ms(20);
+                     "server exited early:\n%s", it_slurp(t.log, NULL));
+        cr_assert_lt(it_now(), end, "no serving line:\n%s", it_slurp(t.log, NULL));
+        it_nap(20);
     }
     snprintf(res, sizeof(res), SVC ":%d:127.0.0.1", t.port);
     t.resolve = curl_slist_append(NULL, res);
@@ -293,12 +230,12 @@ static void start_server(const char *extra, ...)
 /* Waits for the server to exit by itself; returns the wait status. */
 static int wait_exit(void)
 {
-    double end = now() + DEADLINE;
+    double end = it_now() + DEADLINE;
 
     while (waitpid(t.pid, &t.status, WNOHANG) == 0) {
-        cr_assert_lt(now(), end, "server did not exit:\n%s",
-                     slurp(t.log, NULL));
-        pause_ms(20);
+        cr_assert_lt(it_now(), end, "server did not exit:\n%s",
+                     it_slurp(t.log, NULL));
+        it_nap(20);
     }
     t.pid = 0;
     return t.status;
@@ -409,7 +346,7 @@ static void post_file(struct resp *r, const char *path, const char *file)
 {
     CURL *h = client();
     size_t len;
-    char *body = slurp(file, &len);
+    char *body = it_slurp(file, &len);
 
     request(h, r, "POST", path, "application/json", body, len);
     curl_easy_cleanup(h);
@@ -441,12 +378,12 @@ static double metric(const char *series)
 
 static void wait_metric_at_least(const char *series, double want)
 {
-    double end = now() + DEADLINE;
+    double end = it_now() + DEADLINE;
 
     while (metric(series) < want) {
-        cr_assert_lt(now(), end, "%s never reached %g; log:\n%s", series, want,
-                     slurp(t.log, NULL));
-        pause_ms(50);
+        cr_assert_lt(it_now(), end, "%s never reached %g; log:\n%s", series, want,
+                     it_slurp(t.log, NULL));
+        it_nap(50);
     }
 }
 
@@ -560,7 +497,7 @@ Test(integration_server, paths_methods_and_media_types)
         size_t len = 0;
 
         if (cases[i].file)
-            body = slurp(cases[i].file, &len);
+            body = it_slurp(cases[i].file, &len);
         else if (cases[i].body)
             body = strdup(cases[i].body), len = strlen(body);
         request(h, &r, cases[i].method, cases[i].path, cases[i].ctype, body,
@@ -587,7 +524,7 @@ Test(integration_server, keeps_connections_alive)
 {
     CURL *h;
     size_t len;
-    char *body = slurp(SNAP, &len), buf[64];
+    char *body = it_slurp(SNAP, &len), buf[64];
     static struct resp r;
 
     start_server(NULL);
@@ -780,7 +717,7 @@ Test(integration_server, logs_denials_and_never_bodies)
     post_file(&r, P_SNAP, SNAP);
     post_file(&r, P_CONTENT, CONTENT);
     stop_server();
-    log = slurp(t.log, NULL);
+    log = it_slurp(t.log, NULL);
     for (line = strtok_r(log, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         json_t *j = json_loads(line, 0, NULL);
@@ -869,25 +806,25 @@ static void subject_now(char *buf, size_t len)
 
 static void wait_subject(const char *cn)
 {
-    double end = now() + DEADLINE;
+    double end = it_now() + DEADLINE;
     char subject[256];
 
     for (subject_now(subject, sizeof(subject)); !strstr(subject, cn);
          subject_now(subject, sizeof(subject))) {
-        cr_assert_lt(now(), end, "still %s, want %s; log:\n%s", subject, cn,
-                     slurp(t.log, NULL));
-        pause_ms(50);
+        cr_assert_lt(it_now(), end, "still %s, want %s; log:\n%s", subject, cn,
+                     it_slurp(t.log, NULL));
+        it_nap(50);
     }
 }
 
 static void wait_ok(struct load *l, int more)
 {
     int want = l->ok + more;
-    double end = now() + DEADLINE;
+    double end = it_now() + DEADLINE;
 
     while (l->ok < want && !l->failed) {
-        cr_assert_lt(now(), end, "load stalled");
-        pause_ms(10);
+        cr_assert_lt(it_now(), end, "load stalled");
+        it_nap(10);
     }
 }
 
@@ -899,7 +836,7 @@ Test(integration_server, rotation_under_load)
     CURL *kept;
 
     start_server(NULL);
-    l.body = slurp(SNAP, &l.len);
+    l.body = it_slurp(SNAP, &l.len);
     /* a keep-alive connection from before the rotation */
     kept = client();
     request(kept, &r, "POST", P_SNAP, "application/json", l.body, l.len);
@@ -949,7 +886,7 @@ Test(integration_server, broken_pair_is_refused_and_old_kept)
         char gen[32];
 
         snprintf(gen, sizeof(gen), "..bad%zu", i);
-        sh("mkdir %s/%s && cd %s/%s && %s", t.secret, gen, t.secret, gen,
+        it_sh("mkdir %s/%s && cd %s/%s && %s", t.secret, gen, t.secret, gen,
            broken[i].make);
         swap_data(gen);
         wait_metric_at_least("vmsnapd_certificate_reload_failures_total",
@@ -987,12 +924,12 @@ static int content_allowed(void)
 
 static void wait_allowed(int want)
 {
-    double end = now() + DEADLINE;
+    double end = it_now() + DEADLINE;
 
     while (content_allowed() != want) {
-        cr_assert_lt(now(), end, "allowed never became %d; log:\n%s", want,
-                     slurp(t.log, NULL));
-        pause_ms(50);
+        cr_assert_lt(it_now(), end, "allowed never became %d; log:\n%s", want,
+                     it_slurp(t.log, NULL));
+        it_nap(50);
     }
 }
 
@@ -1001,18 +938,18 @@ Test(integration_server, sighup_reloads_policy_and_certificates)
     char policy[192];
 
     snprintf(policy, sizeof(policy), "%s/policy.yaml", t.dir);
-    spit(policy, policy_default);
+    it_spit(policy, policy_default);
     /* no polling within the test: only SIGHUP reloads */
     start_server("--policy", policy, "--reload-interval", "1h", NULL);
     cr_expect_not(content_allowed());
-    spit(policy, policy_admin);
+    it_spit(policy, policy_admin);
     cr_assert_eq(kill(t.pid, SIGHUP), 0);
     wait_allowed(1);
     cr_expect_eq(metric("vmsnapd_policy_reloads_total"), 1);
     /* SIGHUP re-reads the pair too, changed or not */
     cr_expect_eq(metric("vmsnapd_certificate_reloads_total"), 1);
     /* a broken policy is refused; the last good one stays */
-    spit(policy, policy_broken);
+    it_spit(policy, policy_broken);
     cr_assert_eq(kill(t.pid, SIGHUP), 0);
     wait_metric_at_least("vmsnapd_policy_reload_failures_total", 1);
     cr_expect(content_allowed());
@@ -1025,15 +962,15 @@ Test(integration_server, policy_file_change_is_picked_up)
     char policy[192];
 
     snprintf(policy, sizeof(policy), "%s/policy.yaml", t.dir);
-    spit(policy, policy_default);
+    it_spit(policy, policy_default);
     start_server("--policy", policy, NULL);
     cr_expect_not(content_allowed());
-    spit(policy, policy_admin);
+    it_spit(policy, policy_admin);
     wait_allowed(1);
-    spit(policy, policy_broken);
+    it_spit(policy, policy_broken);
     wait_metric_at_least("vmsnapd_policy_reload_failures_total", 1);
     cr_expect(content_allowed());
-    spit(policy, policy_default);
+    it_spit(policy, policy_default);
     wait_allowed(0);
     cr_expect_eq(metric("vmsnapd_policy_reloads_total"), 2);
 }
@@ -1044,7 +981,7 @@ Test(integration_server, refuses_to_start_on_a_bad_policy)
     int st;
 
     snprintf(policy, sizeof(policy), "%s/policy.yaml", t.dir);
-    spit(policy, policy_broken);
+    it_spit(policy, policy_broken);
     t.pid = fork();
     cr_assert_geq(t.pid, 0);
     if (t.pid == 0) {
@@ -1061,7 +998,7 @@ Test(integration_server, refuses_to_start_on_a_bad_policy)
     }
     st = wait_exit();
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x", st);
-    cr_expect(log_has("controllerUser"), "%s", slurp(t.log, NULL));
+    cr_expect(log_has("controllerUser"), "%s", it_slurp(t.log, NULL));
     t.status = 0; /* the refusal was the point */
 }
 
@@ -1151,7 +1088,7 @@ Test(integration_server, sigterm_drains)
     int st;
 
     start_server("--shutdown-delay", "5s", "--grace-period", "25s", NULL);
-    s.body = slurp(SNAP, &s.len);
+    s.body = it_slurp(SNAP, &s.len);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.cond, NULL);
     /* an idle keep-alive connection, to be closed by the drain */
@@ -1167,10 +1104,10 @@ Test(integration_server, sigterm_drains)
 
     cr_assert_eq(kill(t.pid, SIGTERM), 0);
     /* not ready at once, but still serving through the shutdown delay */
-    end = now() + DEADLINE;
+    end = it_now() + DEADLINE;
     for (get(&r, "/readyz"); r.status != 503; get(&r, "/readyz")) {
-        cr_assert_lt(now(), end, "readyz stayed %ld", r.status);
-        pause_ms(20);
+        cr_assert_lt(it_now(), end, "readyz stayed %ld", r.status);
+        it_nap(20);
     }
     post_file(&r, P_MUTATE, MUTATE);
     cr_expect_eq(r.status, 200, "during the delay: %s",
@@ -1178,10 +1115,10 @@ Test(integration_server, sigterm_drains)
     get(&r, "/healthz");
     cr_expect_eq(r.status, 200);
     /* then new connections are refused... */
-    end = now() + DEADLINE;
+    end = it_now() + DEADLINE;
     while (!refused()) {
-        cr_assert_lt(now(), end, "still accepting");
-        pause_ms(20);
+        cr_assert_lt(it_now(), end, "still accepting");
+        it_nap(20);
     }
     /* ...and the request in flight is answered, closing its connection */
     pthread_mutex_lock(&s.lock);
@@ -1196,7 +1133,7 @@ Test(integration_server, sigterm_drains)
     st = wait_exit();
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
     /* the idle connection did not hold the exit until the grace period */
-    cr_expect_not(log_has("grace period over"), "%s", slurp(t.log, NULL));
+    cr_expect_not(log_has("grace period over"), "%s", it_slurp(t.log, NULL));
     cr_expect(log_has("\"msg\":\"stopped\""));
     curl_easy_cleanup(idle);
     free(s.body);
@@ -1349,7 +1286,7 @@ Test(integration_server, hundred_parallel_connections)
     CURL *h[PARALLEL];
     CURLM *multi = curl_multi_init();
     size_t len;
-    char *body = slurp(RESTORE, &len);
+    char *body = it_slurp(RESTORE, &len);
     int running = 1, ok = 0;
     long connects = 0;
 
