@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 
 #include "kube/duration.h"
 #include "kube/log.h"
+#include "webhook/listener.h"
 #include "webhook/review.h"
 
 /* MHD reports every failed handshake with this fixed phrase (0.9.75,
@@ -92,7 +94,7 @@ struct wh_server {
     const struct wh_lookup *lookup; /* borrowed; may be NULL */
     atomic_int closing; /* quiesced: answers carry Connection: close */
     atomic_int started; /* MHD messages before this are start errors */
-    int listen_fd;      /* handed back by MHD_quiesce_daemon, else -1 */
+    struct wh_listener *listener; /* accepts; hands sockets to the pool */
 
     pthread_mutex_t lock;
     struct wh_tlscreds *creds; /* guarded by lock */
@@ -651,10 +653,13 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 {
     struct wh_server *s = cls;
 
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         conn_started(s, c, socket_context);
-    else if (*socket_context)
+        return;
+    }
+    if (*socket_context)
         conn_closed(s, *socket_context);
+    wh_listener_closed(s->listener);
 }
 
 /* GnuTLS asks for our chain and key during each full handshake. The
@@ -710,6 +715,24 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
     kube_log(level, "libmicrohttpd", "{s:s}", "detail", msg);
 }
 
+/* The listener's callback: MHD gives the socket to one of its workers
+ * (chosen by descriptor, so a burst spreads over all of them) and
+ * reports its end through on_connection. A connection MHD takes but
+ * cannot start (out of memory for its pool) is closed without that
+ * report and keeps its place in the listener's count: rare enough to
+ * prefer an exact bound to a leak-proof but loose one. */
+static int hand_over(void *ctx, int fd, const struct sockaddr *addr,
+                     socklen_t addrlen)
+{
+    struct wh_server *s = ctx;
+
+    if (MHD_add_connection(s->daemon, fd, addr, addrlen) == MHD_YES)
+        return 0;
+    kube_log(KUBE_LOG_WARN, "cannot take a connection", "{s:s}", "error",
+             strerror(errno));
+    return -1;
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static int parse_addr(struct sockaddr_storage *ss, int *v6, const char *host,
@@ -752,28 +775,42 @@ static unsigned pool_size(const struct wh_server_config *cfg)
     return n < 1 ? 1 : (unsigned)n;
 }
 
+/* The listener bounds connections. MHD splits its own limit evenly
+ * between workers and refuses beyond a worker's share; handing out by
+ * descriptor is not perfectly even, so each worker may hold the bound. */
+static unsigned mhd_limit(const struct wh_server_config *cfg)
+{
+    unsigned long n = (unsigned long)cfg->max_connections * pool_size(cfg);
+
+    return n > UINT_MAX ? UINT_MAX : (unsigned)n;
+}
+
+/* Binds, then starts MHD's pool without a listening socket of its own
+ * (the listener accepts), then the listener. */
 static int start_daemon(struct wh_server *s, const struct wh_server_config *cfg,
                         struct kube_err *err)
 {
     struct sockaddr_storage ss;
-    const union MHD_DaemonInfo *info;
     unsigned flags = MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
     int v6 = 0, rc;
 
     rc = parse_addr(&ss, &v6, cfg->host, cfg->port, err);
+    if (rc == KUBE_OK)
+        rc = wh_listener_open(&s->listener, (struct sockaddr *)&ss,
+                              v6 ? sizeof(struct sockaddr_in6)
+                                 : sizeof(struct sockaddr_in),
+                              cfg->max_connections, err);
     if (rc < 0)
         return rc;
-    if (v6)
-        flags |= MHD_USE_IPv6;
+    s->port = wh_listener_port(s->listener);
     /* the logger goes first, or MHD prints early messages to stderr */
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_HTTPS_CERT_CALLBACK, on_certificate,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, s, MHD_OPTION_HTTPS_CERT_CALLBACK, on_certificate,
         MHD_OPTION_HTTPS_PRIORITIES, WH_SERVER_TLS_PRIORITIES,
         MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg),
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, mhd_limit(cfg),
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory_limit,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -784,9 +821,7 @@ static int start_daemon(struct wh_server *s, const struct wh_server_config *cfg,
                             "libmicrohttpd line above)",
                             cfg->host, cfg->port);
     atomic_store(&s->started, 1);
-    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : cfg->port;
-    return KUBE_OK;
+    return wh_listener_start(s->listener, hand_over, s, err);
 }
 
 static int server_new(struct wh_server **out,
@@ -800,7 +835,6 @@ static int server_new(struct wh_server **out,
         free(s);
         return kube_err_set(err, KUBE_ENOMEM, "out of memory");
     }
-    s->listen_fd = -1;
     atomic_init(&s->ready, cfg->start_unready ? 0 : 1);
     s->store = cfg->store;
     s->lookup = cfg->lookup;
@@ -812,8 +846,14 @@ static int server_new(struct wh_server **out,
     return KUBE_OK;
 }
 
+/* The listener goes last: closing connections still report to it. */
 static void server_free(struct wh_server *s)
 {
+    if (s->listener)
+        wh_listener_stop(s->listener);
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    wh_listener_free(s->listener);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->conns_lock);
     wh_tlscreds_unref(s->creds);
@@ -887,19 +927,8 @@ void wh_server_set_ready(struct wh_server *s, int ready)
 
 void wh_server_quiesce(struct wh_server *s)
 {
-    MHD_socket fd;
-
     atomic_store(&s->closing, 1);
-    if (s->listen_fd >= 0)
-        return;
-    fd = MHD_quiesce_daemon(s->daemon);
-    if (fd == MHD_INVALID_SOCKET)
-        return;
-    /* MHD no longer accepts; shutting the socket down makes the kernel
-     * refuse new connections (and reset queued ones) instead of letting
-     * them hang in the backlog. Closed after MHD_stop_daemon. */
-    (void)shutdown(fd, SHUT_RDWR);
-    s->listen_fd = fd;
+    wh_listener_stop(s->listener);
 }
 
 /* Whether the peer has bytes waiting: a next request on its way. */
@@ -932,8 +961,5 @@ void wh_server_stop(struct wh_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->daemon);
-    if (s->listen_fd >= 0)
-        close(s->listen_fd);
     server_free(s);
 }

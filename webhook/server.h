@@ -3,7 +3,9 @@
  * limits, certificate and policy swaps, and a graceful drain.
  *
  * Thread model: MHD's internal thread pool with epoll, one thread per core
- * (MHD_USE_EPOLL_INTERNAL_THREAD + MHD_OPTION_THREAD_POOL_SIZE). The MHD
+ * (MHD_USE_EPOLL_INTERNAL_THREAD + MHD_OPTION_THREAD_POOL_SIZE), fed by
+ * one accepting thread (webhook/listener.h) so connections spread over
+ * the pool instead of piling onto whichever worker wakes first. The MHD
  * manual names the epoll pool the fastest mode; TLS handshakes and JSON
  * work are CPU-bound, so one worker per core keeps every core busy
  * without context switches, and an idle keep-alive connection from
@@ -92,8 +94,8 @@ void wh_server_set_policy(struct wh_server *s, struct wh_policy *policy);
 /* What /readyz answers: 200 when ready, 503 when not. Thread-safe. */
 void wh_server_set_ready(struct wh_server *s, int ready);
 
-/* First step of the drain: stops accepting (MHD_quiesce_daemon; new
- * connections are refused) and from now on every answer carries
+/* First step of the drain: stops accepting (the kernel refuses new
+ * connections) and from now on every answer carries
  * Connection: close. Open connections keep being served. */
 void wh_server_quiesce(struct wh_server *s);
 
