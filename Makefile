@@ -2,11 +2,11 @@
 # `make test` runs every test twice (plain, then ASan/UBSan), `make demo`
 # walks the user journey. Each installs missing Debian packages first.
 
-PKGS     := libmicrohttpd gnutls jansson yaml-0.1 openssl libcurl
+PKGS     := libmicrohttpd gnutls jansson yajl yaml-0.1 openssl libcurl
 TESTPKGS := criterion
-DEBS     := gcc make pkg-config libmicrohttpd-dev libjansson-dev libyaml-dev \
-            libssl-dev libcurl4-openssl-dev libcriterion-dev libgnutls28-dev \
-            python3 openssl curl
+DEBS     := gcc make pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev \
+            libyaml-dev libssl-dev libcurl4-openssl-dev libcriterion-dev \
+            libgnutls28-dev python3 openssl curl
 
 B        ?= build
 SANFLAGS ?=

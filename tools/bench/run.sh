@@ -30,8 +30,8 @@ need python3 python3
 mkdir -p "$OUT"
 CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g -I. \
   -Wall -Wextra -Werror $(pkg-config --cflags libmicrohttpd gnutls jansson)"
-LIBS="$(pkg-config --libs libmicrohttpd gnutls jansson yaml-0.1 openssl \
-  libcurl) -lpthread -lm"
+LIBS="$(pkg-config --libs libmicrohttpd gnutls jansson yajl yaml-0.1 \
+  openssl libcurl) -lpthread -lm"
 for t in baseline review_cost store_rss; do
     # shellcheck disable=SC2086
     ${CC:-cc} $CFLAGS -o "$OUT/$t" "tools/bench/$t.c" "$LIB" $LIBS

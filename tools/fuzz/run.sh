@@ -25,8 +25,8 @@ make --no-print-directory B=$B CC=clang SANFLAGS="$SAN" $B/libvmsnapd.a
 CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -I. \
   -Wall -Wextra -Werror -Wmissing-prototypes \
   $(pkg-config --cflags jansson libmicrohttpd gnutls)"
-LIBS="$(pkg-config --libs libmicrohttpd gnutls jansson yaml-0.1 openssl \
-  libcurl) -lpthread -lm"
+LIBS="$(pkg-config --libs libmicrohttpd gnutls jansson yajl yaml-0.1 \
+  openssl libcurl) -lpthread -lm"
 SANLINK=$(echo "$SAN" | sed 's/fuzzer-no-link/fuzzer/')
 
 status=0

@@ -1,0 +1,282 @@
+/* kube/jsondec.c - yajl's lexer feeding jansson's constructors. Every place
+ * where yajl 2.1 reads JSON differently from jansson 2.14 is either caught
+ * here and sent to json_loadb, or cannot reach a tree:
+ *   - \uXXXX: yajl turns lone surrogates into '?' and decodes \u0000 to a
+ *     NUL byte, where jansson fails; any "\u" goes to json_loadb.
+ *   - \v and \f are whitespace to yajl, invalid anywhere to jansson.
+ *   - after the top-level value yajl ignores a string left open at the end
+ *     ({} "abc); we check that only jansson's whitespace follows it.
+ *   - strings are not UTF-8 checked by yajl (yajl_dont_validate_strings):
+ *     json_stringn and json_object_setn_new check them, once, with
+ *     jansson's own rules (overlong forms, surrogates, > U+10FFFF).
+ *   - raw control characters (NUL too) in strings: yajl refuses them.
+ *   - numbers: yajl's grammar is JSON's; we convert the text as jansson
+ *     does (strtoll, strtod, overflow refused, underflow kept).
+ *   - depth, a scalar top level: refused by the callbacks below. */
+#include "kube/jsondec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+/* jansson's JSON_PARSER_MAX_DEPTH (src/jansson_private.h, not installed).
+ * Its parse_value counts every value, scalars too, and fails once the
+ * count passes 2048: 2048 nested empty arrays load, a scalar inside 2048
+ * arrays does not. */
+#define DEPTH_MAX 2048
+
+#define STACK_INLINE 32 /* open containers kept without malloc */
+#define KEY_INLINE 128  /* key bytes kept without malloc */
+#define NUMBER_MAX 64   /* longer numbers (rare) go to json_loadb */
+
+_Static_assert(sizeof(json_int_t) == sizeof(long long),
+               "jansson reads integers with strtoll");
+
+struct dec {
+    yajl_handle yajl;
+    json_t *root;   /* our reference until handed out */
+    json_t **stack; /* open containers, innermost last; borrowed from root */
+    size_t depth, stack_cap;
+    /* yajl's key may sit in its decode buffer, which the next escaped
+     * string overwrites: the key waits here for its value. */
+    char *key;
+    size_t key_len, key_cap; /* below twice the input's length */
+    int has_key;
+    size_t end; /* input consumed when the top-level value closed */
+    json_t *stack_inline[STACK_INLINE];
+    char key_inline[KEY_INLINE];
+};
+
+/* Puts v (stolen, may be NULL) where the parse is: the top level, the
+ * open array, or the open object under the pending key. Returns 1, or 0
+ * to stop yajl (the caller falls back to json_loadb). */
+static int add_new(struct dec *d, json_t *v)
+{
+    json_t *parent;
+
+    if (!v || d->depth >= DEPTH_MAX)
+        goto fail;
+    if (d->depth == 0) {
+        /* json_loadb without JSON_DECODE_ANY wants '[' or '{' */
+        if (d->root || !(json_is_object(v) || json_is_array(v)))
+            goto fail;
+        d->root = v;
+        return 1;
+    }
+    parent = d->stack[d->depth - 1];
+    if (json_is_array(parent))
+        return json_array_append_new(parent, v) == 0;
+    if (!d->has_key)
+        goto fail; /* yajl sends a key before each member; never seen */
+    d->has_key = 0;
+    /* the checked variant: jansson validates the key's UTF-8; an existing
+     * key keeps its place and takes the new value, as in json_loadb */
+    return json_object_setn_new(parent, d->key, d->key_len, v) == 0;
+fail:
+    json_decref(v);
+    return 0;
+}
+
+/* Inserts the new container c (stolen) and makes it the open one. */
+static int open_new(struct dec *d, json_t *c)
+{
+    json_t **grown;
+
+    if (!add_new(d, c))
+        return 0;
+    if (d->depth == d->stack_cap) { /* depth < DEPTH_MAX here */
+        grown = malloc(2 * d->stack_cap * sizeof(*grown));
+        if (!grown)
+            return 0; /* c belongs to the tree: freed with root */
+        memcpy(grown, d->stack, d->depth * sizeof(*grown));
+        if (d->stack != d->stack_inline)
+            free(d->stack);
+        d->stack = grown;
+        d->stack_cap *= 2;
+    }
+    d->stack[d->depth++] = c; /* borrowed */
+    return 1;
+}
+
+static int on_close(void *ctx)
+{
+    struct dec *d = ctx;
+
+    if (d->depth == 0)
+        return 0; /* unbalanced; yajl never does this */
+    /* yajl 2.1 counts consumed bytes as it lexes, so during this callback
+     * the count stops just past the closing bracket; a count that were
+     * stale could only fail the whitespace check, never pass garbage */
+    if (--d->depth == 0)
+        d->end = yajl_get_bytes_consumed(d->yajl);
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_new(ctx, json_object());
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_new(ctx, json_array());
+}
+
+static int on_key(void *ctx, const unsigned char *key, size_t len)
+{
+    struct dec *d = ctx;
+    size_t cap = d->key_cap;
+    char *grown;
+
+    if (len > cap) {
+        while (cap < len)
+            cap *= 2;
+        grown = malloc(cap);
+        if (!grown)
+            return 0;
+        if (d->key != d->key_inline)
+            free(d->key);
+        d->key = grown;
+        d->key_cap = cap;
+    }
+    memcpy(d->key, key, len);
+    d->key_len = len;
+    d->has_key = 1;
+    return 1;
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    /* checked: jansson's UTF-8 rules, the one validation of the bytes */
+    return add_new(ctx, json_stringn((const char *)s, len));
+}
+
+/* yajl's number text (JSON grammar already checked) read the way
+ * jansson's lex_scan_number reads it. */
+static int on_number(void *ctx, const char *s, size_t len)
+{
+    char text[NUMBER_MAX], *end;
+    json_int_t i;
+    double r;
+
+    if (len >= sizeof(text))
+        return 0;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    errno = 0;
+    if (!memchr(text, '.', len) && !memchr(text, 'e', len) &&
+        !memchr(text, 'E', len)) {
+        i = strtoll(text, &end, 10);
+        if (errno == ERANGE || end != text + len)
+            return 0; /* jansson: "too big integer" */
+        return add_new(ctx, json_integer(i));
+    }
+    /* jansson swaps '.' for the locale's decimal point first; when strtod
+     * stops short at the '.', json_loadb decides */
+    r = strtod(text, &end);
+    if (end != text + len || (errno == ERANGE && isinf(r)))
+        return 0; /* jansson: "real number overflow"; underflow is kept */
+    return add_new(ctx, json_real(r));
+}
+
+static int on_null(void *ctx)
+{
+    return add_new(ctx, json_null());
+}
+
+static int on_boolean(void *ctx, int b)
+{
+    return add_new(ctx, json_boolean(b));
+}
+
+/* What yajl would take and jansson refuses, visible in the raw bytes: a
+ * \u escape anywhere, or a \v or \f byte (in or out of strings). */
+static int needs_jansson(const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+
+    if (memchr(buf, '\v', len) || memchr(buf, '\f', len))
+        return 1;
+    /* backslashes only parse inside strings, where each one starts an
+     * escape and the next byte is escaped ("\\u" is no \u escape) */
+    while ((p = memchr(p, '\\', (size_t)(end - p)))) {
+        if (end - p < 2)
+            return 1;
+        if (p[1] == 'u')
+            return 1;
+        p += 2;
+    }
+    return 0;
+}
+
+/* Whether buf[at..len) is only jansson's whitespace. */
+static int only_space_from(const char *buf, size_t len, size_t at)
+{
+    while (len > at && (buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
+                        buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--;
+    return len == at;
+}
+
+json_t *kube_json_decode_fast(const char *buf, size_t len)
+{
+    static const yajl_callbacks cb = {
+        .yajl_null = on_null,
+        .yajl_boolean = on_boolean,
+        .yajl_number = on_number, /* the text: integers and reals both */
+        .yajl_string = on_string,
+        .yajl_start_map = on_start_map,
+        .yajl_map_key = on_key,
+        .yajl_end_map = on_close,
+        .yajl_start_array = on_start_array,
+        .yajl_end_array = on_close,
+    };
+    struct dec d = {0};
+    json_t *out = NULL;
+
+    if (!buf || needs_jansson(buf, len))
+        return NULL;
+    d.stack = d.stack_inline;
+    d.stack_cap = STACK_INLINE;
+    d.key = d.key_inline;
+    d.key_cap = KEY_INLINE;
+    d.yajl = yajl_alloc(&cb, NULL, &d);
+    if (!d.yajl)
+        return NULL;
+    /* 2.1 has no reset, hence a handle per call; UTF-8 is jansson's job */
+    if (yajl_config(d.yajl, yajl_dont_validate_strings, 1) &&
+        yajl_parse(d.yajl, (const unsigned char *)buf, len) == yajl_status_ok &&
+        yajl_complete_parse(d.yajl) == yajl_status_ok && d.root &&
+        d.depth == 0 && only_space_from(buf, len, d.end)) {
+        out = d.root;
+        d.root = NULL;
+    }
+    yajl_free(d.yajl);
+    json_decref(d.root);
+    if (d.stack != d.stack_inline)
+        free(d.stack);
+    if (d.key != d.key_inline)
+        free(d.key);
+    return out;
+}
+
+json_t *kube_json_decode(const char *buf, size_t len, json_error_t *error)
+{
+    json_t *v = kube_json_decode_fast(buf, len);
+
+    if (!v)
+        return json_loadb(buf, len, 0, error); /* its own error, exactly */
+    if (error) {
+        /* what json_loadb leaves on success: jsonp_error_init's fields
+         * and the position after the last byte read */
+        error->text[0] = '\0';
+        snprintf(error->source, sizeof(error->source), "%s", "<buffer>");
+        error->line = -1;
+        error->column = -1;
+        error->position = (int)len;
+    }
+    return v;
+}
