@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/jsondec.h"
 
 static const char *const type_names[] = {NULL, "ADDED", "MODIFIED", "DELETED",
                                          "BOOKMARK"};
@@ -103,7 +104,7 @@ static int decode_line(struct kube_watch_decoder *d, const char *line, size_t n,
     if (only_space(line, n))
         return 0; /* keep-alive newlines from proxies */
     d->events++;
-    root = json_loadb(line, n, 0, &jerr);
+    root = kube_json_decode(line, n, &jerr);
     if (!root)
         return fail(d, err, KUBE_EINVAL,
                     "watch event %lu: bad JSON at byte %d: %s", d->events,

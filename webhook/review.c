@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/jsondec.h"
 #include "webhook/admission.h"
 
 #define REVIEW_V1 "admission.k8s.io/v1"
@@ -267,7 +268,7 @@ int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
     struct wh_req r;
     const struct wh_kind *k = NULL;
     json_error_t jerr;
-    json_t *review = json_loadb(body, len, 0, &jerr), *request, *resp;
+    json_t *review = kube_json_decode(body, len, &jerr), *request, *resp;
     int rc;
 
     memset(oc, 0, sizeof(*oc));
