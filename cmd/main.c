@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "kube/jsonarena.h"
 
 static const struct cmd_verb {
     const char *name;
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
      * state (its TLS library included), which is not thread-safe to set
      * up */
     json_object_seed(0);
+    kube_json_arena_install(); /* jansson's allocator is process-wide */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "vmsnapd: cannot initialise libcurl\n");
         return 1;

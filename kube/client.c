@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "kube/client_time.h"
+#include "kube/json.h"
 #include "kube/log.h"
 
 enum {
@@ -721,7 +722,7 @@ int kube_client_do(json_t **out, struct kube_client *c,
     what_of(k.what, r->method, path);
     url = make_url(c, r, path);
     if (r->body)
-        body = json_dumps(r->body, JSON_COMPACT);
+        body = kube_json_dump(r->body, JSON_COMPACT, NULL);
     if (!url || (r->body && !body)) {
         rc = kube_err_set(err, KUBE_ENOMEM, "%s: out of memory", k.what);
         goto done;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/json.h"
+
 #define KUBE_FIELDERRS_SHOWN 10 /* KubeVirt keeps the first ten */
 
 void kube_fielderrs_init(struct kube_fielderrs *fe)
@@ -109,11 +111,11 @@ static char *quote_value(const json_t *v)
 {
     if (json_is_string(v)) {
         json_t *s = json_string(json_string_value(v));
-        char *q = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+        char *q = s ? kube_json_dump(s, JSON_ENCODE_ANY, NULL) : NULL;
         json_decref(s);
         return q;
     }
-    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    return kube_json_dump(v, JSON_ENCODE_ANY | JSON_COMPACT, NULL);
 }
 
 int kube_fielderrs_not_supported(struct kube_fielderrs *fe, const char *field,

@@ -125,3 +125,26 @@ int kube_path_index(char *buf, size_t len, size_t i)
 
     return path_fit(buf, len, cur, snprintf(buf + cur, len - cur, "[%zu]", i));
 }
+
+char *kube_json_dump(const json_t *v, size_t flags, size_t *len)
+{
+    char small[2048], *text;
+    size_t n = json_dumpb(v, small, sizeof(small), flags);
+
+    if (n == 0)
+        return NULL;
+    text = malloc(n + 1);
+    if (!text)
+        return NULL;
+    /* most answers fit the stack buffer; a bigger one is dumped again */
+    if (n <= sizeof(small))
+        memcpy(text, small, n);
+    else if (json_dumpb(v, text, n, flags) != n) {
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    if (len)
+        *len = n;
+    return text;
+}

@@ -25,6 +25,12 @@ int kube_json_true(const json_t *obj, const char *path);
 /* Whether v is a string equal to one of the NULL-terminated list. */
 int kube_json_str_in(const json_t *v, const char *const *list);
 
+/* v as JSON text (json_dumpb with flags) in memory from malloc, whatever
+ * allocator jansson runs on (kube/jsonarena.h): callers free() it. NULL
+ * when out of memory or v cannot be encoded. *len, when not NULL, gets
+ * the length (the text is also NUL-terminated). */
+char *kube_json_dump(const json_t *v, size_t flags, size_t *len);
+
 /* Reads a whole file of at most max bytes into *out (NUL-terminated,
  * caller frees). err names the path and errno, or says it is too big. */
 int kube_file_read(char **out, size_t *len, const char *path, size_t max,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "kube/client_time.h"
+#include "kube/json.h"
 
 static enum kube_log_level min_level = KUBE_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -37,6 +38,7 @@ void kube_log(enum kube_log_level level, const char *msg, const char *fields,
     char ts[64];
     json_t *line = NULL, *extra = NULL;
     char *text = NULL;
+    size_t n = 0;
     va_list ap;
 
     if (!kube_log_enabled(level))
@@ -53,9 +55,8 @@ void kube_log(enum kube_log_level level, const char *msg, const char *fields,
         goto done;
     if (extra)
         json_object_update_missing(line, extra);
-    text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    text = kube_json_dump(line, JSON_COMPACT | JSON_PRESERVE_ORDER, &n);
     if (text) {
-        size_t n = strlen(text);
         text[n] = '\n'; /* replaces the NUL: one write for the whole line */
         if (write(STDERR_FILENO, text, n + 1) < 0) {
             /* nowhere left to report a failed log write */

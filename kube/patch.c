@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/json.h"
+
 int kube_patch_init(struct kube_patch *p)
 {
     p->ops = json_array();
@@ -126,12 +128,13 @@ int kube_unbase64(unsigned char **out, size_t *outlen, const char *s)
 
 char *kube_patch_base64(const struct kube_patch *p)
 {
-    char *text = json_dumps(p->ops, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t n = 0;
+    char *text = kube_json_dump(p->ops, JSON_COMPACT | JSON_PRESERVE_ORDER, &n);
     char *b64;
 
     if (!text)
         return NULL;
-    b64 = kube_base64((const unsigned char *)text, strlen(text));
+    b64 = kube_base64((const unsigned char *)text, n);
     free(text);
     return b64;
 }

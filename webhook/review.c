@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/jsonarena.h"
 #include "kube/jsondec.h"
 #include "webhook/admission.h"
 
@@ -210,12 +211,10 @@ static int encode(char **out, size_t *outlen, const json_t *review,
         v = REVIEW_V1;
     doc = json_pack("{s:s, s:s, s:o}", "apiVersion", v, "kind",
                     "AdmissionReview", "response", resp); /* steals resp */
-    *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    *out = doc ? kube_json_dump(doc, JSON_COMPACT | JSON_PRESERVE_ORDER, outlen)
+               : NULL;
     json_decref(doc);
-    if (!*out)
-        return KUBE_ENOMEM;
-    *outlen = strlen(*out);
-    return KUBE_OK;
+    return *out ? KUBE_OK : KUBE_ENOMEM;
 }
 
 /* Decodes, runs the rules, and fills a; our own failures become a 500
@@ -260,9 +259,10 @@ static int not_a_review(struct kube_err *err, json_t *review, const char *fmt,
     return kube_err_set(err, KUBE_EINVAL, "not an AdmissionReview: %s", buf);
 }
 
-int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
-                     const struct wh_route *route, const char *body, size_t len,
-                     const struct wh_env *env, struct kube_err *err)
+/* wh_review_handle inside the arena scope. */
+static int review(char **out, size_t *outlen, struct wh_outcome *oc,
+                  const struct wh_route *route, const char *body, size_t len,
+                  const struct wh_env *env, struct kube_err *err)
 {
     struct wh_answer a;
     struct wh_req r;
@@ -304,5 +304,19 @@ int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
     json_decref(review);
     if (rc < 0)
         kube_err_set(err, rc, "out of memory");
+    return rc;
+}
+
+/* One arena scope per review (kube/jsonarena.h); the answer leaves it
+ * in malloc'd memory (kube_json_dump). */
+int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
+                     const struct wh_route *route, const char *body, size_t len,
+                     const struct wh_env *env, struct kube_err *err)
+{
+    int rc;
+
+    kube_json_arena_begin();
+    rc = review(out, outlen, oc, route, body, len, env, err);
+    kube_json_arena_end();
     return rc;
 }

@@ -107,7 +107,8 @@ static void check_patches(struct wh_answer *a, const json_t *patches)
             check_patch_op(a, doc, text);
         json_array_foreach(doc, k, op)
         {
-            char *shown = json_dumps(op, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *shown =
+                kube_json_dump(op, JSON_COMPACT | JSON_ENCODE_ANY, NULL);
             check_patch_op(a, op, shown ? shown : text);
             free(shown);
         }

@@ -5,8 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/jsonarena.h"
 #include "kube/patch.h"
 #include "kube/store.h"
+
+/* Every unit test process runs jansson through the arena-aware allocator,
+ * as vmsnapd does, so the rule tests exercise review's arena scope. A
+ * constructor runs before main, so before any thread. */
+__attribute__((constructor)) static void install_arena(void)
+{
+    kube_json_arena_install();
+}
 
 static json_t *parse(const char *text)
 {
@@ -28,10 +37,9 @@ static json_t *build_review(const struct th_case *c)
         c->user ? c->user : "alice", "groups", "system:authenticated");
 
     cr_assert(req);
-    json_object_set_new(req, "object", c->object ? parse(c->object)
-                                                 : json_null());
-    json_object_set_new(req, "oldObject", c->old ? parse(c->old)
-                                                 : json_null());
+    json_object_set_new(req, "object",
+                        c->object ? parse(c->object) : json_null());
+    json_object_set_new(req, "oldObject", c->old ? parse(c->old) : json_null());
     return json_pack("{s:s, s:s, s:o}", "apiVersion", "admission.k8s.io/v1",
                      "kind", "AdmissionReview", "request", req);
 }
@@ -104,8 +112,7 @@ static char *finish(char *acc)
 char *th_causes(const json_t *resp)
 {
     json_t *causes = json_object_get(
-        json_object_get(json_object_get(resp, "status"), "details"),
-        "causes");
+        json_object_get(json_object_get(resp, "status"), "details"), "causes");
     json_t *c;
     size_t i;
     char *acc = NULL, line[1024];
@@ -127,8 +134,8 @@ char *th_warnings(const json_t *resp)
     size_t i;
     char *acc = NULL;
 
-    json_array_foreach(json_object_get(resp, "warnings"), i, w)
-        acc = append(acc, json_string_value(w));
+    json_array_foreach(json_object_get(resp, "warnings"), i, w) acc =
+        append(acc, json_string_value(w));
     return finish(acc);
 }
 
@@ -161,8 +168,8 @@ void th_check(const char *name, const struct th_case *c,
                  "%s: allowed, message: %s", name, msg ? msg : "-");
     cr_expect_eq(oc.allowed, e->allowed, "%s: outcome", name);
     if (!e->allowed)
-        cr_expect_eq(json_integer_value(json_object_get(st, "code")),
-                     e->code, "%s: code", name);
+        cr_expect_eq(json_integer_value(json_object_get(st, "code")), e->code,
+                     "%s: code", name);
     if (e->causes)
         cr_expect_str_eq(causes, e->causes, "%s: causes", name);
     if (e->message)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/jsonarena.h"
 #include "webhook/policy.h"
 #include "webhook/review.h"
 
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: review_cost N PATH=FILE...\n");
         return 2;
     }
+    kube_json_arena_install(); /* as vmsnapd's main does */
     n = strtol(argv[1], NULL, 10);
     for (int i = 2; i < argc && nb < 32; i++, nb++) {
         char *eq = strchr(argv[i], '=');

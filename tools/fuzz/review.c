@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "kube/jsonarena.h"
 #include "webhook/policy.h"
 #include "webhook/review.h"
 
@@ -30,6 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     json_object_seed(1);
+    kube_json_arena_install(); /* as vmsnapd runs: reviews in an arena */
     if (wh_policy_default(&p) < 0 || kube_store_new(&s) < 0)
         abort();
     if (kube_store_load_file(s, "manifests/examples/cluster.yaml", NULL) < 0)

@@ -1,0 +1,162 @@
+/* kube/jsonarena.c - arena-aware allocator for jansson (see the header). */
+#include "kube/jsonarena.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ASAN 1
+#endif
+#endif
+
+#ifdef ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+/* a poisoned gap after each allocation, so an overrun is reported */
+#define REDZONE 16
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define REDZONE 0
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define ALIGN 16
+/* A review of a typical AdmissionReview fits in the first block. */
+#define FIRST_BLOCK (32 * 1024)
+
+struct block {
+    struct block *next;
+    size_t size, used; /* of data */
+    _Alignas(ALIGN) unsigned char data[];
+};
+
+struct arena {
+    struct block *head; /* newest first; the last one is kept */
+    int active;
+};
+
+static _Thread_local struct arena arena;
+
+/* Frees a thread's kept block when the thread exits. */
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void on_thread_exit(void *unused)
+{
+    struct block *b = arena.head, *next;
+
+    (void)unused;
+    for (; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    arena.head = NULL;
+}
+
+static void make_exit_key(void)
+{
+    (void)pthread_key_create(&exit_key, on_thread_exit);
+}
+
+static struct block *block_new(size_t need)
+{
+    size_t size = FIRST_BLOCK;
+    struct block *b;
+
+    while (size < need)
+        size *= 2;
+    b = malloc(sizeof(*b) + size);
+    if (!b)
+        return NULL;
+    b->next = NULL;
+    b->size = size;
+    b->used = 0;
+    POISON(b->data, size);
+    return b;
+}
+
+static void *arena_alloc(size_t n)
+{
+    size_t want = (n + REDZONE + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    struct block *b = arena.head;
+    void *p;
+
+    if (!b || b->size - b->used < want) {
+        /* a fresh block at least twice the last: few blocks per scope */
+        struct block *nb =
+            block_new(b && b->size * 2 > want ? b->size * 2 : want);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        arena.head = b = nb;
+    }
+    p = b->data + b->used;
+    b->used += want;
+    UNPOISON(p, n);
+    return p;
+}
+
+static int in_arena(const void *p)
+{
+    for (const struct block *b = arena.head; b; b = b->next)
+        if ((const unsigned char *)p >= b->data &&
+            (const unsigned char *)p < b->data + b->size)
+            return 1;
+    return 0;
+}
+
+static void *jansson_malloc(size_t n)
+{
+    return arena.active ? arena_alloc(n) : malloc(n);
+}
+
+/* Inside a scope, arena memory is released by kube_json_arena_end; the
+ * heap's (values made before the scope, on any thread) goes back now. */
+static void jansson_free(void *p)
+{
+    if (arena.active && in_arena(p))
+        return;
+    free(p);
+}
+
+void kube_json_arena_install(void)
+{
+    json_set_alloc_funcs(jansson_malloc, jansson_free);
+}
+
+void kube_json_arena_begin(void)
+{
+    assert(!arena.active && "arena scopes do not nest");
+    if (!arena.head) { /* this thread's first scope */
+        pthread_once(&exit_once, make_exit_key);
+        (void)pthread_setspecific(exit_key, &arena);
+    }
+    arena.active = 1;
+}
+
+void kube_json_arena_end(void)
+{
+    struct block *b = arena.head, *next;
+
+    assert(arena.active);
+    arena.active = 0;
+    if (!b)
+        return;
+    /* keep the oldest (first, smallest) block; free the ones a big
+     * review added, so memory goes back after it */
+    for (; b->next; b = next) {
+        next = b->next;
+        free(b);
+    }
+    b->used = 0;
+    POISON(b->data, b->size);
+    arena.head = b;
+}
