@@ -61,7 +61,7 @@ static const char serve_usage[] =
     "                           seconds; above kube-apiserver's 90s)\n"
     "  --max-connections N      open connections at most (1000)\n"
     "  --conn-memory-limit N    bytes per connection for headers and I/O "
-    "(65536)\n"
+    "(32768)\n"
     "  --threads N              server threads (0: one per CPU)\n"
     "\n"
     "Cluster access (without any, serve runs webhook-only and the rules "
@@ -652,7 +652,8 @@ int cmd_serve(int argc, char **argv)
                 .grace_period = 30 * NS_PER_S,
                 .idle_timeout = 120 * NS_PER_S,
                 .max_connections = 1000,
-                .conn_memory_limit = 64 * 1024,
+                .conn_memory_limit =
+                    32 * 1024, /* MHD's default: malloc, not mmap */
                 .controllers = "all",
                 .leader_elect = 1,
                 .lease_duration = 15 * NS_PER_S,
