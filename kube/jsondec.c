@@ -8,7 +8,8 @@
  *     ({} "abc); we check that only jansson's whitespace follows it.
  *   - strings are not UTF-8 checked by yajl (yajl_dont_validate_strings):
  *     json_stringn and json_object_setn_new check them, once, with
- *     jansson's own rules (overlong forms, surrogates, > U+10FFFF).
+ *     jansson's own rules (overlong forms, surrogates, > U+10FFFF);
+ *     all-ASCII ones, valid by any rule, skip the check.
  *   - raw control characters (NUL too) in strings: yajl refuses them.
  *   - numbers: yajl's grammar is JSON's; we convert the text as jansson
  *     does (strtoll, strtod, overflow refused, underflow kept).
@@ -45,10 +46,22 @@ struct dec {
     char *key;
     size_t key_len, key_cap; /* below twice the input's length */
     int has_key;
+    int key_ascii;
     size_t end; /* input consumed when the top-level value closed */
     json_t *stack_inline[STACK_INLINE];
     char key_inline[KEY_INLINE];
 };
+
+/* Whether s is all ASCII: valid UTF-8 by any rule, so jansson's check
+ * (a function call per character) can be skipped. */
+static int is_ascii(const unsigned char *s, size_t n)
+{
+    unsigned char any = 0;
+
+    for (size_t i = 0; i < n; i++)
+        any |= s[i];
+    return any < 0x80;
+}
 
 /* Puts v (stolen, may be NULL) where the parse is: the top level, the
  * open array, or the open object under the pending key. Returns 1, or 0
@@ -72,8 +85,10 @@ static int add_new(struct dec *d, json_t *v)
     if (!d->has_key)
         goto fail; /* yajl sends a key before each member; never seen */
     d->has_key = 0;
-    /* the checked variant: jansson validates the key's UTF-8; an existing
-     * key keeps its place and takes the new value, as in json_loadb */
+    /* an existing key keeps its place and takes the new value, as in
+     * json_loadb; jansson validates a key's UTF-8 unless it is ASCII */
+    if (d->key_ascii)
+        return json_object_setn_new_nocheck(parent, d->key, d->key_len, v) == 0;
     return json_object_setn_new(parent, d->key, d->key_len, v) == 0;
 fail:
     json_decref(v);
@@ -144,13 +159,18 @@ static int on_key(void *ctx, const unsigned char *key, size_t len)
     }
     memcpy(d->key, key, len);
     d->key_len = len;
+    d->key_ascii = is_ascii(key, len);
     d->has_key = 1;
     return 1;
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
-    /* checked: jansson's UTF-8 rules, the one validation of the bytes */
+    /* jansson's UTF-8 rules are the one validation of the bytes; ASCII
+     * needs none (raw control characters never get here: yajl refuses
+     * them, and \u escapes go to json_loadb) */
+    if (is_ascii(s, len))
+        return add_new(ctx, json_stringn_nocheck((const char *)s, len));
     return add_new(ctx, json_stringn((const char *)s, len));
 }
 
