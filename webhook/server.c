@@ -101,8 +101,7 @@ struct wh_server {
     struct wh_policy *policy;  /* guarded by lock */
 
     pthread_mutex_t conns_lock;
-    struct conn *conns; /* guarded by conns_lock */
-    size_t nconns;      /* guarded by conns_lock */
+    struct conn *conns; /* guarded by conns_lock; counted by the listener */
 };
 
 static enum MHD_Result
@@ -623,7 +622,6 @@ static void conn_started(struct wh_server *s, struct MHD_Connection *c,
     if (s->conns)
         s->conns->prev = cn;
     s->conns = cn;
-    s->nconns++;
     pthread_mutex_unlock(&s->conns_lock);
     wh_metrics_connections_add(s->metrics, 1);
     *socket_context = cn;
@@ -640,7 +638,6 @@ static void conn_closed(struct wh_server *s, struct conn *cn)
         s->conns = cn->next;
     if (cn->next)
         cn->next->prev = cn->prev;
-    s->nconns--;
     pthread_mutex_unlock(&s->conns_lock);
     wh_metrics_connections_add(s->metrics, -1);
     wh_tlscreds_unref(cn->creds);
@@ -941,8 +938,6 @@ static int has_input(int fd)
 
 size_t wh_server_close_idle(struct wh_server *s)
 {
-    size_t n;
-
     pthread_mutex_lock(&s->conns_lock);
     for (struct conn *cn = s->conns; cn; cn = cn->next) {
         if (cn->shut || cn->fd < 0 || atomic_load(&cn->busy) ||
@@ -952,9 +947,10 @@ size_t wh_server_close_idle(struct wh_server *s)
         (void)shutdown(cn->fd, SHUT_RDWR);
         cn->shut = 1;
     }
-    n = s->nconns;
     pthread_mutex_unlock(&s->conns_lock);
-    return n;
+    /* the listener's count: it also sees connections handed over but not
+     * yet started, which the list above does not hold yet */
+    return wh_listener_open_count(s->listener);
 }
 
 void wh_server_stop(struct wh_server *s)
