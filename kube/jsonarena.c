@@ -8,15 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ARENA_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ARENA_ASAN 1
-#endif
-#endif
-
-#ifdef ARENA_ASAN
+#ifdef KUBE_JSON_ARENA_POISONS
 #include <sanitizer/asan_interface.h>
 /* a poisoned gap after each allocation, so an overrun is reported */
 #define REDZONE 16

@@ -17,6 +17,16 @@
 #ifndef VMSNAPD_KUBE_JSONARENA_H
 #define VMSNAPD_KUBE_JSONARENA_H
 
+/* Defined when this build poisons released arena memory (AddressSanitizer,
+ * gcc or clang), so a use after the scope is reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KUBE_JSON_ARENA_POISONS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KUBE_JSON_ARENA_POISONS 1
+#endif
+#endif
+
 /* Routes jansson's allocations through the arena-aware allocator. Call
  * once from main before any thread starts (jansson's allocator is
  * process-wide); without it scopes still work, on plain malloc. */

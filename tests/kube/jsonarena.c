@@ -84,15 +84,7 @@ Test(kube_jsonarena, other_threads_keep_the_heap)
     json_decref(v);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-
-#ifdef TEST_ASAN
+#ifdef KUBE_JSON_ARENA_POISONS
 /* make test-asan runs with abort_on_error=1: a report is a SIGABRT */
 Test(kube_jsonarena, use_after_the_scope_is_reported, .signal = SIGABRT)
 {
