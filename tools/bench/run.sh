@@ -98,7 +98,6 @@ load() {
         awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 
-ROWS=""
 printf '\n%-26s %-9s %10s %9s %9s %9s %7s %7s\n' scenario server req/s \
     p50_ms p99_ms p99.9_ms errors ratio
 # name:connections:close:pause_ms. The paced row reads latency at a set
