@@ -38,8 +38,8 @@ static const char serve_usage[] =
     "on\nSIGHUP); a broken new file is refused and the old one kept. "
     "SIGTERM or\nSIGINT drains: /readyz fails at once, serving goes on for "
     "the shutdown\ndelay, then new connections are refused, idle ones "
-    "closed, and the process\nexits 0 once the last request is answered "
-    "or the grace period ends.\n"
+    "closed, and the process\nexits 0 once the last request is answered, "
+    "or 1 if the grace period ends\nwith requests still open.\n"
     "Durations take Go units (\"100ms\", \"1m30s\") or bare seconds.\n"
     "\n"
     "  --listen ADDR:PORT       address to bind (0.0.0.0:8443; port 0 "
@@ -59,7 +59,16 @@ static const char serve_usage[] =
     "  --idle-timeout DUR       close connections silent this long "
     "(120s, whole\n"
     "                           seconds; above kube-apiserver's 90s)\n"
-    "  --max-connections N      open connections at most (1000)\n"
+    "  --handshake-timeout DUR  a TLS handshake must end this long after "
+    "accept (5s)\n"
+    "  --request-timeout DUR    a request, from its first line to its last "
+    "body\n"
+    "                           byte, must arrive within this (30s)\n"
+    "  --max-connections N      open connections at most (1000); beyond, "
+    "the\n"
+    "                           oldest idle or unfinished one gives way\n"
+    "  --max-buffered-bytes N   request bodies held in memory across all\n"
+    "                           connections (67108864); beyond, 503\n"
     "  --conn-memory-limit N    bytes per connection for headers and I/O "
     "(32768)\n"
     "  --threads N              server threads (0: one per CPU)\n"
@@ -93,7 +102,8 @@ static const char serve_usage[] =
 struct serve_opts {
     const char *listen, *cert, *key, *policy;
     int64_t reload_interval, shutdown_delay, grace_period, idle_timeout;
-    unsigned long max_connections, conn_memory_limit, threads;
+    int64_t handshake_timeout, request_timeout;
+    unsigned long max_connections, conn_memory_limit, threads, max_buffered;
     char host[64];
     unsigned port;
     /* cluster access */
@@ -209,8 +219,14 @@ static const struct serve_opt {
      0},
     {"idle-timeout", OPT_DURATION, offsetof(struct serve_opts, idle_timeout),
      0},
+    {"handshake-timeout", OPT_DURATION,
+     offsetof(struct serve_opts, handshake_timeout), 0},
+    {"request-timeout", OPT_DURATION,
+     offsetof(struct serve_opts, request_timeout), 0},
     {"max-connections", OPT_UINT, offsetof(struct serve_opts, max_connections),
      1000000},
+    {"max-buffered-bytes", OPT_UINT, offsetof(struct serve_opts, max_buffered),
+     (unsigned long)1 << 40},
     {"conn-memory-limit", OPT_UINT,
      offsetof(struct serve_opts, conn_memory_limit), 64 * 1024 * 1024},
     {"threads", OPT_UINT, offsetof(struct serve_opts, threads), 64},
@@ -317,10 +333,14 @@ static int check_opts(struct serve_opts *o)
         return -1;
     }
     if (o->idle_timeout < NS_PER_S || o->reload_interval < NS_PER_MS ||
-        o->max_connections == 0 || o->conn_memory_limit < 4096) {
+        o->handshake_timeout < NS_PER_MS || o->request_timeout < NS_PER_MS ||
+        o->max_connections == 0 || o->conn_memory_limit < 4096 ||
+        o->max_buffered == 0) {
         fprintf(stderr, "vmsnapd serve: --idle-timeout must be at least 1s, "
-                        "--reload-interval 1ms, --max-connections 1 and "
-                        "--conn-memory-limit 4096\n");
+                        "--reload-interval, --handshake-timeout and "
+                        "--request-timeout 1ms, --max-connections 1, "
+                        "--conn-memory-limit 4096 and --max-buffered-bytes "
+                        "1\n");
         return -1;
     }
     return check_cluster_opts(o);
@@ -511,6 +531,14 @@ static int start_cluster(struct serve *sv, struct kube_err *err)
     return KUBE_OK;
 }
 
+/* A flag's duration in whole ms for the server, at least 1. */
+static unsigned ms_of(int64_t ns)
+{
+    int64_t ms = ns / NS_PER_MS;
+
+    return ms < 1 ? 1 : ms > UINT_MAX ? UINT_MAX : (unsigned)ms;
+}
+
 static int start(struct serve *sv)
 {
     struct serve_opts *o = &sv->opts;
@@ -521,6 +549,9 @@ static int start(struct serve *sv)
         .max_connections = (unsigned)o->max_connections,
         .idle_timeout = (unsigned)(o->idle_timeout / NS_PER_S),
         .conn_memory_limit = o->conn_memory_limit,
+        .handshake_timeout_ms = ms_of(o->handshake_timeout),
+        .request_timeout_ms = ms_of(o->request_timeout),
+        .max_buffered = o->max_buffered,
     };
     struct wh_tlscreds *creds = NULL;
     struct wh_policy *policy = NULL;
@@ -603,8 +634,10 @@ static void run(struct serve *sv)
  * let running requests finish, until none is left or the grace period
  * (counted from the signal) is over; stop the informers (running requests
  * still read the cache and the live GET until then), the server, and
- * free the rest. */
-static void drain(struct serve *sv)
+ * free the rest. Returns 0, or -1 when the grace period ended with
+ * connections still open: their requests were cut, and the exit status
+ * must say so. */
+static int drain(struct serve *sv)
 {
     int64_t t0 = now_ns(), deadline = t0 + sv->opts.grace_period;
     int64_t quiesce_at = t0 + sv->opts.shutdown_delay;
@@ -628,8 +661,9 @@ static void drain(struct serve *sv)
          open = wh_server_close_idle(sv->srv))
         nap(10 * NS_PER_MS);
     if (open > 0)
-        kube_log(KUBE_LOG_WARN, "grace period over, closing connections",
-                 "{s:i}", "open", (int)open);
+        kube_log(KUBE_LOG_ERROR,
+                 "grace period over with requests open, closing them", "{s:i}",
+                 "open", (int)open);
     if (sv->cluster)
         cmd_cluster_stop_informers(sv->cluster);
     wh_server_stop(sv->srv);
@@ -637,6 +671,7 @@ static void drain(struct serve *sv)
     cmd_cluster_free(sv->cluster); /* after the server: it reads the store */
     sv->cluster = NULL;
     kube_log(KUBE_LOG_INFO, "stopped", NULL);
+    return open > 0 ? -1 : 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -652,6 +687,9 @@ int cmd_serve(int argc, char **argv)
                 .grace_period = 30 * NS_PER_S,
                 .idle_timeout = 120 * NS_PER_S,
                 .max_connections = 1000,
+                .handshake_timeout = 5 * NS_PER_S,
+                .request_timeout = 30 * NS_PER_S,
+                .max_buffered = 64 * 1024 * 1024,
                 .conn_memory_limit =
                     32 * 1024, /* MHD's default: malloc, not mmap */
                 .controllers = "all",
@@ -671,6 +709,5 @@ int cmd_serve(int argc, char **argv)
     if (start(&sv) < 0)
         return 1;
     run(&sv);
-    drain(&sv);
-    return 0;
+    return drain(&sv) < 0 ? 1 : 0;
 }

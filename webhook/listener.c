@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,14 @@
 /* How long accept(2) rests after running out of descriptors or memory,
  * unless a connection closes first. Not a tuning knob: it only keeps a
  * starved process from spinning. */
-#define STARVED_WAIT_NS 100000000L
+#define STARVED_WAIT_MS 100
 
 struct wh_listener {
     int fd;
     unsigned port;
     size_t max;
     wh_listener_hand_fn hand;
+    wh_listener_evict_fn evict;
     void *ctx;
     pthread_t thread;
 
@@ -111,14 +113,43 @@ unsigned wh_listener_port(const struct wh_listener *l)
     return l->port;
 }
 
-/* Waits until a connection may be accepted; 0 once stopping. */
+/* Whether a connection waits in the backlog. */
+static int backlog_waiting(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+
+    return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+/* Rests on the room condition for ms, or until signalled. Locked. */
+static void rest(struct wh_listener *l, long ms)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&l->room, &l->lock, &until);
+}
+
+/* Waits until a connection may be accepted, asking an old one to give
+ * way while a newcomer waits; 0 once stopping. */
 static int wait_room(struct wh_listener *l)
 {
     int go;
 
     pthread_mutex_lock(&l->lock);
-    while (!l->stopping && l->open >= l->max)
-        pthread_cond_wait(&l->room, &l->lock);
+    while (!l->stopping && l->open >= l->max) {
+        if (l->evict && backlog_waiting(l->fd)) {
+            pthread_mutex_unlock(&l->lock);
+            l->evict(l->ctx);
+            pthread_mutex_lock(&l->lock);
+            if (l->stopping || l->open < l->max)
+                break;
+        }
+        rest(l, WH_LISTENER_EVICT_POLL_MS);
+    }
     go = !l->stopping;
     pthread_mutex_unlock(&l->lock);
     return go;
@@ -138,19 +169,11 @@ static int is_stopping(struct wh_listener *l)
  * while, or the stop. */
 static void starved(struct wh_listener *l, int e)
 {
-    struct timespec until;
-
     kube_log(KUBE_LOG_WARN, "cannot accept a connection", "{s:s}", "error",
              strerror(e));
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += STARVED_WAIT_NS;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&l->lock);
     if (!l->stopping)
-        pthread_cond_timedwait(&l->room, &l->lock, &until);
+        rest(l, STARVED_WAIT_MS);
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -199,11 +222,13 @@ static void *accept_loop(void *arg)
 }
 
 int wh_listener_start(struct wh_listener *l, wh_listener_hand_fn hand,
-                      void *ctx, struct kube_err *err)
+                      wh_listener_evict_fn evict, void *ctx,
+                      struct kube_err *err)
 {
     int rc;
 
     l->hand = hand;
+    l->evict = evict;
     l->ctx = ctx;
     rc = pthread_create(&l->thread, NULL, accept_loop, l);
     if (rc != 0)

@@ -9,7 +9,10 @@
  * socket to MHD_add_connection lets MHD spread them over its workers.
  *
  * The listener also bounds open connections: at `max` it stops accepting,
- * so newcomers wait in the kernel's backlog until one closes. */
+ * so newcomers wait in the kernel's backlog until one closes. While one
+ * waits there, it asks the server (the evict callback) to make an old
+ * connection give way: otherwise clients that stall on purpose could
+ * hold every slot and keep kube-apiserver and the kubelet's probes out. */
 #ifndef VMSNAPD_WEBHOOK_LISTENER_H
 #define VMSNAPD_WEBHOOK_LISTENER_H
 
@@ -28,6 +31,15 @@ typedef int (*wh_listener_hand_fn)(void *ctx, int fd,
                                    const struct sockaddr *addr,
                                    socklen_t addrlen);
 
+/* At the bound with a newcomer in the backlog: asks the server to close
+ * one connection that may give way. Called again every
+ * WH_LISTENER_EVICT_POLL_MS while the newcomer still waits, so it must
+ * not close a second one while the first is still closing. Runs on the
+ * listener's thread. */
+typedef void (*wh_listener_evict_fn)(void *ctx);
+
+#define WH_LISTENER_EVICT_POLL_MS 50
+
 /* Binds addr (port 0 picks a free one) and listens; nothing is accepted
  * before wh_listener_start. err names the address and the reason. */
 int wh_listener_open(struct wh_listener **out, const struct sockaddr *addr,
@@ -37,9 +49,11 @@ int wh_listener_open(struct wh_listener **out, const struct sockaddr *addr,
 /* The bound port. */
 unsigned wh_listener_port(const struct wh_listener *l);
 
-/* Starts the accepting thread; hand gets every connection. */
+/* Starts the accepting thread; hand gets every connection, evict (may be
+ * NULL: newcomers just wait) the calls described above. */
 int wh_listener_start(struct wh_listener *l, wh_listener_hand_fn hand,
-                      void *ctx, struct kube_err *err) KUBE_MUST_CHECK;
+                      wh_listener_evict_fn evict, void *ctx,
+                      struct kube_err *err) KUBE_MUST_CHECK;
 
 /* A connection hand took has closed: room for the next. Thread-safe. */
 void wh_listener_closed(struct wh_listener *l);

@@ -1,10 +1,15 @@
 /* webhook/server.c - libmicrohttpd + GnuTLS admission server. */
+#define _GNU_SOURCE /* mremap: large bodies grow in their own mapping */
 #include "webhook/server.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -13,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,8 +38,24 @@ _Static_assert(WH_SERVER_MAX_BODY == 8388608, "TOO_LARGE names the limit");
 /* The most body we read only to throw it away before refusing. */
 #define DRAIN_MAX (2 * (long long)WH_SERVER_MAX_BODY)
 
-/* Body buffer growth when no Content-Length was sent (chunked). */
+/* Body buffer growth when no Content-Length was sent (chunked); bodies
+ * larger than this live in their own mapping (see body_resize). */
 #define BODY_CHUNK (64 * 1024)
+
+/* A body at least this large leaves a JSON tree of its size in the heap
+ * when its request ends: hand free pages back then (malloc_trim). */
+#define TRIM_AFTER (1024 * 1024)
+
+#define BUSY "server busy: request bodies in memory are at their limit\n"
+
+/* Where a connection is, for its deadlines and for giving way. */
+enum conn_phase {
+    PH_HANDSHAKE, /* accepted, TLS handshake running: handshake timeout */
+    PH_FIRST,     /* handshake done, no request yet: request timeout */
+    PH_READING,   /* request line seen, request incomplete: request timeout */
+    PH_ANSWERING, /* request complete, answer going out: never evicted */
+    PH_IDLE,      /* kept alive between requests: MHD's idle timeout */
+};
 
 struct wh_server;
 struct request;
@@ -55,8 +77,11 @@ struct conn {
     struct wh_server *srv;
     struct conn *prev, *next; /* guarded by srv->conns_lock */
     int shut;                 /* guarded by srv->conns_lock */
+    int giving_way;           /* guarded by srv->conns_lock: evicted */
     int fd;
-    atomic_int busy; /* between a request's headers and its completion */
+    atomic_int phase;       /* enum conn_phase */
+    _Atomic uint64_t since; /* when the phase began (now_ns) */
+    atomic_int busy;        /* between a request's headers and its completion */
     /* The pair this connection's handshake uses, taken at accept and
      * held until close: GnuTLS keeps pointing into it after the
      * certificate callback returns. */
@@ -69,10 +94,11 @@ struct request {
     const char *url, *method; /* MHD's, valid until on_completed */
     struct conn *conn;
     uint64_t start_ns;
-    char *body;
+    char *body; /* malloc'd up to BODY_CHUNK, mmap'd above */
     size_t len, cap;
-    size_t dropped; /* bytes thrown away */
-    int drop;       /* keep no body: refused, unwanted (GET) or over the cap */
+    size_t reserved; /* of the server's body budget */
+    size_t dropped;  /* bytes thrown away */
+    int drop;        /* keep no body: refused, unwanted (GET) or over the cap */
     int answered;
     int logged; /* its log line is written (else queue writes one) */
     /* a refusal decided on the headers, answered once the (empty) body is
@@ -102,6 +128,16 @@ struct wh_server {
 
     pthread_mutex_t conns_lock;
     struct conn *conns; /* guarded by conns_lock; counted by the listener */
+    size_t giving_way;  /* guarded by conns_lock: evicted, not yet closed */
+
+    uint64_t handshake_ns, request_ns; /* deadlines, see the config */
+    size_t max_buffered;
+    atomic_size_t buffered; /* body bytes reserved by running requests */
+
+    pthread_t reaper; /* closes connections past their deadline */
+    pthread_mutex_t reap_lock;
+    pthread_cond_t reap_wake;
+    int reap_stop, reaping; /* guarded by reap_lock */
 };
 
 static enum MHD_Result
@@ -157,6 +193,14 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void conn_phase(struct conn *cn, enum conn_phase ph)
+{
+    if (!cn)
+        return;
+    atomic_store(&cn->since, now_ns());
+    atomic_store(&cn->phase, (int)ph);
+}
+
 static const struct route *route_find(const char *url)
 {
     for (size_t i = 0; i < NROUTES; i++)
@@ -189,6 +233,7 @@ static enum MHD_Result queue(struct wh_server *s, struct MHD_Connection *c,
     enum MHD_Result ret = MHD_NO;
 
     r->answered = 1;
+    conn_phase(r->conn, PH_ANSWERING);
     account(s, r, status, code, latency);
     if (!r->logged && kube_log_enabled(KUBE_LOG_DEBUG))
         kube_log(KUBE_LOG_DEBUG, "answered", "{s:s, s:s, s:i, s:f}", "path",
@@ -417,6 +462,50 @@ static long long content_length(struct MHD_Connection *c)
     return n;
 }
 
+struct lengths {
+    const char *first; /* the first Content-Length value */
+    int disagree;
+};
+
+/* Compares each Content-Length header with the first. */
+static enum MHD_Result compare_length(void *cls, enum MHD_ValueKind kind,
+                                      const char *key, const char *value)
+{
+    struct lengths *l = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (!l->first)
+        l->first = value;
+    else if (strcmp(l->first, value) != 0)
+        l->disagree = 1;
+    return MHD_YES;
+}
+
+/* Two Content-Length headers that disagree leave the body's end to
+ * whoever reads the request, the classic smuggling gap: Go refuses it,
+ * and so do we. */
+static int lengths_disagree(struct MHD_Connection *c)
+{
+    struct lengths l = {NULL, 0};
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, compare_length, &l);
+    return l.disagree;
+}
+
+/* MHD's decoding of the path and the query, except that a %00 stays as
+ * it was: a NUL would cut the path short, and "/healthz%00" must not be
+ * /healthz. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *val)
+{
+    (void)cls;
+    (void)c;
+    if (strstr(val, "%00"))
+        return strlen(val);
+    return MHD_http_unescape(val);
+}
+
 /* Whether the client waits for "100 Continue" before sending its body. */
 static int expects_continue(struct MHD_Connection *c)
 {
@@ -445,8 +534,82 @@ static enum MHD_Result refuse(struct wh_server *s, struct MHD_Connection *c,
     return MHD_YES;
 }
 
-/* Checks an admission request's headers; refuses with 415 or 413, or
- * reserves the body buffer. */
+/* ---- request bodies ----------------------------------------------------- */
+
+/* Takes budget for r to hold want bytes in all; -1 (nothing taken) when
+ * that would pass the server's limit. Lock-free. */
+static int budget_take(struct wh_server *s, struct request *r, size_t want)
+{
+    size_t add, before;
+
+    if (want <= r->reserved)
+        return 0;
+    add = want - r->reserved;
+    before = atomic_fetch_add(&s->buffered, add);
+    if (before + add > s->max_buffered) {
+        atomic_fetch_sub(&s->buffered, add);
+        return -1;
+    }
+    r->reserved = want;
+    return 0;
+}
+
+/* Grows r's body buffer to cap bytes. Above BODY_CHUNK the body lives in
+ * its own mapping, so freeing it gives the memory back to the kernel at
+ * once: glibc raises its mmap threshold after the first large free and
+ * would keep later bodies in a heap that a burst leaves swollen. */
+static int body_resize(struct request *r, size_t cap)
+{
+    char *p;
+
+    if (cap <= BODY_CHUNK) {
+        p = realloc(r->body, cap);
+    } else if (r->cap > BODY_CHUNK) {
+        p = mremap(r->body, r->cap, cap, MREMAP_MAYMOVE);
+        p = p == MAP_FAILED ? NULL : p;
+    } else {
+        p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
+        p = p == MAP_FAILED ? NULL : p;
+        if (p && r->len)
+            memcpy(p, r->body, r->len);
+        if (p)
+            free(r->body);
+    }
+    if (!p)
+        return -1;
+    r->body = p;
+    r->cap = cap;
+    return 0;
+}
+
+static void body_free(struct request *r)
+{
+    if (r->cap > BODY_CHUNK)
+        munmap(r->body, r->cap);
+    else
+        free(r->body);
+    r->body = NULL;
+    r->len = r->cap = 0;
+}
+
+/* Frees r's body and gives its budget back; after a large one, the heap
+ * its JSON tree used goes back to the kernel too. */
+static void body_release(struct wh_server *s, struct request *r)
+{
+    size_t had = r->reserved;
+
+    body_free(r);
+    atomic_fetch_sub(&s->buffered, had);
+    r->reserved = 0;
+#ifdef __GLIBC__
+    if (had >= TRIM_AFTER)
+        malloc_trim(0);
+#endif
+}
+
+/* Checks an admission request's headers; refuses with 415, 413 or 503,
+ * or reserves the body's budget and the start of its buffer. */
 static enum MHD_Result begin_review(struct wh_server *s,
                                     struct MHD_Connection *c, struct request *r)
 {
@@ -460,11 +623,15 @@ static enum MHD_Result begin_review(struct wh_server *s,
     if (cl > WH_SERVER_MAX_BODY)
         return refuse(s, c, r, MHD_HTTP_CONTENT_TOO_LARGE, TOO_LARGE, NULL);
     if (cl > 0) {
-        /* reserve what is announced, up to a point: memory should follow
-         * bytes received, not bytes promised */
-        r->cap = cl < BODY_CHUNK * 16 ? (size_t)cl : BODY_CHUNK * 16;
-        r->body = malloc(r->cap);
-        if (!r->body)
+        /* the budget covers what is announced; memory follows bytes
+         * received, from a buffer of up to 1 MiB to start with. Over the
+         * budget the answer goes at once, the body unread: never wait
+         * for bytes we will not keep */
+        if (budget_take(s, r, (size_t)cl) < 0)
+            return reply_text(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, BUSY,
+                              NULL);
+        if (body_resize(r, cl < BODY_CHUNK * 16 ? (size_t)cl
+                                                : BODY_CHUNK * 16) < 0)
             return MHD_NO;
     }
     return MHD_YES;
@@ -490,7 +657,11 @@ static enum MHD_Result begin(struct wh_server *s, struct MHD_Connection *c,
     r->conn = ci ? ci->socket_context : NULL;
     if (r->conn)
         atomic_store(&r->conn->busy, 1);
-    *con_cls = r; /* from here on_completed frees it */
+    *con_cls = r;            /* from here on_completed frees it */
+    if (lengths_disagree(c)) /* where the body ends is unknown: answer now */
+        return reply_text(s, c, r, MHD_HTTP_BAD_REQUEST,
+                          "bad request: Content-Length headers disagree\n",
+                          NULL);
     rt = route_find(url);
     if (!rt)
         return refuse(s, c, r, MHD_HTTP_NOT_FOUND, "404 page not found\n",
@@ -509,7 +680,8 @@ static enum MHD_Result begin(struct wh_server *s, struct MHD_Connection *c,
 /* Appends a chunk of body. Over the cap the buffer goes and the rest is
  * dropped, to answer 413 once it is in (see refuse); a client that sends
  * more than DRAIN_MAX that way is cut off. */
-static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
+static enum MHD_Result take_body(struct wh_server *s, struct request *r,
+                                 const char *data, size_t n)
 {
     if (r->answered)
         return MHD_YES; /* MHD discards the rest itself */
@@ -517,9 +689,7 @@ static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
         (r->route->metrics < 0 || n > WH_SERVER_MAX_BODY - r->len)) {
         /* a body where none is wanted, or over the cap */
         r->drop = 1;
-        free(r->body);
-        r->body = NULL;
-        r->len = r->cap = 0;
+        body_release(s, r);
     }
     if (r->drop) {
         r->dropped += n;
@@ -527,17 +697,22 @@ static enum MHD_Result take_body(struct request *r, const char *data, size_t n)
     }
     if (n > r->cap - r->len) {
         size_t cap = r->cap ? r->cap : BODY_CHUNK;
-        char *p;
 
         while (cap - r->len < n)
             cap *= 2;
         if (cap > WH_SERVER_MAX_BODY)
             cap = WH_SERVER_MAX_BODY;
-        p = realloc(r->body, cap);
-        if (!p)
+        if (budget_take(s, r, cap) < 0) {
+            /* a chunked body outgrew the budget: drop the rest, 503 */
+            body_release(s, r);
+            r->drop = 1;
+            r->refusal = MHD_HTTP_SERVICE_UNAVAILABLE;
+            r->refusal_text = BUSY;
+            r->dropped += n;
+            return MHD_YES;
+        }
+        if (body_resize(r, cap) < 0)
             return MHD_NO;
-        r->body = p;
-        r->cap = cap;
     }
     memcpy(r->body + r->len, data, n);
     r->len += n;
@@ -558,7 +733,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return begin(s, c, url, method, con_cls);
     if (n) {
         *upload_data_size = 0; /* all consumed */
-        return take_body(r, upload_data, n);
+        return take_body(s, r, upload_data, n);
     }
     if (r->answered)
         return MHD_YES;
@@ -571,18 +746,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct wh_server *s = cls;
     struct request *r = *con_cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
-    (void)cls;
-    (void)c;
     (void)toe;
+    /* also a request that failed before begin (bad request line) */
+    conn_phase(ci ? ci->socket_context : NULL, PH_IDLE);
     if (!r)
         return;
     if (r->conn)
         atomic_store(&r->conn->busy, 0);
-    free(r->body);
+    body_release(s, r);
     free(r);
     *con_cls = NULL;
+}
+
+/* MHD has read a request line: the request's clock starts. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    (void)cls;
+    (void)uri;
+    conn_phase(ci ? ci->socket_context : NULL, PH_READING);
+    return NULL; /* the request is made in begin */
 }
 
 /* ---- connections and TLS ------------------------------------------------ */
@@ -595,6 +785,34 @@ static struct wh_tlscreds *creds_get(struct wh_server *s)
     c = wh_tlscreds_ref(s->creds);
     pthread_mutex_unlock(&s->lock);
     return c;
+}
+
+/* The struct conn of a GnuTLS session (NULL before conn_started). */
+static struct conn *session_conn(gnutls_session_t session)
+{
+    struct MHD_Connection *c = gnutls_session_get_ptr(session);
+    const union MHD_ConnectionInfo *ci =
+        c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT)
+          : NULL;
+
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The client's Finished is the last handshake message we receive, in
+ * full and resumed handshakes, TLS 1.2 and 1.3 alike: the handshake
+ * deadline no longer applies, the first request's does. */
+static int on_handshake_msg(gnutls_session_t session, unsigned htype,
+                            unsigned when, unsigned incoming,
+                            const gnutls_datum_t *msg)
+{
+    struct conn *cn = session_conn(session);
+
+    (void)htype;
+    (void)when;
+    (void)msg;
+    if (cn && incoming && atomic_load(&cn->phase) == PH_HANDSHAKE)
+        conn_phase(cn, PH_FIRST);
+    return 0;
 }
 
 static void conn_started(struct wh_server *s, struct MHD_Connection *c,
@@ -611,12 +829,17 @@ static void conn_started(struct wh_server *s, struct MHD_Connection *c,
     cn->srv = s;
     cn->fd = fd ? fd->connect_fd : -1;
     cn->creds = creds_get(s);
+    conn_phase(cn, PH_HANDSHAKE);
     /* Tickets let a reconnecting client skip the full handshake; the key
      * belongs to the pair, so a rotation ends resumption into the old
      * certificate. GnuTLS copies the key. */
-    if (tls && tls->tls_session)
+    if (tls && tls->tls_session) {
         (void)gnutls_session_ticket_enable_server(
             tls->tls_session, wh_tlscreds_ticket_key(cn->creds));
+        gnutls_handshake_set_hook_function(tls->tls_session,
+                                           GNUTLS_HANDSHAKE_FINISHED,
+                                           GNUTLS_HOOK_POST, on_handshake_msg);
+    }
     pthread_mutex_lock(&s->conns_lock);
     cn->next = s->conns;
     if (s->conns)
@@ -638,6 +861,8 @@ static void conn_closed(struct wh_server *s, struct conn *cn)
         s->conns = cn->next;
     if (cn->next)
         cn->next->prev = cn->prev;
+    if (cn->giving_way)
+        s->giving_way--;
     pthread_mutex_unlock(&s->conns_lock);
     wh_metrics_connections_add(s->metrics, -1);
     wh_tlscreds_unref(cn->creds);
@@ -668,11 +893,7 @@ static int on_certificate(gnutls_session_t session,
                           int pk_algos_length, gnutls_pcert_st **pcert,
                           unsigned int *pcert_length, gnutls_privkey_t *key)
 {
-    struct MHD_Connection *c = gnutls_session_get_ptr(session);
-    const union MHD_ConnectionInfo *ci =
-        c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT)
-          : NULL;
-    struct conn *cn = ci ? ci->socket_context : NULL;
+    struct conn *cn = session_conn(session);
 
     (void)req_ca_rdn;
     (void)nreqs;
@@ -728,6 +949,97 @@ static int hand_over(void *ctx, int fd, const struct sockaddr *addr,
     kube_log(KUBE_LOG_WARN, "cannot take a connection", "{s:s}", "error",
              strerror(errno));
     return -1;
+}
+
+/* ---- deadlines and giving way ------------------------------------------- */
+
+static const char *const phase_names[] = {"handshake", "first request",
+                                          "request", "answer", "idle"};
+
+/* How long cn may stay in its phase; 0: no deadline of ours. */
+static uint64_t phase_limit(const struct wh_server *s, int phase)
+{
+    if (phase == PH_HANDSHAKE)
+        return s->handshake_ns;
+    if (phase == PH_FIRST || phase == PH_READING)
+        return s->request_ns;
+    return 0;
+}
+
+/* Shuts cn's socket down: its worker sees the end and closes it. */
+static void conn_cut(struct conn *cn, const char *why, uint64_t now)
+{
+    int ph = atomic_load(&cn->phase);
+
+    (void)shutdown(cn->fd, SHUT_RDWR);
+    cn->shut = 1;
+    kube_log(KUBE_LOG_DEBUG, why, "{s:s, s:f}", "phase", phase_names[ph],
+             "seconds", (double)(now - atomic_load(&cn->since)) / 1e9);
+}
+
+/* Closes the connections past their phase's deadline. */
+static void reap(struct wh_server *s)
+{
+    uint64_t now = now_ns();
+
+    pthread_mutex_lock(&s->conns_lock);
+    for (struct conn *cn = s->conns; cn; cn = cn->next) {
+        uint64_t limit = phase_limit(s, atomic_load(&cn->phase));
+
+        if (!cn->shut && cn->fd >= 0 && limit &&
+            now - atomic_load(&cn->since) > limit)
+            conn_cut(cn, "closed a stalled connection", now);
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+}
+
+static void *reap_loop(void *arg)
+{
+    struct wh_server *s = arg;
+    uint64_t tick =
+        s->handshake_ns < s->request_ns ? s->handshake_ns : s->request_ns;
+
+    tick = tick / 4 < 20000000u ? 20000000u : tick / 4; /* 20 ms at least */
+    tick = tick > 500000000u ? 500000000u : tick;       /* 500 ms at most */
+    pthread_mutex_lock(&s->reap_lock);
+    while (!s->reap_stop) {
+        struct timespec until;
+
+        pthread_mutex_unlock(&s->reap_lock);
+        reap(s);
+        pthread_mutex_lock(&s->reap_lock);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)tick;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        if (!s->reap_stop)
+            pthread_cond_timedwait(&s->reap_wake, &s->reap_lock, &until);
+    }
+    pthread_mutex_unlock(&s->reap_lock);
+    return NULL;
+}
+
+/* The listener is at the bound with a newcomer waiting: the connection
+ * idle or unfinished the longest gives way (one at a time). A connection
+ * whose answer is going out keeps its place. */
+static void evict(void *ctx)
+{
+    struct wh_server *s = ctx;
+    struct conn *oldest = NULL;
+
+    pthread_mutex_lock(&s->conns_lock);
+    for (struct conn *cn = s->conns; cn && !s->giving_way; cn = cn->next) {
+        if (cn->shut || cn->fd < 0 || atomic_load(&cn->phase) == PH_ANSWERING)
+            continue;
+        if (!oldest || atomic_load(&cn->since) < atomic_load(&oldest->since))
+            oldest = cn;
+    }
+    if (oldest) {
+        conn_cut(oldest, "a connection gave way to a newcomer", now_ns());
+        oldest->giving_way = 1;
+        s->giving_way++;
+    }
+    pthread_mutex_unlock(&s->conns_lock);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -811,14 +1123,21 @@ static int start_daemon(struct wh_server *s, const struct wh_server_config *cfg,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory_limit,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_END);
     if (!s->daemon)
         return kube_err_set(err, KUBE_ERR,
                             "cannot serve on %s port %u (see the "
                             "libmicrohttpd line above)",
                             cfg->host, cfg->port);
     atomic_store(&s->started, 1);
-    return wh_listener_start(s->listener, hand_over, s, err);
+    rc = pthread_create(&s->reaper, NULL, reap_loop, s);
+    if (rc != 0)
+        return kube_err_set(err, KUBE_ERR, "cannot start the reaper: %s",
+                            strerror(rc));
+    s->reaping = 1;
+    return wh_listener_start(s->listener, hand_over, evict, s, err);
 }
 
 static int server_new(struct wh_server **out,
@@ -835,6 +1154,12 @@ static int server_new(struct wh_server **out,
     atomic_init(&s->ready, cfg->start_unready ? 0 : 1);
     s->store = cfg->store;
     s->lookup = cfg->lookup;
+    s->handshake_ns = (uint64_t)cfg->handshake_timeout_ms * 1000000u;
+    s->request_ns = (uint64_t)cfg->request_timeout_ms * 1000000u;
+    s->max_buffered = cfg->max_buffered;
+    atomic_init(&s->buffered, 0);
+    pthread_mutex_init(&s->reap_lock, NULL);
+    pthread_cond_init(&s->reap_wake, NULL);
     atomic_init(&s->closing, 0);
     atomic_init(&s->started, 0);
     pthread_mutex_init(&s->lock, NULL);
@@ -848,6 +1173,15 @@ static void server_free(struct wh_server *s)
 {
     if (s->listener)
         wh_listener_stop(s->listener);
+    if (s->reaping) {
+        pthread_mutex_lock(&s->reap_lock);
+        s->reap_stop = 1;
+        pthread_cond_signal(&s->reap_wake);
+        pthread_mutex_unlock(&s->reap_lock);
+        pthread_join(s->reaper, NULL);
+    }
+    pthread_cond_destroy(&s->reap_wake);
+    pthread_mutex_destroy(&s->reap_lock);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     wh_listener_free(s->listener);
@@ -866,7 +1200,9 @@ int wh_server_start(struct wh_server **out, const struct wh_server_config *cfg,
     struct wh_server *s = NULL;
     int rc;
 
-    assert(creds && policy && cfg->idle_timeout > 0);
+    assert(creds && policy && cfg->idle_timeout > 0 &&
+           cfg->handshake_timeout_ms > 0 && cfg->request_timeout_ms > 0 &&
+           cfg->max_buffered > 0);
     rc = server_new(&s, cfg, err);
     if (rc < 0)
         return rc;

@@ -17,7 +17,9 @@
  *
  * Requests: the admission paths take POST with Content-Type
  * application/json (415 otherwise) and a body of at most WH_SERVER_MAX_BODY
- * (413, checked on Content-Length and again while the body streams in);
+ * (413, checked on Content-Length and again while the body streams in),
+ * one Content-Length only (400 when two disagree), bodies in memory
+ * bounded across all connections (503 beyond max_buffered);
  * a body that is not an AdmissionReview gets 400 and a plain-text reason.
  * Unknown paths get 404, a wrong method 405 with Allow. */
 #ifndef VMSNAPD_WEBHOOK_SERVER_H
@@ -52,14 +54,26 @@ struct wh_server_config {
     const char *host;         /* numeric IPv4 or IPv6 address */
     unsigned port;            /* 0 picks a free port (wh_server_port) */
     unsigned threads;         /* pool threads; 0 = one per online CPU */
-    unsigned max_connections; /* beyond it, new ones wait in the backlog */
+    unsigned max_connections; /* beyond it, new ones wait in the backlog,
+                                 and the oldest connection that is idle or
+                                 unfinished (handshake or request) gives
+                                 way to each newcomer */
     unsigned idle_timeout;    /* seconds without traffic, then closed; >0.
                                  Longer than kube-apiserver's 90 s idle
                                  timeout by default, so the client closes
                                  first and never races our close. */
     size_t conn_memory_limit; /* per-connection pool (headers must fit) */
-    struct kube_store *store; /* what the rules read (borrowed, outlives
-                                 the server); NULL: no cluster view */
+    /* A connection's TLS handshake must end this many ms after accept,
+     * and a request (from its request line to its last body byte, or the
+     * first request after the handshake) within request_timeout_ms, or
+     * the connection is closed: a client trickling bytes never reaches
+     * idle_timeout. Both >0. */
+    unsigned handshake_timeout_ms, request_timeout_ms;
+    /* Request bodies held in memory across all connections, at most; a
+     * request that would pass it gets 503 at once. >0. */
+    size_t max_buffered;
+    struct kube_store *store;       /* what the rules read (borrowed, outlives
+                                       the server); NULL: no cluster view */
     const struct wh_lookup *lookup; /* live reads; NULL: none (borrowed) */
     int start_unready;              /* /readyz 503 until set ready */
 };

@@ -1,6 +1,7 @@
 /* tests/webhook/listener.c - the accept thread: it hands every connection
  * over, holds the bound (newcomers wait in the backlog until one closes),
- * gives back a slot the callback refuses, and stops cleanly. Plain TCP on
+ * asks for room while a newcomer waits at the bound, gives back a slot
+ * the callback refuses, and stops cleanly. Plain TCP on
  * 127.0.0.1 and a free port. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -20,7 +21,8 @@ static struct {
     int fds[MAXFD];
     int n;
     int refuse; /* close the next one and say so */
-} seen = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+    int evicts; /* times the listener asked for room */
+} seen = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0, 0};
 
 static int take(void *ctx, int fd, const struct sockaddr *addr,
                 socklen_t addrlen)
@@ -41,22 +43,42 @@ static int take(void *ctx, int fd, const struct sockaddr *addr,
     return 0;
 }
 
-static int taken(void)
+/* Counts the call and makes no room: the newcomer keeps waiting. */
+static void evict(void *ctx)
+{
+    (void)ctx;
+    pthread_mutex_lock(&seen.lock);
+    seen.evicts++;
+    pthread_mutex_unlock(&seen.lock);
+}
+
+static int read_seen(const int *field)
 {
     int n;
 
     pthread_mutex_lock(&seen.lock);
-    n = seen.n;
+    n = *field;
     pthread_mutex_unlock(&seen.lock);
     return n;
 }
 
-/* Waits up to 5 s (a functional deadline, not a speed check) for n. */
+static int taken(void)
+{
+    return read_seen(&seen.n);
+}
+
+/* Waits up to 5 s (a functional deadline, not a speed check) until
+ * *field reaches n; returns its value. */
+static int wait_for(const int *field, int n)
+{
+    for (int i = 0; i < 500 && read_seen(field) < n; i++)
+        usleep(10000);
+    return read_seen(field);
+}
+
 static int wait_taken(int n)
 {
-    for (int i = 0; i < 500 && taken() < n; i++)
-        usleep(10000);
-    return taken();
+    return wait_for(&seen.n, n);
 }
 
 static struct wh_listener *open_listener(size_t max)
@@ -70,7 +92,8 @@ static struct wh_listener *open_listener(size_t max)
         wh_listener_open(&l, (struct sockaddr *)&a, sizeof(a), max, &err), 0,
         "%s", err.msg);
     cr_assert_neq(wh_listener_port(l), 0);
-    cr_assert_eq(wh_listener_start(l, take, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(wh_listener_start(l, take, evict, NULL, &err), 0, "%s",
+                 err.msg);
     return l;
 }
 
@@ -91,6 +114,7 @@ static void reset_seen(void)
         close(seen.fds[i]);
     seen.n = 0;
     seen.refuse = 0;
+    seen.evicts = 0;
 }
 
 Test(webhook_listener, holds_the_bound_until_one_closes, .fini = reset_seen)
@@ -101,7 +125,9 @@ Test(webhook_listener, holds_the_bound_until_one_closes, .fini = reset_seen)
     for (int i = 0; i < 3; i++)
         c[i] = dial(wh_listener_port(l));
     cr_expect_eq(wait_taken(2), 2);
-    usleep(200000); /* the third stays in the backlog */
+    /* the listener saw the third waiting and asked for room, twice (so
+     * it kept waiting instead of accepting), and the server made none */
+    cr_expect_geq(wait_for(&seen.evicts, 2), 2, "the newcomer went unseen");
     cr_expect_eq(taken(), 2, "the bound of 2 was passed");
     cr_expect_eq(wh_listener_open_count(l), 2);
     wh_listener_closed(l); /* the server closed one */
