@@ -696,6 +696,55 @@ Test(integration_faults, parallel_large_bodies_stay_in_budget)
     cr_log_info("8 MiB x %d: RSS %ld KiB after", FLOOD, rss_kb());
 }
 
+/* Sends raw (a whole request) on a new TLS connection; the status. */
+static int raw_request(const char *raw)
+{
+    static char out[4096];
+    int fd = dial(), n, got = 0;
+    SSL *ssl = handshake(fd);
+
+    cr_assert_not_null(ssl);
+    cr_assert_eq(SSL_write(ssl, raw, (int)strlen(raw)), (int)strlen(raw));
+    while (got < (int)sizeof(out) - 1 &&
+           (n = SSL_read(ssl, out + got, (int)sizeof(out) - 1 - got)) > 0)
+        got += n;
+    out[got] = '\0';
+    ERR_clear_error();
+    SSL_free(ssl);
+    close(fd);
+    return strncmp(out, "HTTP/1.1 ", 9) == 0 ? (int)strtol(out + 9, NULL, 10)
+                                               : 0;
+}
+
+/* Requests two readers could read two ways are refused, not guessed. */
+Test(integration_faults, ambiguous_requests)
+{
+    static const struct {
+        const char *raw;
+        int status;
+    } cases[] = {
+        {"GET /healthz%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+         404},
+        {"GET /healthz%00.json HTTP/1.1\r\nHost: x\r\nConnection: "
+         "close\r\n\r\n",
+         404},
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+         200},
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+         "Content-Length: 4\r\nConnection: close\r\n\r\n{}{}",
+         400},
+        {"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+         "Content-Length: 2\r\nConnection: close\r\n\r\n{}{}",
+         400},
+    };
+
+    serve(NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+        cr_expect_eq(raw_request(cases[i].raw), cases[i].status, "case %zu",
+                     i);
+    answers_correctly();
+}
+
 Test(integration_faults, tls_garbage_and_plain_http)
 {
     static const char plain[] =

@@ -1139,6 +1139,39 @@ Test(integration_server, sigterm_drains)
     free(s.body);
 }
 
+/* A request still open when the grace period ends is cut: the log says
+ * so and the exit status is not 0, so the cut shows in the pod's
+ * termination record and not only in a log line. */
+Test(integration_server, grace_period_over_is_an_error)
+{
+    static struct slow s;
+    int st;
+
+    start_server("--grace-period", "1s", NULL);
+    s.body = it_slurp(SNAP, &s.len);
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.cond, NULL);
+    cr_assert_eq(pthread_create(&s.thread, NULL, post_slowly, &s), 0);
+    pthread_mutex_lock(&s.lock);
+    while (!s.half_sent)
+        pthread_cond_wait(&s.cond, &s.lock);
+    pthread_mutex_unlock(&s.lock);
+    cr_assert_eq(kill(t.pid, SIGTERM), 0);
+    st = wait_exit(); /* the request is held back all along */
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x; log:\n%s",
+              st, it_slurp(t.log, NULL));
+    cr_expect(log_has("grace period over with requests open"), "%s",
+              it_slurp(t.log, NULL));
+    pthread_mutex_lock(&s.lock);
+    s.release = 1;
+    pthread_cond_broadcast(&s.cond);
+    pthread_mutex_unlock(&s.lock);
+    pthread_join(s.thread, NULL);
+    cr_expect_neq(s.r.status, 200, "the cut request was answered");
+    t.status = 0; /* checked above; teardown wants 0 */
+    free(s.body);
+}
+
 /* ---- idle timeout ------------------------------------------------------- */
 
 /* A raw TLS client (OpenSSL): for what no HTTP client does on purpose,
