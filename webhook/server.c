@@ -343,11 +343,14 @@ static void log_answer(struct request *r, const struct wh_outcome *oc,
                  "latency", secs, "timeout", (double)budget / 1e9);
     if (!kube_log_enabled(level))
         return;
+    /* a denial's message quotes the object's values: user data, so only
+     * when debugging */
     kube_log(level, oc->allowed ? "admitted" : "denied",
-             "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:f, s:b, s:s}", "uid",
+             "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:f, s:b, s:s*}", "uid",
              oc->uid, "kind", oc->kind, "operation", oc->operation, "namespace",
              oc->ns, "name", oc->name, "code", oc->code, "path", r->route->path,
-             "latency", secs, "patched", oc->patched, "message", oc->message);
+             "latency", secs, "patched", oc->patched, "message",
+             kube_log_enabled(KUBE_LOG_DEBUG) ? oc->message : NULL);
 }
 
 /* A body that is not an AdmissionReview has no uid to answer: 400 and
@@ -366,8 +369,13 @@ static enum MHD_Result review_failed(struct wh_server *s,
         return reply_text(s, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR,
                           "internal error\n", NULL);
     }
-    kube_log(KUBE_LOG_INFO, "not an AdmissionReview", "{s:s, s:i, s:s}", "path",
-             r->route->path, "code", MHD_HTTP_BAD_REQUEST, "error", err->msg);
+    /* the reason may quote the body (jansson's "near '...'"): at info
+     * only where and how much, the reason at debug */
+    kube_log(KUBE_LOG_INFO, "not an AdmissionReview", "{s:s, s:i, s:i}", "path",
+             r->route->path, "code", MHD_HTTP_BAD_REQUEST, "bytes",
+             (int)r->len); /* at most WH_SERVER_MAX_BODY */
+    kube_log(KUBE_LOG_DEBUG, "not an AdmissionReview: why", "{s:s, s:s}",
+             "path", r->route->path, "error", err->msg);
     snprintf(text, sizeof(text), "%s\n", err->msg); /* fits by size */
     return reply_text(s, c, r, MHD_HTTP_BAD_REQUEST, text, NULL);
 }

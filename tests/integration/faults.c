@@ -713,7 +713,7 @@ static int raw_request(const char *raw)
     SSL_free(ssl);
     close(fd);
     return strncmp(out, "HTTP/1.1 ", 9) == 0 ? (int)strtol(out + 9, NULL, 10)
-                                               : 0;
+                                             : 0;
 }
 
 /* Requests two readers could read two ways are refused, not guessed. */
@@ -728,8 +728,7 @@ Test(integration_faults, ambiguous_requests)
         {"GET /healthz%00.json HTTP/1.1\r\nHost: x\r\nConnection: "
          "close\r\n\r\n",
          404},
-        {"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-         200},
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200},
         {"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
          "Content-Length: 4\r\nConnection: close\r\n\r\n{}{}",
          400},
@@ -740,8 +739,7 @@ Test(integration_faults, ambiguous_requests)
 
     serve(NULL);
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
-        cr_expect_eq(raw_request(cases[i].raw), cases[i].status, "case %zu",
-                     i);
+        cr_expect_eq(raw_request(cases[i].raw), cases[i].status, "case %zu", i);
     answers_correctly();
 }
 

@@ -757,6 +757,51 @@ Test(integration_server, logs_denials_and_never_bodies)
     free(log);
 }
 
+/* The log line holding needle, cut at its end (in log), or NULL. */
+static char *log_line(char *log, const char *needle)
+{
+    char *p = strstr(log, needle), *end;
+
+    if (!p)
+        return NULL;
+    while (p > log && p[-1] != '\n')
+        p--;
+    end = strchr(p, '\n');
+    if (end)
+        *end = '\0';
+    return p;
+}
+
+/* At info, logs say where and how much, never what: no fragment of a
+ * body that is not JSON (jansson quotes it "near"), no denial message
+ * (it quotes the object's values). */
+Test(integration_server, info_logs_hold_no_user_data)
+{
+    static const char bad[] = "{\"request\": SECRET-FRAGMENT}";
+    static struct resp r;
+    char *log, *line, bytes[32];
+    CURL *h;
+
+    snprintf(bytes, sizeof(bytes), "\"bytes\":%zu", sizeof(bad) - 1);
+    start_server(NULL);
+    h = client();
+    request(h, &r, "POST", P_SNAP, "application/json", bad, sizeof(bad) - 1);
+    cr_expect_eq(r.status, 400);
+    curl_easy_cleanup(h);
+    post_file(&r, P_CONTENT, CONTENT);
+    cr_expect_eq(r.status, 200);
+    stop_server();
+    log = it_slurp(t.log, NULL);
+    cr_expect_null(strstr(log, "SECRET"), "%s", log);
+    line = log_line(log, "\"msg\":\"not an AdmissionReview\"");
+    cr_expect(line && strstr(line, bytes), "%s", line);
+    free(log);
+    log = it_slurp(t.log, NULL);
+    line = log_line(log, "\"msg\":\"denied\"");
+    cr_expect(line && !strstr(line, "\"message\""), "%s", line);
+    free(log);
+}
+
 /* ---- certificate rotation ----------------------------------------------- */
 
 struct load {
