@@ -696,6 +696,36 @@ Test(integration_faults, parallel_large_bodies_stay_in_budget)
     cr_log_info("8 MiB x %d: RSS %ld KiB after", FLOOD, rss_kb());
 }
 
+/* 2 MiB of [{},{},...] becomes 700,000 jansson values, about 150 MiB of
+ * tree: refused before it is built, and memory never grows. */
+Test(integration_faults, bodies_whose_tree_passes_the_budget)
+{
+    static char out[4096];
+    const size_t len = (size_t)2 << 20;
+    char *body = malloc(len);
+    int fd, status;
+    long before;
+    SSL *ssl;
+
+    cr_assert_not_null(body);
+    body[0] = '[';
+    for (size_t i = 1; i + 3 < len; i += 3)
+        memcpy(body + i, "{},", 3);
+    memcpy(body + len - 3, "{}]", 3);
+    serve(NULL);
+    before = warm_rss();
+    fd = dial();
+    cr_assert_not_null(ssl = handshake(fd));
+    status = exchange(ssl, P_SNAP, body, len, out, sizeof(out));
+    cr_expect_eq(status, 413, "%s", out);
+    cr_expect_not_null(strstr(out, "too complex"), "%s", out);
+    cr_expect_lt(rss_kb(), before + RSS_MARGIN_KB);
+    SSL_free(ssl);
+    close(fd);
+    free(body);
+    answers_correctly();
+}
+
 /* Sends raw (a whole request) on a new TLS connection; the status. */
 static int raw_request(const char *raw)
 {
