@@ -877,6 +877,49 @@ static int on_handshake_msg(gnutls_session_t session, unsigned htype,
     return 0;
 }
 
+/* What Go's net/http answers a plain HTTP request on a TLS port with,
+ * byte for byte, so clients and people see the same hint from us. */
+#define PLAIN_HTTP_ANSWER                                                      \
+    "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an "       \
+    "HTTPS server.\n"
+
+/* Go's test (tlsRecordHeaderLooksLikeHTTP): the first five bytes of the
+ * methods a browser or curl sends. A TLS record starts with a content
+ * type of 20 to 23, never with one of these letters. */
+static int looks_like_http(const char *p)
+{
+    static const char *const starts[] = {"GET /", "HEAD ", "POST ", "PUT /",
+                                         "OPTIO"};
+
+    for (size_t i = 0; i < sizeof(starts) / sizeof(*starts); i++)
+        if (memcmp(p, starts[i], 5) == 0)
+            return 1;
+    return 0;
+}
+
+/* GnuTLS's read (recv on the socket), except that bytes that look like a
+ * plain HTTP request at the start of a read are answered as Go does, and
+ * the connection fails. Mid-stream a read may start inside a record, on
+ * ciphertext: five given bytes there are a 2^-40 chance. */
+static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t size)
+{
+    int fd = (int)(intptr_t)ptr;
+    ssize_t n = recv(fd, buf, size, 0);
+    char rest[4096];
+
+    if (n < 5 || !looks_like_http(buf))
+        return n;
+    /* read what the client sent, so closing does not reset our answer
+     * away, then answer and close our side */
+    while (recv(fd, rest, sizeof(rest), MSG_DONTWAIT) > 0)
+        ;
+    (void)send(fd, PLAIN_HTTP_ANSWER, sizeof(PLAIN_HTTP_ANSWER) - 1,
+               MSG_NOSIGNAL);
+    (void)shutdown(fd, SHUT_WR);
+    errno = ECONNRESET;
+    return -1;
+}
+
 static void conn_started(struct wh_server *s, struct MHD_Connection *c,
                          void **socket_context)
 {
@@ -901,6 +944,7 @@ static void conn_started(struct wh_server *s, struct MHD_Connection *c,
         gnutls_handshake_set_hook_function(tls->tls_session,
                                            GNUTLS_HANDSHAKE_FINISHED,
                                            GNUTLS_HOOK_POST, on_handshake_msg);
+        gnutls_transport_set_pull_function(tls->tls_session, pull);
     }
     pthread_mutex_lock(&s->conns_lock);
     cn->next = s->conns;
