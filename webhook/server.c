@@ -1083,7 +1083,17 @@ static void conn_cut(struct conn *cn, const char *why, uint64_t now)
              "seconds", (double)(now - atomic_load(&cn->since)) / 1e9);
 }
 
-/* Closes the connections past their phase's deadline. */
+/* Whether the peer has bytes waiting: a next request on its way. */
+static int has_input(int fd)
+{
+    char b;
+
+    return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+/* Closes the connections past their phase's deadline. One with bytes
+ * waiting unread is not stalling: we are behind (a burst of handshakes
+ * on a busy CPU), and cutting it would punish the client for our delay. */
 static void reap(struct wh_server *s)
 {
     uint64_t now = now_ns();
@@ -1093,7 +1103,7 @@ static void reap(struct wh_server *s)
         uint64_t limit = phase_limit(s, atomic_load(&cn->phase));
 
         if (!cn->shut && cn->fd >= 0 && limit &&
-            now - atomic_load(&cn->since) > limit)
+            now - atomic_load(&cn->since) > limit && !has_input(cn->fd))
             conn_cut(cn, "closed a stalled connection", now);
     }
     pthread_mutex_unlock(&s->conns_lock);
@@ -1127,7 +1137,8 @@ static void *reap_loop(void *arg)
 
 /* The listener is at the bound with a newcomer waiting: the connection
  * idle or unfinished the longest gives way (one at a time). A connection
- * whose answer is going out keeps its place. */
+ * whose answer is going out, or whose bytes wait for us, keeps its
+ * place. */
 static void evict(void *ctx)
 {
     struct wh_server *s = ctx;
@@ -1135,7 +1146,8 @@ static void evict(void *ctx)
 
     pthread_mutex_lock(&s->conns_lock);
     for (struct conn *cn = s->conns; cn && !s->giving_way; cn = cn->next) {
-        if (cn->shut || cn->fd < 0 || atomic_load(&cn->phase) == PH_ANSWERING)
+        if (cn->shut || cn->fd < 0 || atomic_load(&cn->phase) == PH_ANSWERING ||
+            has_input(cn->fd))
             continue;
         if (!oldest || atomic_load(&cn->since) < atomic_load(&oldest->since))
             oldest = cn;
@@ -1368,14 +1380,6 @@ void wh_server_quiesce(struct wh_server *s)
 {
     atomic_store(&s->closing, 1);
     wh_listener_stop(s->listener);
-}
-
-/* Whether the peer has bytes waiting: a next request on its way. */
-static int has_input(int fd)
-{
-    char b;
-
-    return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
 size_t wh_server_close_idle(struct wh_server *s)
