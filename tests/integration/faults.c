@@ -1,7 +1,9 @@
 /* tests/integration/faults.c - `vmsnapd serve` under hostile and broken
  * clients: slowloris, half-open and abandoned connections, a thousand
- * connections at once, empty, large and huge bodies, TLS garbage, plain
- * HTTP, and broken policy and certificate files swapped in while serving.
+ * connections at once, every slot held by stalling clients, forty 8 MiB
+ * bodies at once, empty, large, huge and tree-bomb bodies, ambiguous
+ * requests, TLS garbage, plain HTTP, and broken policy and certificate
+ * files swapped in while serving.
  * After each fault the daemon must still answer a correct review
  * correctly, and its resident memory must come back near where it was.
  * The client is raw OpenSSL over sockets: every fault here is something
