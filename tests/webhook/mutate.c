@@ -45,6 +45,15 @@ static const struct {
      "[{\"op\":\"replace\",\"path\":\"/spec/failureDeadline\",\"value\":"
      "\"1.5s\"}," LABEL_OP "]",
      "1.5s"},
+    {"tiny number in fixed point, as Go parses it",
+     SNAP("", ",\"failureDeadline\":0.00001"), NULL,
+     "[{\"op\":\"replace\",\"path\":\"/spec/failureDeadline\",\"value\":"
+     "\"0.00001s\"}," LABEL_OP "]",
+     "0.00001s"},
+    {"whole real number", SNAP("", ",\"failureDeadline\":300.0"), NULL,
+     "[{\"op\":\"replace\",\"path\":\"/spec/failureDeadline\",\"value\":"
+     "\"300s\"}," LABEL_OP "]",
+     "300s"},
     {"a duration is kept as written",
      SNAP("", ",\"failureDeadline\":\"10m\""), NULL, "[" LABEL_OP "]", "10m"},
     {"an invalid deadline is left for validation",
