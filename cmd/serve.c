@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -663,7 +666,18 @@ int cmd_serve(int argc, char **argv)
                 .live_get_timeout = 2 * NS_PER_S,
             },
     };
-    int rc = parse_args(&sv.opts, argc, argv);
+    int rc;
+
+#ifdef __GLIBC__
+    /* One malloc arena for every thread, before any starts. With glibc's
+     * per-thread arenas each new TLS connection cost about 250 us more
+     * server CPU (its GnuTLS session is set up on the listener's thread
+     * and freed on a worker): 1,050 instead of 1,300-1,550
+     * connections/s in make bench. Small allocations stay lock-free in
+     * each thread's tcache. Other libcs have no such knob. */
+    (void)mallopt(M_ARENA_MAX, 1);
+#endif
+    rc = parse_args(&sv.opts, argc, argv);
 
     if (rc != 0)
         return rc > 0 ? 0 : 2;
