@@ -9,9 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-
 #include "certs/internal.h"
+#include "kube/base64.h"
 
 int certs_bundle_b64(char **out, const char *path, struct kube_err *err)
 {
@@ -27,13 +26,11 @@ int certs_bundle_b64(char **out, const char *path, struct kube_err *err)
         rc = certs_file_read(&pem, &len, path, CERTS_MAX_FILE, err);
     if (rc < 0)
         goto done;
-    b64 = malloc(4 * ((len + 2) / 3) + 1);
+    b64 = kube_base64((const unsigned char *)pem, len); /* one line */
     if (!b64) {
         rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
         goto done;
     }
-    /* EncodeBlock writes no newlines and a terminating NUL */
-    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pem, (int)len);
     *out = b64;
     rc = KUBE_OK;
 done:

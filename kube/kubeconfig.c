@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "kube/json.h"
-#include "kube/patch.h"
+#include "kube/base64.h"
 #include "kube/yaml.h"
 
 enum {

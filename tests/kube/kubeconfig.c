@@ -56,6 +56,17 @@ Test(kube_kubeconfig, client_certificate_data)
     kube_config_free(c);
 }
 
+/* kubectl (Go's base64) ignores line breaks: a value wrapped in a YAML
+ * literal block is the same certificate. */
+Test(kube_kubeconfig, wrapped_certificate_data)
+{
+    struct kube_config *c = load_ok(DATA "certdata-wrapped.yaml", NULL);
+
+    cr_expect_str_eq(c->ca_pem, "-----BEGIN CERTIFICATE-----\nMIIBca\n"
+                                "-----END CERTIFICATE-----\n");
+    kube_config_free(c);
+}
+
 Test(kube_kubeconfig, copy_is_deep)
 {
     struct kube_config *c = load_ok(DATA "certdata.yaml", NULL), *d = NULL;
