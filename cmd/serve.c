@@ -2,7 +2,6 @@
  * certificate and policy hot reload, a cache of the cluster the rules
  * read (cmd/cluster.c), leader election, and a graceful drain on SIGTERM. */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -18,6 +17,7 @@
 
 #include "cmd/cluster.h"
 #include "cmd/cmd.h"
+#include "cmd/flags.h"
 #include "kube/duration.h"
 #include "kube/log.h"
 #include "webhook/filewatch.h"
@@ -178,20 +178,14 @@ static int parse_listen(struct serve_opts *o)
     return 0;
 }
 
-static int parse_duration(int64_t *out, const char *flag, const char *v)
-{
-    struct kube_err err = {0};
-
-    if (kube_duration_parse(out, v, 1, &err) < 0 || *out < 0) {
-        fprintf(stderr, "vmsnapd serve: --%s: %s\n", flag,
-                *err.msg ? err.msg : "must not be negative");
-        return -1;
-    }
-    return 0;
-}
-
-/* The flags: a row each, read by one loop. */
-enum opt_kind { OPT_STR, OPT_DURATION, OPT_UINT, OPT_LEVEL, OPT_BOOL };
+/* The flags: a row each, read by cmd_flags (kinds named short here). */
+enum opt_kind {
+    OPT_STR = CMD_FLAG_STR,
+    OPT_DURATION = CMD_FLAG_DURATION,
+    OPT_UINT = CMD_FLAG_UINT,
+    OPT_LEVEL = CMD_FLAG_LEVEL,
+    OPT_BOOL = CMD_FLAG_BOOL,
+};
 
 static const struct serve_opt {
     const char *name;
@@ -236,45 +230,6 @@ static const struct serve_opt {
      offsetof(struct serve_opts, live_get_timeout), 0},
 };
 #define NOPTS (sizeof(serve_opts_table) / sizeof(serve_opts_table[0]))
-
-/* One flag's value into o; -1 with a message on stderr. */
-static int set_opt(struct serve_opts *o, const struct serve_opt *f,
-                   const char *v)
-{
-    char *field = (char *)o + f->off;
-    int lvl;
-
-    switch (f->kind) {
-    case OPT_STR:
-        *(const char **)(void *)field = v;
-        return 0;
-    case OPT_DURATION:
-        return parse_duration((int64_t *)(void *)field, f->name, v);
-    case OPT_UINT:
-        if (parse_uint((unsigned long *)(void *)field, v, f->max) == 0)
-            return 0;
-        fprintf(stderr, "vmsnapd serve: --%s: a number up to %lu\n", f->name,
-                f->max);
-        return -1;
-    case OPT_BOOL:
-        if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
-            *(int *)(void *)field = v[0] == 't';
-            return 0;
-        }
-        fprintf(stderr, "vmsnapd serve: --%s: true or false\n", f->name);
-        return -1;
-    case OPT_LEVEL:
-        lvl = kube_log_parse_level(v);
-        if (lvl >= 0) {
-            kube_log_set_level((enum kube_log_level)lvl);
-            return 0;
-        }
-        fprintf(stderr, "vmsnapd serve: --log-level: debug, info, warn or "
-                        "error\n");
-        return -1;
-    }
-    return -1;
-}
 
 /* The cluster flags' defaults from the pod (downward API), and the
  * leader election's timer order. */
@@ -329,36 +284,28 @@ static int check_opts(struct serve_opts *o)
     return check_cluster_opts(o);
 }
 
-/* Returns 0, 1 after --help, or -1 on bad flags (usage printed). */
+/* Returns 0, 1 after --help, or -1 on bad flags (said why). */
 static int parse_args(struct serve_opts *o, int argc, char **argv)
 {
-    struct option longopts[NOPTS + 2];
-    int c, idx = 0;
+    struct cmd_flag flags[NOPTS];
+    int first = 0, rc;
 
     for (size_t i = 0; i < NOPTS; i++)
-        longopts[i] = (struct option){serve_opts_table[i].name,
-                                      required_argument, NULL, 0};
-    longopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
-    longopts[NOPTS + 1] = (struct option){NULL, 0, NULL, 0};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-        if (c == 'h') {
-            fputs(serve_usage, stdout);
-            return 1;
-        }
-        if (c != 0 || set_opt(o, &serve_opts_table[idx], optarg) < 0)
-            goto bad;
+        flags[i] = (struct cmd_flag){
+            .name = serve_opts_table[i].name,
+            .kind = (enum cmd_flag_kind)serve_opts_table[i].kind,
+            .dst = (char *)o + serve_opts_table[i].off,
+            .max = (long)serve_opts_table[i].max,
+        };
+    rc =
+        cmd_flags_parse(&first, argc, argv, "serve", serve_usage, flags, NOPTS);
+    if (rc != CMD_FLAGS_OK)
+        return rc == CMD_FLAGS_HELP ? 1 : -1;
+    if (first < argc) {
+        cmd_flags_error("serve", "unexpected argument \"%s\"", argv[first]);
+        return -1;
     }
-    if (optind < argc) {
-        fprintf(stderr, "vmsnapd serve: unexpected argument \"%s\"\n",
-                argv[optind]);
-        goto bad;
-    }
-    if (check_opts(o) == 0)
-        return 0;
-bad:
-    fputs(serve_usage, stderr);
-    return -1;
+    return check_opts(o) == 0 ? 0 : -1;
 }
 
 /* ---- reloads ------------------------------------------------------------ */
