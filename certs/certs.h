@@ -165,6 +165,20 @@ int certs_days_left(long *out, const X509 *crt, time_t now,
 /* Serial number as lower-case hex, for messages. Cannot fail ("?"). */
 void certs_serial_str(char *buf, size_t size, const X509 *crt);
 
+/* --- renewal (certs/renew.c) --- */
+
+/* Whether the serving certificate cur must be replaced: there is none, or
+ * its notAfter is within before_days of now (or unreadable). */
+int certs_renewal_due(const X509 *cur, long before_days, time_t now);
+
+/* Fills spec's validity and key type for the successor of cur (NULL: none)
+ * signed by ca: days from now, cut to the CA's own end (*capped says so);
+ * RSA when rsa or cur is RSA, else ECDSA P-256. cn and names are the
+ * caller's. KUBE_EINVAL "the CA expired on DATE" when it has. */
+int certs_renew_spec(struct certs_spec *spec, int *capped, const X509 *ca,
+                     const X509 *cur, long days, int rsa, time_t now,
+                     struct kube_err *err) KUBE_MUST_CHECK;
+
 /* --- checks --- */
 
 enum certs_severity {

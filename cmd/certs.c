@@ -616,14 +616,11 @@ static int load_current(struct renew_ctx *c)
 /* Returns 1 when the current certificate has to be replaced. */
 static int renewal_due(const struct renew_ctx *c)
 {
-    time_t limit = c->now + (time_t)c->f.before * 86400;
     char until[64];
     long left = 0;
 
-    if (!c->cur || c->f.force)
+    if (c->f.force || certs_renewal_due(c->cur, c->f.before, c->now))
         return 1;
-    if (X509_cmp_time(X509_get0_notAfter(c->cur), &limit) <= 0)
-        return 1; /* also on an unreadable date (0) */
     certs_time_str(until, sizeof(until), X509_get0_notAfter(c->cur));
     if (certs_days_left(&left, c->cur, c->now, NULL) < 0)
         left = 0;
@@ -650,49 +647,29 @@ static int collect_names(struct renew_ctx *c)
     return rc;
 }
 
-/* Fills the validity: --days from now, but never past the CA's own end. */
-static int renew_dates(struct certs_spec *spec, const struct renew_ctx *c)
-{
-    const ASN1_TIME *ca_end = X509_get0_notAfter(c->ca.crt);
-    char date[64];
-    time_t now = c->now, end;
-    struct tm tm;
-
-    certs_time_str(date, sizeof(date), ca_end);
-    if (!ASN1_TIME_to_tm(ca_end, &tm) || X509_cmp_time(ca_end, &now) <= 0) {
-        fprintf(stderr,
-                "vmsnapd certs renew: the CA %s expired on %s; create a new "
-                "CA with vmsnapd certs create\n",
-                c->f.ca_cert, date);
-        return EXIT_PROBLEM;
-    }
-    certs_spec_days(spec, c->now, c->f.days);
-    end = timegm(&tm);
-    if (end < spec->not_after) {
-        spec->not_after = end;
-        fprintf(stderr,
-                "vmsnapd certs renew: note: the certificate ends "
-                "with its CA, on %s\n",
-                date);
-    }
-    return EXIT_FINE;
-}
-
 static int reissue(struct renew_ctx *c)
 {
     struct certs_spec spec = {0};
     struct certs_pair srv = {0};
     struct kube_err err = {0};
-    char cn[300];
-    int rc = renew_dates(&spec, c);
+    char cn[300], date[64];
+    int capped = 0, rc = EXIT_FINE;
 
-    if (rc != EXIT_FINE)
-        return rc;
-    /* keep the algorithm unless told: clients may depend on it */
-    spec.key_type =
-        c->f.rsa || (c->cur && EVP_PKEY_is_a(X509_get0_pubkey(c->cur), "RSA"))
-            ? CERTS_KEY_RSA
-            : CERTS_KEY_EC;
+    if (certs_renew_spec(&spec, &capped, c->ca.crt, c->cur, c->f.days, c->f.rsa,
+                         c->now, &err) < 0) {
+        fprintf(stderr,
+                "vmsnapd certs renew: --ca-cert %s: %s; create a new CA "
+                "with vmsnapd certs create\n",
+                c->f.ca_cert, err.msg);
+        return EXIT_PROBLEM;
+    }
+    if (capped) {
+        certs_time_str(date, sizeof(date), X509_get0_notAfter(c->ca.crt));
+        fprintf(stderr,
+                "vmsnapd certs renew: note: the certificate ends "
+                "with its CA, on %s\n",
+                date);
+    }
     if (c->f.names.service)
         snprintf(cn, sizeof(cn), "%s.%s.svc", c->f.names.service,
                  c->f.names.ns);
