@@ -78,4 +78,14 @@ int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
                      const struct wh_env *env,
                      struct kube_err *err) KUBE_MUST_CHECK;
 
+/* wh_review_handle on a tree: review (borrowed, only read) is the
+ * decoded AdmissionReview; on success *out is the response AdmissionReview
+ * (a new reference). For in-process callers (`vmsnapd validate`) that
+ * build the review themselves: no text in between. Runs outside any arena
+ * scope, so *out lives on the heap. Same errors otherwise. */
+int wh_review_tree(json_t **out, struct wh_outcome *oc,
+                   const struct wh_route *route, const json_t *review,
+                   const struct wh_env *env,
+                   struct kube_err *err) KUBE_MUST_CHECK;
+
 #endif

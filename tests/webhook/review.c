@@ -370,3 +370,55 @@ Test(webhook_review, ten_mebibyte_bodies)
                  KUBE_EINVAL);
     free(body);
 }
+
+/* The tree entry point answers exactly as the text one, and leaves the
+ * caller's review as it was (it is read, never changed). */
+Test(webhook_review, tree_answers_as_text)
+{
+    struct wh_env env = {.policy = pol};
+    struct wh_route route = {WH_EP_ALL, NULL};
+
+    for (size_t i = 0; i < sizeof(recorded) / sizeof(recorded[0]); i++) {
+        struct kube_err err = {0, ""};
+        struct wh_outcome oc, toc;
+        char path[256], *body = NULL;
+        size_t len = 0;
+        json_t *text_out, *tree_out = NULL, *review, *before;
+
+        snprintf(path, sizeof(path), DATA "%s", recorded[i].file);
+        text_out = run_file(&oc, WH_EP_ALL, NULL, path);
+        cr_assert_eq(kube_file_read(&body, &len, path, 1 << 20, &err), 0,
+                     "%s", err.msg);
+        review = json_loadb(body, len, 0, NULL);
+        free(body);
+        cr_assert(review, "%s", recorded[i].file);
+        before = json_deep_copy(review);
+        cr_assert_eq(
+            wh_review_tree(&tree_out, &toc, &route, review, &env, &err), 0,
+            "%s: %s", recorded[i].file, err.msg);
+        cr_expect(json_equal(tree_out, text_out), "%s", recorded[i].file);
+        cr_expect(json_equal(review, before), "%s: review changed",
+                  recorded[i].file);
+        cr_expect_eq(toc.allowed, oc.allowed, "%s", recorded[i].file);
+        json_decref(before);
+        json_decref(review);
+        json_decref(tree_out);
+        json_decref(text_out);
+    }
+}
+
+Test(webhook_review, tree_not_a_review)
+{
+    struct wh_env env = {.policy = pol};
+    struct wh_route route = {WH_EP_ALL, NULL};
+    struct kube_err err = {0, ""};
+    struct wh_outcome oc;
+    json_t *review = json_pack("{s:{s:s}}", "request", "uid", ""), *out = NULL;
+
+    cr_expect_eq(wh_review_tree(&out, &oc, &route, review, &env, &err),
+                 KUBE_EINVAL);
+    cr_expect_str_eq(err.msg,
+                     "not an AdmissionReview: request.uid is missing or empty");
+    cr_expect_null(out);
+    json_decref(review);
+}
