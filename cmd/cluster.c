@@ -2,14 +2,18 @@
  * leader election, started and stopped in the order the drain needs. */
 #include "cmd/cluster.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kube/client.h"
+#include "kube/client_time.h"
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/log.h"
 #include "reconciler/leader.h"
+#include "webhook/metrics.h"
 
 /* A row per kind the daemon caches. webhook: the state door reads it, so
  * /readyz waits for it; the others are the reconcilers' and start only
@@ -52,13 +56,34 @@ static const struct cluster_kind {
 };
 #define NKINDS (sizeof(cluster_kinds) / sizeof(cluster_kinds[0]))
 
+enum { LIVE_KEY = 512 };
+
+/* One live GET in flight; readers of the same object wait for its answer
+ * instead of asking again. Freed by the last of the caller and waiters. */
+struct live_call {
+    char key[LIVE_KEY]; /* kind/ns/name */
+    struct live_call *next;
+    int refs, done; /* guarded by live_lock */
+    int rc;
+    json_t *obj; /* the answer, shared read-only */
+    struct kube_err err;
+};
+
 struct cmd_cluster {
     struct kube_client *client;
     struct kube_store *store;
     struct kube_informer *inf[NKINDS]; /* NULL when not started */
     struct rc_leader *leader;          /* NULL without election */
     struct wh_lookup lookup;
-    long live_get_ms;
+    long live_get_ms, stale_ms;
+    int live_get_max;
+    pthread_mutex_t live_lock;
+    pthread_cond_t live_done;
+    struct live_call *live;     /* guarded by live_lock: calls in flight */
+    int live_running;           /* guarded by live_lock */
+    unsigned long live_total;   /* guarded by live_lock: GETs sent */
+    unsigned long live_shared;  /* guarded by live_lock: answers shared */
+    unsigned long live_refused; /* guarded by live_lock: 503s, pool full */
 };
 
 static int kind_index(const char *kind)
@@ -69,34 +94,151 @@ static int kind_index(const char *kind)
     return -1;
 }
 
-static int lookup_synced(void *ctx, const char *kind)
+static int lookup_fresh(void *ctx, const char *kind, char *why, size_t len)
 {
     struct cmd_cluster *c = ctx;
     int i = kind_index(kind);
 
-    return i >= 0 && c->inf[i] && kube_informer_synced(c->inf[i]);
+    if (i < 0 || !c->inf[i]) {
+        snprintf(why, len, "vmsnapd keeps no cache of %s", kind);
+        return 0;
+    }
+    if (!kube_informer_synced(c->inf[i])) {
+        snprintf(why, len, "its cache has not synced yet");
+        return 0;
+    }
+    if (!kube_informer_fresh(c->inf[i], c->stale_ms)) {
+        snprintf(why, len,
+                 "its cache has not heard from the API server for over %ld "
+                 "ms",
+                 c->stale_ms);
+        return 0;
+    }
+    return 1;
 }
 
 /* One GET, no retry: the request waits on it, and a retry belongs to the
  * caller (kube-apiserver re-sends after our 503). */
-static int lookup_get(json_t **out, void *ctx, const char *kind, const char *ns,
-                      const char *name, struct kube_err *err)
+static int live_get(json_t **out, struct cmd_cluster *c, int i, const char *ns,
+                    const char *name, struct kube_err *err)
 {
-    struct cmd_cluster *c = ctx;
-    int i = kind_index(kind);
     struct kube_request r = {
         .method = "GET",
+        .gvr = &cluster_kinds[i].gvr,
+        .ns = cluster_kinds[i].cluster_scoped ? NULL : ns,
         .name = name,
         .idempotent = 1,
         .timeout_ms = c->live_get_ms,
         .max_retries = -1,
     };
 
+    return kube_client_do(out, c->client, &r, NULL, err);
+}
+
+/* The call for key in flight, or NULL. Caller holds c->live_lock. */
+static struct live_call *live_find(struct cmd_cluster *c, const char *key)
+{
+    for (struct live_call *k = c->live; k; k = k->next)
+        if (strcmp(k->key, key) == 0)
+            return k;
+    return NULL;
+}
+
+/* Drops a reference to k; the last frees it. Caller holds c->live_lock. */
+static void live_unref(struct live_call *k)
+{
+    if (--k->refs > 0)
+        return;
+    json_decref(k->obj);
+    free(k);
+}
+
+/* Waits for k (in flight) and takes its answer. Caller holds live_lock. */
+static int live_join(json_t **out, struct cmd_cluster *c, struct live_call *k,
+                     struct kube_err *err)
+{
+    int rc;
+
+    k->refs++;
+    c->live_shared++;
+    while (!k->done)
+        pthread_cond_wait(&c->live_done, &c->live_lock);
+    rc = k->rc;
+    if (rc == KUBE_OK)
+        *out = json_incref(k->obj);
+    else if (err)
+        *err = k->err;
+    live_unref(k);
+    return rc;
+}
+
+/* Sends the GET for a new call k (registered, counted in live_running),
+ * then publishes the answer to the waiters. */
+static int live_lead(json_t **out, struct cmd_cluster *c, struct live_call *k,
+                     int i, const char *ns, const char *name,
+                     struct kube_err *err)
+{
+    json_t *obj = NULL;
+    int rc = live_get(&obj, c, i, ns, name, &k->err);
+    struct live_call **p;
+
+    pthread_mutex_lock(&c->live_lock);
+    for (p = &c->live; *p != k; p = &(*p)->next)
+        ;
+    *p = k->next; /* a later reader asks again: answers are not cached */
+    c->live_running--;
+    k->rc = rc;
+    k->obj = obj;
+    k->done = 1;
+    if (rc == KUBE_OK)
+        *out = json_incref(obj);
+    else if (err)
+        *err = k->err;
+    live_unref(k);
+    pthread_cond_broadcast(&c->live_done);
+    pthread_mutex_unlock(&c->live_lock);
+    return rc;
+}
+
+/* The state door's live read: at most live_get_max GETs at once, one per
+ * object (concurrent readers share it); over the bound KUBE_EUNAVAIL at
+ * once, so a client that reaches the port cannot make the daemon issue
+ * unlimited GETs nor hold every server thread. */
+static int lookup_get(json_t **out, void *ctx, const char *kind, const char *ns,
+                      const char *name, struct kube_err *err)
+{
+    struct cmd_cluster *c = ctx;
+    int i = kind_index(kind);
+    struct live_call *k;
+    char key[LIVE_KEY];
+    int n = snprintf(key, sizeof(key), "%s/%s/%s", kind, ns, name);
+
     if (i < 0)
         return kube_err_set(err, KUBE_EINVAL, "no resource known for %s", kind);
-    r.gvr = &cluster_kinds[i].gvr;
-    r.ns = cluster_kinds[i].cluster_scoped ? NULL : ns;
-    return kube_client_do(out, c->client, &r, NULL, err);
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return kube_err_set(err, KUBE_EINVAL, "%s name too long", kind);
+    pthread_mutex_lock(&c->live_lock);
+    k = live_find(c, key);
+    if (k) {
+        int rc = live_join(out, c, k, err);
+        pthread_mutex_unlock(&c->live_lock);
+        return rc;
+    }
+    if (c->live_running >= c->live_get_max || !(k = calloc(1, sizeof(*k)))) {
+        c->live_refused++;
+        pthread_mutex_unlock(&c->live_lock);
+        return kube_err_set(err, KUBE_EUNAVAIL,
+                            "too many live reads in flight (%d)",
+                            c->live_get_max);
+    }
+    memcpy(k->key, key, (size_t)n + 1);
+    k->refs = 1;
+    k->next = c->live;
+    c->live = k;
+    c->live_running++;
+    c->live_total++;
+    pthread_mutex_unlock(&c->live_lock);
+    return live_lead(out, c, k, i, ns, name, err);
 }
 
 static void on_started(void *ctx)
@@ -205,7 +347,11 @@ int cmd_cluster_start(struct cmd_cluster **out,
     if (!c)
         return kube_err_set(err, KUBE_ENOMEM, "out of memory");
     c->live_get_ms = o->live_get_ms;
-    c->lookup = (struct wh_lookup){lookup_synced, lookup_get, c};
+    c->live_get_max = o->live_get_max > 0 ? o->live_get_max : 4;
+    c->stale_ms = o->stale_ms;
+    pthread_mutex_init(&c->live_lock, NULL);
+    pthread_cond_init(&c->live_done, NULL);
+    c->lookup = (struct wh_lookup){lookup_fresh, lookup_get, c};
     rc = connect_client(c, o, err);
     if (rc == KUBE_OK && kube_store_new(&c->store) < 0)
         rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
@@ -231,13 +377,77 @@ const struct wh_lookup *cmd_cluster_lookup(struct cmd_cluster *c)
     return &c->lookup;
 }
 
-int cmd_cluster_synced(struct cmd_cluster *c)
+int cmd_cluster_fresh(struct cmd_cluster *c)
 {
     for (size_t i = 0; i < NKINDS; i++)
         if (cluster_kinds[i].webhook &&
-            (!c->inf[i] || !kube_informer_synced(c->inf[i])))
+            (!c->inf[i] || !kube_informer_fresh(c->inf[i], c->stale_ms)))
             return 0;
     return 1;
+}
+
+/* Each started informer's value of one family, in table order. */
+static size_t informer_series(struct cmd_cluster *c, const char **names,
+                              double *v, int what)
+{
+    int64_t now = kube_time_now_ms();
+    size_t n = 0;
+
+    for (size_t i = 0; i < NKINDS; i++) {
+        struct kube_informer_stats st;
+        if (!c->inf[i])
+            continue;
+        kube_informer_stats(c->inf[i], &st);
+        names[n] = cluster_kinds[i].gvr.resource;
+        v[n++] =
+            what == 0 ? (st.last_ok_ms ? (double)(now - st.last_ok_ms) / 1000.0
+                                       : -1.0)
+            : what == 1 ? (double)st.lists
+            : what == 2 ? (double)st.errors
+                        : (double)kube_informer_fresh(c->inf[i], c->stale_ms);
+    }
+    return n;
+}
+
+void cmd_cluster_metrics(FILE *f, void *ctx)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"vmsnapd_informer_last_sync_age_seconds", "gauge",
+         "Seconds since the informer last heard from the API server (a "
+         "list, an event, a watch that ran its course); -1: never."},
+        {"vmsnapd_informer_lists_total", "counter",
+         "Completed lists: the first, then every relist."},
+        {"vmsnapd_informer_failures_total", "counter",
+         "Failed lists and watches (each followed by a backoff)."},
+        {"vmsnapd_informer_fresh", "gauge",
+         "1 when the cache is synced and not failing past --cache-stale-"
+         "after; 0: rules that read it answer 503."},
+    };
+    struct cmd_cluster *c = ctx;
+    const char *names[NKINDS];
+    double v[NKINDS];
+    unsigned long live[3];
+
+    for (int w = 0; w < 4; w++) {
+        size_t n = informer_series(c, names, v, w);
+        wh_metrics_put_family(f, fam[w].name, fam[w].type, fam[w].help,
+                              "resource", names, v, n);
+    }
+    pthread_mutex_lock(&c->live_lock);
+    live[0] = c->live_total;
+    live[1] = c->live_shared;
+    live[2] = c->live_refused;
+    pthread_mutex_unlock(&c->live_lock);
+    fprintf(f,
+            "# HELP vmsnapd_live_reads_total Live GETs of the state door, by "
+            "outcome: sent, shared (joined one in flight), refused (bound "
+            "reached: 503).\n# TYPE vmsnapd_live_reads_total counter\n"
+            "vmsnapd_live_reads_total{outcome=\"sent\"} %lu\n"
+            "vmsnapd_live_reads_total{outcome=\"shared\"} %lu\n"
+            "vmsnapd_live_reads_total{outcome=\"refused\"} %lu\n",
+            live[0], live[1], live[2]);
 }
 
 void cmd_cluster_stop_leader(struct cmd_cluster *c)
@@ -271,5 +481,7 @@ void cmd_cluster_free(struct cmd_cluster *c)
         kube_client_free(c->client);
     }
     kube_store_free(c->store);
+    pthread_cond_destroy(&c->live_done);
+    pthread_mutex_destroy(&c->live_lock);
     free(c);
 }

@@ -29,19 +29,24 @@ int kube_client_get(json_t **out, struct kube_client *c,
 
 /* ---- list ---- */
 
+enum { LIST_RESTARTS = 3 }; /* expired continue tokens before giving up */
+
 struct pager {
     const struct kube_list_opts *o;
-    char limit[24];
+    const struct kube_gvr *gvr;
+    long limit; /* halved while a page is over the client's max_body */
+    char limit_s[24];
     char *cont; /* the next page's token, ours; NULL on the first page */
-    int unpaged;
+    int restarts;
 };
 
-static void list_params(const char **p, const struct pager *pg)
+static void list_params(const char **p, struct pager *pg)
 {
     int i = 0;
 
+    snprintf(pg->limit_s, sizeof(pg->limit_s), "%ld", pg->limit);
     p[i++] = "limit";
-    p[i++] = pg->unpaged ? NULL : pg->limit;
+    p[i++] = pg->limit_s;
     p[i++] = "continue";
     p[i++] = pg->cont;
     p[i++] = "labelSelector";
@@ -54,7 +59,8 @@ static void list_params(const char **p, const struct pager *pg)
     p[i] = NULL;
 }
 
-/* One page into *acc; the next token into pg->cont (NULL at the end). */
+/* One page into *acc; the next token into pg->cont (NULL at the end). On
+ * failure pg->cont is kept, so the same page can be asked again. */
 static int list_page(json_t **acc, struct kube_client *c,
                      struct kube_request *r, struct pager *pg,
                      struct kube_status *st, struct kube_err *err)
@@ -65,12 +71,41 @@ static int list_page(json_t **acc, struct kube_client *c,
 
     if (rc == 0)
         rc = kube_list_append(acc, page, &next, err);
-    free(pg->cont);
-    pg->cont = NULL;
-    if (rc == 0 && next[0] && !(pg->cont = strdup(next)))
-        rc = kube_err_set(err, KUBE_ENOMEM, "list: out of memory");
+    if (rc == 0) {
+        free(pg->cont);
+        pg->cont = NULL;
+        if (next[0] && !(pg->cont = strdup(next)))
+            rc = kube_err_set(err, KUBE_ENOMEM, "list: out of memory");
+    }
     json_decref(page);
     return rc;
+}
+
+/* What to do after a failed page: 1 to ask again (a smaller page, or the
+ * list from its start), 0 to give up with rc. */
+static int list_recover(json_t **acc, struct pager *pg, int rc)
+{
+    if (rc == KUBE_ETOOBIG && pg->limit > 1) {
+        /* large objects: the same page in smaller pieces */
+        pg->limit /= 2;
+        kube_log(KUBE_LOG_WARN, "list page over the size limit, halving it",
+                 "{s:s, s:I}", "resource", pg->gvr->resource, "limit",
+                 (json_int_t)pg->limit);
+        return 1;
+    }
+    if (rc == KUBE_EGONE && pg->cont && pg->restarts < LIST_RESTARTS) {
+        /* continue token expired: a consistent list starts over (paged:
+           an unpaged list could pass the size limit) */
+        kube_log(KUBE_LOG_WARN, "list continue token expired, relisting",
+                 "{s:s}", "resource", pg->gvr->resource);
+        json_decref(*acc);
+        *acc = NULL;
+        free(pg->cont);
+        pg->cont = NULL;
+        pg->restarts++;
+        return 1;
+    }
+    return 0;
 }
 
 int kube_client_list(json_t **out, struct kube_client *c,
@@ -80,7 +115,7 @@ int kube_client_list(json_t **out, struct kube_client *c,
 {
     static const struct kube_list_opts none = {0};
     const char *params[16];
-    struct pager pg = {.o = o ? o : &none};
+    struct pager pg = {.o = o ? o : &none, .gvr = gvr};
     struct kube_request r = {.method = "GET",
                              .gvr = gvr,
                              .ns = ns,
@@ -91,21 +126,12 @@ int kube_client_list(json_t **out, struct kube_client *c,
     json_t *acc = NULL;
     int rc;
 
-    snprintf(pg.limit, sizeof(pg.limit), "%ld",
-             pg.o->limit > 0 ? pg.o->limit : 500);
+    pg.limit = pg.o->limit > 0 ? pg.o->limit : 500;
     for (;;) {
-        int mid = pg.cont != NULL;
         list_params(params, &pg);
         rc = list_page(&acc, c, &r, &pg, st, err);
-        if (rc == KUBE_EGONE && mid && !pg.unpaged) {
-            /* continue token expired: a consistent list needs a restart */
-            kube_log(KUBE_LOG_WARN, "list continue token expired, relisting",
-                     "{s:s}", "resource", gvr->resource);
-            json_decref(acc);
-            acc = NULL;
-            pg.unpaged = 1;
+        if (rc < 0 && list_recover(&acc, &pg, rc))
             continue;
-        }
         if (rc < 0 || !pg.cont)
             break;
     }
