@@ -2,11 +2,11 @@
  * leader election, started and stopped in the order the drain needs. */
 #include "cmd/cluster.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/live.h"
 #include "kube/client.h"
 #include "kube/client_time.h"
 #include "kube/informer.h"
@@ -56,34 +56,14 @@ static const struct cluster_kind {
 };
 #define NKINDS (sizeof(cluster_kinds) / sizeof(cluster_kinds[0]))
 
-enum { LIVE_KEY = 512 };
-
-/* One live GET in flight; readers of the same object wait for its answer
- * instead of asking again. Freed by the last of the caller and waiters. */
-struct live_call {
-    char key[LIVE_KEY]; /* kind/ns/name */
-    struct live_call *next;
-    int refs, done; /* guarded by live_lock */
-    int rc;
-    json_t *obj; /* the answer, shared read-only */
-    struct kube_err err;
-};
-
 struct cmd_cluster {
     struct kube_client *client;
     struct kube_store *store;
     struct kube_informer *inf[NKINDS]; /* NULL when not started */
     struct rc_leader *leader;          /* NULL without election */
     struct wh_lookup lookup;
-    long live_get_ms, stale_ms;
-    int live_get_max;
-    pthread_mutex_t live_lock;
-    pthread_cond_t live_done;
-    struct live_call *live;     /* guarded by live_lock: calls in flight */
-    int live_running;           /* guarded by live_lock */
-    unsigned long live_total;   /* guarded by live_lock: GETs sent */
-    unsigned long live_shared;  /* guarded by live_lock: answers shared */
-    unsigned long live_refused; /* guarded by live_lock: 503s, pool full */
+    struct cmd_live *live; /* the state door's live reads */
+    long stale_ms;
 };
 
 static int kind_index(const char *kind)
@@ -117,128 +97,18 @@ static int lookup_fresh(void *ctx, const char *kind, char *why, size_t len)
     return 1;
 }
 
-/* One GET, no retry: the request waits on it, and a retry belongs to the
- * caller (kube-apiserver re-sends after our 503). */
-static int live_get(json_t **out, struct cmd_cluster *c, int i, const char *ns,
-                    const char *name, struct kube_err *err)
-{
-    struct kube_request r = {
-        .method = "GET",
-        .gvr = &cluster_kinds[i].gvr,
-        .ns = cluster_kinds[i].cluster_scoped ? NULL : ns,
-        .name = name,
-        .idempotent = 1,
-        .timeout_ms = c->live_get_ms,
-        .max_retries = -1,
-    };
-
-    return kube_client_do(out, c->client, &r, NULL, err);
-}
-
-/* The call for key in flight, or NULL. Caller holds c->live_lock. */
-static struct live_call *live_find(struct cmd_cluster *c, const char *key)
-{
-    for (struct live_call *k = c->live; k; k = k->next)
-        if (strcmp(k->key, key) == 0)
-            return k;
-    return NULL;
-}
-
-/* Drops a reference to k; the last frees it. Caller holds c->live_lock. */
-static void live_unref(struct live_call *k)
-{
-    if (--k->refs > 0)
-        return;
-    json_decref(k->obj);
-    free(k);
-}
-
-/* Waits for k (in flight) and takes its answer. Caller holds live_lock. */
-static int live_join(json_t **out, struct cmd_cluster *c, struct live_call *k,
-                     struct kube_err *err)
-{
-    int rc;
-
-    k->refs++;
-    c->live_shared++;
-    while (!k->done)
-        pthread_cond_wait(&c->live_done, &c->live_lock);
-    rc = k->rc;
-    if (rc == KUBE_OK)
-        *out = json_incref(k->obj);
-    else if (err)
-        *err = k->err;
-    live_unref(k);
-    return rc;
-}
-
-/* Sends the GET for a new call k (registered, counted in live_running),
- * then publishes the answer to the waiters. */
-static int live_lead(json_t **out, struct cmd_cluster *c, struct live_call *k,
-                     int i, const char *ns, const char *name,
-                     struct kube_err *err)
-{
-    json_t *obj = NULL;
-    int rc = live_get(&obj, c, i, ns, name, &k->err);
-    struct live_call **p;
-
-    pthread_mutex_lock(&c->live_lock);
-    for (p = &c->live; *p != k; p = &(*p)->next)
-        ;
-    *p = k->next; /* a later reader asks again: answers are not cached */
-    c->live_running--;
-    k->rc = rc;
-    k->obj = obj;
-    k->done = 1;
-    if (rc == KUBE_OK)
-        *out = json_incref(obj);
-    else if (err)
-        *err = k->err;
-    live_unref(k);
-    pthread_cond_broadcast(&c->live_done);
-    pthread_mutex_unlock(&c->live_lock);
-    return rc;
-}
-
-/* The state door's live read: at most live_get_max GETs at once, one per
- * object (concurrent readers share it); over the bound KUBE_EUNAVAIL at
- * once, so a client that reaches the port cannot make the daemon issue
- * unlimited GETs nor hold every server thread. */
+/* The state door's live read (cmd/live.h): bounded, shared, and never
+ * holding the review's thread past --live-get-wait. */
 static int lookup_get(json_t **out, void *ctx, const char *kind, const char *ns,
                       const char *name, struct kube_err *err)
 {
     struct cmd_cluster *c = ctx;
     int i = kind_index(kind);
-    struct live_call *k;
-    char key[LIVE_KEY];
-    int n = snprintf(key, sizeof(key), "%s/%s/%s", kind, ns, name);
 
     if (i < 0)
         return kube_err_set(err, KUBE_EINVAL, "no resource known for %s", kind);
-    if (n < 0 || (size_t)n >= sizeof(key))
-        return kube_err_set(err, KUBE_EINVAL, "%s name too long", kind);
-    pthread_mutex_lock(&c->live_lock);
-    k = live_find(c, key);
-    if (k) {
-        int rc = live_join(out, c, k, err);
-        pthread_mutex_unlock(&c->live_lock);
-        return rc;
-    }
-    if (c->live_running >= c->live_get_max || !(k = calloc(1, sizeof(*k)))) {
-        c->live_refused++;
-        pthread_mutex_unlock(&c->live_lock);
-        return kube_err_set(err, KUBE_EUNAVAIL,
-                            "too many live reads in flight (%d)",
-                            c->live_get_max);
-    }
-    memcpy(k->key, key, (size_t)n + 1);
-    k->refs = 1;
-    k->next = c->live;
-    c->live = k;
-    c->live_running++;
-    c->live_total++;
-    pthread_mutex_unlock(&c->live_lock);
-    return live_lead(out, c, k, i, ns, name, err);
+    return cmd_live_get(out, c->live, &cluster_kinds[i].gvr,
+                        cluster_kinds[i].cluster_scoped ? NULL : ns, name, err);
 }
 
 static void on_started(void *ctx)
@@ -342,17 +212,21 @@ int cmd_cluster_start(struct cmd_cluster **out,
                       const struct cmd_cluster_opts *o, struct kube_err *err)
 {
     struct cmd_cluster *c = calloc(1, sizeof(*c));
+    struct cmd_live_opts lo = {
+        .get_ms = o->live_get_ms,
+        .wait_ms = o->live_wait_ms,
+        .keep_ms = o->live_get_ms,
+        .max = o->live_get_max > 0 ? o->live_get_max : 4,
+    };
     int rc;
 
     if (!c)
         return kube_err_set(err, KUBE_ENOMEM, "out of memory");
-    c->live_get_ms = o->live_get_ms;
-    c->live_get_max = o->live_get_max > 0 ? o->live_get_max : 4;
     c->stale_ms = o->stale_ms;
-    pthread_mutex_init(&c->live_lock, NULL);
-    pthread_cond_init(&c->live_done, NULL);
     c->lookup = (struct wh_lookup){lookup_fresh, lookup_get, c};
     rc = connect_client(c, o, err);
+    if (rc == KUBE_OK && cmd_live_new(&c->live, c->client, &lo) < 0)
+        rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
     if (rc == KUBE_OK && kube_store_new(&c->store) < 0)
         rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
     if (rc == KUBE_OK)
@@ -425,29 +299,28 @@ void cmd_cluster_metrics(FILE *f, void *ctx)
          "1 when the cache is synced and not failing past --cache-stale-"
          "after; 0: rules that read it answer 503."},
     };
+    static const char *const outcomes[] = {"sent", "shared", "refused", "late"};
     struct cmd_cluster *c = ctx;
     const char *names[NKINDS];
     double v[NKINDS];
-    unsigned long live[3];
+    struct cmd_live_stats ls;
 
     for (int w = 0; w < 4; w++) {
         size_t n = informer_series(c, names, v, w);
         wh_metrics_put_family(f, fam[w].name, fam[w].type, fam[w].help,
                               "resource", names, v, n);
     }
-    pthread_mutex_lock(&c->live_lock);
-    live[0] = c->live_total;
-    live[1] = c->live_shared;
-    live[2] = c->live_refused;
-    pthread_mutex_unlock(&c->live_lock);
-    fprintf(f,
-            "# HELP vmsnapd_live_reads_total Live GETs of the state door, by "
-            "outcome: sent, shared (joined one in flight), refused (bound "
-            "reached: 503).\n# TYPE vmsnapd_live_reads_total counter\n"
-            "vmsnapd_live_reads_total{outcome=\"sent\"} %lu\n"
-            "vmsnapd_live_reads_total{outcome=\"shared\"} %lu\n"
-            "vmsnapd_live_reads_total{outcome=\"refused\"} %lu\n",
-            live[0], live[1], live[2]);
+    cmd_live_stats(c->live, &ls);
+    v[0] = (double)ls.sent;
+    v[1] = (double)ls.shared;
+    v[2] = (double)ls.refused;
+    v[3] = (double)ls.late;
+    wh_metrics_put_family(
+        f, "vmsnapd_live_reads_total", "counter",
+        "Live reads of the state door: GETs sent, reads that shared one, "
+        "reads refused (--live-get-max reached) and reads that stopped "
+        "waiting (--live-get-wait); the last two answer 503.",
+        "outcome", outcomes, v, 4);
 }
 
 void cmd_cluster_stop_leader(struct cmd_cluster *c)
@@ -476,12 +349,10 @@ void cmd_cluster_free(struct cmd_cluster *c)
     cmd_cluster_stop_informers(c);
     for (size_t i = 0; i < NKINDS; i++)
         kube_informer_free(c->inf[i]);
-    if (c->client) {
-        kube_client_shutdown(c->client);
-        kube_client_free(c->client);
-    }
+    if (c->client)
+        kube_client_shutdown(c->client); /* live GETs end */
+    cmd_live_free(c->live);
+    kube_client_free(c->client);
     kube_store_free(c->store);
-    pthread_cond_destroy(&c->live_done);
-    pthread_mutex_destroy(&c->live_lock);
     free(c);
 }

@@ -21,6 +21,7 @@ struct cmd_cluster_opts {
     long token_reread_ms;              /* bearer token file re-read */
     long resync_ms;                    /* informer resync; 0: off */
     long live_get_ms;                  /* timeout of a state door GET */
+    long live_wait_ms;                 /* a review waits this for it */
     int live_get_max;                  /* live GETs at once; 0: 4 */
     long stale_ms; /* a cache failing this long is not fresh; 0: never */
 };

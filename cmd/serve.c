@@ -90,6 +90,8 @@ static const char serve_usage[] =
     "  --resync DUR             informer resync period (0: off)\n"
     "  --live-get-timeout DUR   a cache miss is read live within this "
     "(2s)\n"
+    "  --live-get-wait DUR      a review waits this long for a live read,\n"
+    "                           then answers 503 (500ms)\n"
     "  --live-get-max N         live reads at once; more get a 503 (4)\n"
     "  --cache-stale-after DUR  a cache failing this long answers 503 and\n"
     "                           fails /readyz (1m; 0: never)\n";
@@ -104,7 +106,7 @@ struct serve_opts {
     const char *kubeconfig, *context, *ns, *identity, *controllers;
     int leader_elect;
     int64_t lease_duration, renew_deadline, retry_period, token_reread, resync,
-        live_get_timeout, cache_stale_after;
+        live_get_timeout, live_get_wait, cache_stale_after;
     unsigned long live_get_max;
     char hostname[256];
 };
@@ -236,6 +238,8 @@ static const struct serve_opt {
     {"resync", OPT_DURATION, offsetof(struct serve_opts, resync), 0},
     {"live-get-timeout", OPT_DURATION,
      offsetof(struct serve_opts, live_get_timeout), 0},
+    {"live-get-wait", OPT_DURATION, offsetof(struct serve_opts, live_get_wait),
+     0},
     {"live-get-max", OPT_UINT, offsetof(struct serve_opts, live_get_max), 1024},
     {"cache-stale-after", OPT_DURATION,
      offsetof(struct serve_opts, cache_stale_after), 0},
@@ -504,6 +508,7 @@ static int start_cluster(struct serve *sv, struct kube_err *err)
         .token_reread_ms = (long)(o->token_reread / NS_PER_MS),
         .resync_ms = (long)(o->resync / NS_PER_MS),
         .live_get_ms = (long)(o->live_get_timeout / NS_PER_MS),
+        .live_wait_ms = (long)(o->live_get_wait / NS_PER_MS),
         .live_get_max = (int)o->live_get_max,
         .stale_ms = (long)(o->cache_stale_after / NS_PER_MS),
     };
@@ -685,6 +690,7 @@ int cmd_serve(int argc, char **argv)
                 .retry_period = 2 * NS_PER_S,
                 .token_reread = 60 * NS_PER_S,
                 .live_get_timeout = 2 * NS_PER_S,
+                .live_get_wait = 500 * NS_PER_MS,
                 .live_get_max = 4,
                 .cache_stale_after = 60 * NS_PER_S,
             },
