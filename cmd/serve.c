@@ -299,11 +299,12 @@ static int check_cluster_opts(struct serve_opts *o)
     }
     if (!(o->retry_period > 0 && o->retry_period < o->renew_deadline &&
           o->renew_deadline < o->lease_duration) ||
-        o->live_get_timeout < NS_PER_MS || o->token_reread < NS_PER_MS) {
+        o->live_get_timeout < NS_PER_MS || o->live_get_wait < NS_PER_MS ||
+        o->token_reread < NS_PER_MS) {
         fprintf(stderr, "vmsnapd serve: want 0 < --retry-period < "
                         "--renew-deadline < --lease-duration, and "
-                        "--live-get-timeout and --token-reread of 1ms or "
-                        "more\n");
+                        "--live-get-timeout, --live-get-wait and "
+                        "--token-reread of 1ms or more\n");
         return -1;
     }
     if (!o->ns)
