@@ -21,6 +21,7 @@
 #include "kube/duration.h"
 #include "kube/log.h"
 #include "webhook/filewatch.h"
+#include "webhook/metrics.h"
 #include "webhook/policy.h"
 #include "webhook/server.h"
 #include "webhook/tlscreds.h"
@@ -91,7 +92,12 @@ static const char serve_usage[] =
     "  --token-reread DUR       bearer token file re-read period (1m)\n"
     "  --resync DUR             informer resync period (0: off)\n"
     "  --live-get-timeout DUR   a cache miss is read live within this "
-    "(2s)\n";
+    "(2s)\n"
+    "  --live-get-wait DUR      a review waits this long for a live read,\n"
+    "                           then answers 503 (500ms)\n"
+    "  --live-get-max N         live reads at once; more get a 503 (4)\n"
+    "  --cache-stale-after DUR  a cache failing this long answers 503 and\n"
+    "                           fails /readyz (1m; 0: never)\n";
 
 struct serve_opts {
     const char *listen, *cert, *key, *policy;
@@ -103,7 +109,8 @@ struct serve_opts {
     const char *kubeconfig, *context, *ns, *identity, *controllers;
     int leader_elect;
     int64_t lease_duration, renew_deadline, retry_period, token_reread, resync,
-        live_get_timeout;
+        live_get_timeout, live_get_wait, cache_stale_after;
+    unsigned long live_get_max;
     char hostname[256];
 };
 
@@ -228,6 +235,11 @@ static const struct serve_opt {
     {"resync", OPT_DURATION, offsetof(struct serve_opts, resync), 0},
     {"live-get-timeout", OPT_DURATION,
      offsetof(struct serve_opts, live_get_timeout), 0},
+    {"live-get-wait", OPT_DURATION, offsetof(struct serve_opts, live_get_wait),
+     0},
+    {"live-get-max", OPT_UINT, offsetof(struct serve_opts, live_get_max), 1024},
+    {"cache-stale-after", OPT_DURATION,
+     offsetof(struct serve_opts, cache_stale_after), 0},
 };
 #define NOPTS (sizeof(serve_opts_table) / sizeof(serve_opts_table[0]))
 
@@ -245,11 +257,12 @@ static int check_cluster_opts(struct serve_opts *o)
     }
     if (!(o->retry_period > 0 && o->retry_period < o->renew_deadline &&
           o->renew_deadline < o->lease_duration) ||
-        o->live_get_timeout < NS_PER_MS || o->token_reread < NS_PER_MS) {
+        o->live_get_timeout < NS_PER_MS || o->live_get_wait < NS_PER_MS ||
+        o->token_reread < NS_PER_MS) {
         fprintf(stderr, "vmsnapd serve: want 0 < --retry-period < "
                         "--renew-deadline < --lease-duration, and "
-                        "--live-get-timeout and --token-reread of 1ms or "
-                        "more\n");
+                        "--live-get-timeout, --live-get-wait and "
+                        "--token-reread of 1ms or more\n");
         return -1;
     }
     if (!o->ns)
@@ -315,7 +328,7 @@ struct serve {
     struct wh_server *srv;
     struct wh_filewatch cert_w, key_w, policy_w;
     struct cmd_cluster *cluster; /* NULL: webhook only */
-    int synced;                  /* the webhook's caches have synced */
+    int synced;                  /* the webhook's caches are fresh */
 };
 
 /* Loads the pair; refuses one whose leaf has expired when refuse_expired
@@ -446,6 +459,9 @@ static int start_cluster(struct serve *sv, struct kube_err *err)
         .token_reread_ms = (long)(o->token_reread / NS_PER_MS),
         .resync_ms = (long)(o->resync / NS_PER_MS),
         .live_get_ms = (long)(o->live_get_timeout / NS_PER_MS),
+        .live_wait_ms = (long)(o->live_get_wait / NS_PER_MS),
+        .live_get_max = (int)o->live_get_max,
+        .stale_ms = (long)(o->cache_stale_after / NS_PER_MS),
     };
     int rc = cmd_cluster_start(&sv->cluster, &co, err);
 
@@ -496,6 +512,9 @@ static int start(struct serve *sv)
         }
         if (rc == KUBE_OK)
             rc = wh_server_start(&sv->srv, &cfg, creds, policy, &err);
+        if (rc == KUBE_OK && sv->cluster)
+            wh_metrics_set_source(wh_server_metrics(sv->srv),
+                                  cmd_cluster_metrics, sv->cluster);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     if (rc < 0) {
@@ -513,14 +532,25 @@ static int start(struct serve *sv)
     return rc;
 }
 
-/* Ready once the caches the webhook reads have synced (they stay so). */
+/* Ready while the caches the webhook reads are fresh: synced, and none
+ * failing for --cache-stale-after. */
 static void check_synced(struct serve *sv)
 {
-    if (sv->synced || !sv->cluster || !cmd_cluster_synced(sv->cluster))
+    int fresh;
+
+    if (!sv->cluster)
         return;
-    sv->synced = 1;
-    wh_server_set_ready(sv->srv, 1);
-    kube_log(KUBE_LOG_INFO, "caches synced: ready", NULL);
+    fresh = cmd_cluster_fresh(sv->cluster);
+    if (fresh == sv->synced)
+        return;
+    sv->synced = fresh;
+    wh_server_set_ready(sv->srv, fresh);
+    if (fresh)
+        kube_log(KUBE_LOG_INFO, "caches synced: ready", NULL);
+    else
+        kube_log(KUBE_LOG_WARN, "caches stale: not ready", "{s:I}",
+                 "cacheStaleAfterMs",
+                 (json_int_t)(sv->opts.cache_stale_after / NS_PER_MS));
 }
 
 /* Polls signals, caches and files until SIGTERM or SIGINT. */
@@ -611,6 +641,9 @@ int cmd_serve(int argc, char **argv)
                 .retry_period = 2 * NS_PER_S,
                 .token_reread = 60 * NS_PER_S,
                 .live_get_timeout = 2 * NS_PER_S,
+                .live_get_wait = 500 * NS_PER_MS,
+                .live_get_max = 4,
+                .cache_stale_after = 60 * NS_PER_S,
             },
     };
     int rc;

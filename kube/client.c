@@ -10,6 +10,7 @@
 
 #include "kube/client_time.h"
 #include "kube/json.h"
+#include "kube/jsondec.h"
 #include "kube/log.h"
 
 enum {
@@ -556,7 +557,7 @@ static int finish(json_t **out, const struct attempt *a, CURLcode cc,
         return kube_status_err(err, st, what);
     if (!out)
         return KUBE_OK;
-    *out = a->len ? json_loadb(a->body, a->len, 0, &jerr) : json_null();
+    *out = a->len ? kube_json_decode(a->body, a->len, &jerr) : json_null();
     if (!*out)
         return kube_err_set(err, KUBE_EINVAL, "%s: bad JSON in answer: %s",
                             what, jerr.text);

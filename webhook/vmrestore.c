@@ -199,7 +199,7 @@ static int check_stopped(struct restore_ctx *c)
                                   "VirtualMachine \"%s\" run strategy has to "
                                   "be Halted: stop it first (virtctl stop %s)",
                                   c->vm, c->vm);
-    rc = wh_state_get(&vmi, a, c->r, "VirtualMachineInstance", c->vm);
+    rc = wh_state_get_confirmed(&vmi, a, c->r, "VirtualMachineInstance", c->vm);
     json_decref(vmi);
     if (rc == KUBE_OK)
         goto not_stopped;
@@ -362,7 +362,8 @@ static int check_with_state(struct restore_ctx *c)
     if (*c->snap)
         rc = check_snapshot(c);
     if (rc == KUBE_OK && *c->vm) {
-        rc = wh_state_get(&c->target, c->a, c->r, "VirtualMachine", c->vm);
+        rc = wh_state_get_confirmed(&c->target, c->a, c->r, "VirtualMachine",
+                                    c->vm);
         c->target_known = rc == KUBE_OK || rc == KUBE_ENOTFOUND;
         rc = c->target_known || rc == KUBE_EUNAVAIL ? KUBE_OK : rc;
     }
