@@ -3,7 +3,7 @@
  * 400 and warning field helpers, the report's text and JSON, a document's
  * findings at their positions, and the folder walk. The whole verb, over
  * the corpus in tests/data/validate/, is tests/scripts/validate.sh. */
-#include "cmd/validate.h"
+#include "cmd/verb_validate.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * the CREATE kube-apiserver would send (mutation, then validation of the
  * mutated object: the rules exist once, in webhook/), and turn the answer
  * back into findings at the line and column of the field they name. */
-#include "cmd/validate.h"
+#include "cmd/verb_validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

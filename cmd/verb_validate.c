@@ -9,7 +9,7 @@
 #include "cmd/cmd.h"
 #include "cmd/env.h"
 #include "cmd/flags.h"
-#include "cmd/validate.h"
+#include "cmd/verb_validate.h"
 #include "kube/store.h"
 #include "webhook/policy.h"
 
