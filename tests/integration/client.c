@@ -1035,6 +1035,53 @@ Test(kube_informer_sim, nul_big_numbers_and_pages_over_the_limit)
     kube_client_free(c);
 }
 
+/* The real limit: 66 ConfigMaps of 1 MiB make a 66 MiB first page, over
+ * the client's default 64 MiB; the informer syncs them with smaller
+ * pages. */
+Test(kube_informer_sim, list_over_64_mib)
+{
+    struct kube_client *c = sim_client();
+    struct kube_store *store = NULL;
+    struct kube_informer_opts o = {.gvr = &configmaps,
+                                   .ns = "default",
+                                   .label_selector = "app=big",
+                                   .backoff_min_ms = 20,
+                                   .backoff_max_ms = 200};
+    struct kube_informer *inf = NULL;
+    struct kube_informer_stats st;
+    struct kube_err err = {0};
+    size_t mib = 1 << 20;
+    char *pad = malloc(mib + 1);
+
+    cr_assert(pad);
+    memset(pad, 'p', mib);
+    pad[mib] = '\0';
+    for (int i = 0; i < 66; i++) {
+        char name[16];
+        json_t *cm;
+        snprintf(name, sizeof(name), "big-%d", i);
+        cm = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s}}", "apiVersion",
+                       "v1", "kind", "ConfigMap", "metadata", "name", name,
+                       "labels", "app", "big", "data", "pad", pad);
+        cr_assert_eq(
+            kube_client_create(NULL, c, &configmaps, "default", cm, NULL, &err),
+            0, "%s", err.msg);
+        json_decref(cm);
+    }
+    free(pad);
+    cr_assert_eq(kube_store_new(&store), 0);
+    cr_assert_eq(kube_informer_new(&inf, c, store, &o, NULL, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(kube_informer_start(inf, &err), 0, "%s", err.msg);
+    cr_assert(kube_informer_wait_synced(inf, 100000), "never synced");
+    cr_expect_eq(kube_store_count(store), 66);
+    kube_informer_stats(inf, &st);
+    cr_expect_eq(st.errors, 0, "pages shrink within the list, no failure");
+    kube_informer_free(inf);
+    kube_store_free(store);
+    kube_client_free(c);
+}
+
 static int backoff_reset(struct kube_informer *inf)
 {
     struct kube_informer_stats st;

@@ -238,11 +238,11 @@ expect_contains "7 last-sync age on /metrics" 'vmsnapd_informer_last_sync_age_se
 # --- 8. live reads: a slow API server holds no server thread, GETs are bounded and shared -------
 # one server thread: a live GET on it would hold /healthz and every review for the delay
 serve g --kubeconfig "$kc" --controllers none --threads 1 --live-get-wait 200ms --live-get-max 2 \
-  --live-get-timeout 20s
+  --live-get-timeout 40s
 until_ok 60 "serve g ready" ready "$port_g"
 ksim -X POST "$api/kube-sim/faults" -o /dev/null -d '[{"method":"GET","pathRegex":
-  "/virtualmachines/slow$","delaySeconds":6,"count":100},{"method":"GET","pathRegex":
-  "/virtualmachines/slow-a$","delaySeconds":6,"count":100}]'
+  "/virtualmachines/slow$","delaySeconds":20,"count":100},{"method":"GET","pathRegex":
+  "/virtualmachines/slow-a$","delaySeconds":20,"count":100}]'
 review "$port_g" virtualmachinerestores "$(restore_req slow)" >"$T/slow1.json" &
 slow1=$!
 healthz() { [ "$(curl -sk --max-time 1 "https://127.0.0.1:$port_g/healthz")" = ok ]; }
@@ -263,7 +263,7 @@ answered() { # the GET's 404 came back: the target is new, only the missing snap
   r=$(review "$port_g" virtualmachinerestores "$(restore_req slow)")
   [ "$(field "$r" 'r["allowed"], r["status"]["code"], len(r["status"]["details"]["causes"])')" = "False 422 1" ]
 }
-until_ok 30 "8 the answer serves the next read" answered
+until_ok 60 "8 the answer serves the next read" answered
 # each GET of slow took one from its fault's count of 100
 left=$(ksim "$api/kube-sim/faults" | python3 -c 'import json,sys
 print([f["count"] for f in json.load(sys.stdin)["rules"] if f["pathRegex"].endswith("slow$")][0])')
