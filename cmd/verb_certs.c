@@ -1,4 +1,4 @@
-/* cmd/certs.c - `vmsnapd certs`: create, check, renew the webhook's CA and
+/* cmd/verb_certs.c - `vmsnapd certs`: create, check, renew the webhook's CA and
  * serving certificate, and print or write the caBundle. Results go to
  * stdout, errors to stderr. Exit 0: done or fine; 1: a problem was found or
  * the work failed; 2: bad flags or unreadable input. */

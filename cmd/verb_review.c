@@ -1,4 +1,4 @@
-/* cmd/review.c - `vmsnapd review`: one AdmissionReview through the same
+/* cmd/verb_review.c - `vmsnapd review`: one AdmissionReview through the same
  * admission code as the webhook, the response on stdout. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* cmd/serve.c - `vmsnapd serve`: the admission webhook over HTTPS, with
+/* cmd/verb_serve.c - `vmsnapd serve`: the admission webhook over HTTPS, with
  * certificate and policy hot reload, a cache of the cluster the rules
  * read (cmd/cluster.c), leader election, and a graceful drain on SIGTERM. */
 #include <errno.h>

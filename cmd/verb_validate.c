@@ -1,4 +1,4 @@
-/* cmd/validate.c - `vmsnapd validate`: manifests checked offline by the
+/* cmd/verb_validate.c - `vmsnapd validate`: manifests checked offline by the
  * same admission code as the webhook, each problem reported at its file,
  * line and column. Flags and inputs here; the per-document check is in
  * validate_check.c, the output in validate_report.c. */

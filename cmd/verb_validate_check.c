@@ -1,4 +1,4 @@
-/* cmd/validate_check.c - one YAML document of `vmsnapd validate`: find the
+/* cmd/verb_validate_check.c - one YAML document of `vmsnapd validate`: find the
  * snapshot.kubevirt.io objects in it, run each through wh_review_tree as
  * the CREATE kube-apiserver would send (mutation, then validation of the
  * mutated object: the rules exist once, in webhook/), and turn the answer

@@ -1,4 +1,4 @@
-/* cmd/validate_report.c - what `vmsnapd validate` prints: one line per
+/* cmd/verb_validate_report.c - what `vmsnapd validate` prints: one line per
  * finding as it is found (FILE:LINE:COL: FIELD: MESSAGE, the shape editors
  * and CI log parsers jump to), then a summary line; or, with -o json, one
  * JSON document at the end for machines. */
