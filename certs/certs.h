@@ -112,15 +112,8 @@ int certs_make_serving(struct certs_pair *out, const struct certs_pair *ca,
                        const struct certs_spec *spec,
                        struct kube_err *err) KUBE_MUST_CHECK;
 
-/* Reads a whole file of at most max bytes into a new NUL-terminated buffer
- * (*out, free()); a buffer it gives up on is wiped first, since it may
- * have held a key. Returns 0, KUBE_ENOTFOUND (no such file), KUBE_ETOOBIG,
- * KUBE_ENOMEM or KUBE_ERR; err names the path and errno text. */
-int certs_file_read(char **out, size_t *len, const char *path, size_t max,
-                    struct kube_err *err) KUBE_MUST_CHECK;
-
 /* Loads the first PEM certificate of path into *out (new; X509_free).
- * Returns 0, a certs_file_read() code, or KUBE_EINVAL when the file holds
+ * Returns 0, a kube_file_read() code, or KUBE_EINVAL when the file holds
  * no certificate (err names the path and OpenSSL's reason). */
 int certs_load_crt(X509 **out, const char *path,
                    struct kube_err *err) KUBE_MUST_CHECK;

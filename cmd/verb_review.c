@@ -10,6 +10,7 @@
 #include "kube/json.h"
 #include "kube/store.h"
 #include "webhook/review.h"
+#include "kube/file.h"
 
 #define REVIEW_MAX_BODY (64u << 20) /* far above any real review */
 

@@ -6,38 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growable string for paths; ok drops to 0 on allocation failure. */
-struct sbuf {
-    char *s;
-    size_t len, cap;
-    int ok;
-};
+#include "kube/buf.h"
 
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (!b->ok)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (!p) {
-            b->ok = 0;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
+/* URL paths stay far below this; a longer one is a bug or an attack. */
+#define PATH_MAX_BYTES (64 * 1024)
 
 /* RFC 3986 unreserved characters pass; everything else is %XX, so a
  * selector's '=', ',', '!' and a name's ':' survive the trip. */
-static void sb_escaped(struct sbuf *b, const char *s)
+static void sb_escaped(struct kube_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
 
@@ -46,17 +22,17 @@ static void sb_escaped(struct sbuf *b, const char *s)
         if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
             (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
             ch == '~') {
-            sb_add(b, s, 1);
+            kube_buf_add(b, s, 1);
         } else {
             char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-            sb_add(b, e, 3);
+            kube_buf_add(b, e, 3);
         }
     }
 }
 
-static void sb_segment(struct sbuf *b, const char *seg)
+static void sb_segment(struct kube_buf *b, const char *seg)
 {
-    sb_add(b, "/", 1);
+    kube_buf_add(b, "/", 1);
     sb_escaped(b, seg);
 }
 
@@ -75,7 +51,7 @@ int kube_client_path(char **out, const struct kube_request *r,
                      struct kube_err *err)
 {
     const struct kube_gvr *g = r->gvr;
-    struct sbuf b = {.ok = 1};
+    struct kube_buf b;
     char sep = '?';
 
     if (!g || !set(g->version) || !set(g->resource) || !set(r->method))
@@ -86,6 +62,7 @@ int kube_client_path(char **out, const struct kube_request *r,
         bad_segment(r->subresource))
         return kube_err_set(err, KUBE_EINVAL,
                             "request: \".\" and \"..\" are not names");
+    kube_buf_init(&b, 256, PATH_MAX_BYTES);
     if (set(g->group)) {
         sb_segment(&b, "apis");
         sb_segment(&b, g->group);
@@ -105,16 +82,20 @@ int kube_client_path(char **out, const struct kube_request *r,
     for (size_t i = 0; r->params && r->params[i]; i += 2) {
         if (!set(r->params[i + 1]))
             continue;
-        sb_add(&b, &sep, 1);
+        kube_buf_add(&b, &sep, 1);
         sb_escaped(&b, r->params[i]);
-        sb_add(&b, "=", 1);
+        kube_buf_add(&b, "=", 1);
         sb_escaped(&b, r->params[i + 1]);
         sep = '&';
     }
-    if (!b.ok) {
-        free(b.s);
-        return kube_err_set(err, KUBE_ENOMEM, "request: out of memory");
+    if (kube_buf_error(&b) < 0) {
+        int rc = kube_buf_error(&b);
+
+        kube_buf_free(&b, 0);
+        return kube_err_set(err, rc, "request: path %s",
+                            rc == KUBE_ENOMEM ? "out of memory"
+                                              : "over 64 KiB");
     }
-    *out = b.s;
+    *out = kube_buf_take(&b, NULL);
     return KUBE_OK;
 }

@@ -10,6 +10,7 @@
 #include "kube/duration.h"
 #include "kube/json.h"
 #include "kube/yaml.h"
+#include "kube/file.h"
 
 #define POLICY_MAX_FILE (1 << 20) /* a policy is a few lines */
 

@@ -16,6 +16,7 @@
 
 #include "certs/certs.h"
 #include "cmd/cmd.h"
+#include "kube/file.h"
 
 #define NROWS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -165,7 +166,7 @@ static char *slurp(const char *path, size_t *len)
     char *buf = NULL;
     size_t n = 0;
 
-    cr_assert_eq(certs_file_read(&buf, &n, path, CERTS_MAX_FILE, NULL), 0,
+    cr_assert_eq(kube_file_read(&buf, &n, path, CERTS_MAX_FILE, NULL), 0,
                  "read %s", path);
     if (len)
         *len = n;

@@ -26,6 +26,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/store.h"
 #include "reconciler/leader.h"
+#include "kube/file.h"
 
 /* ---- kube-sim ---- */
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/file.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
 

@@ -133,7 +133,7 @@ Test(kube_kubeconfig, json_and_anonymous)
 static const struct {
     const char *file, *msg;
 } bad[] = {
-    {"nope.yaml", DATA "nope.yaml: No such file or directory"},
+    {"nope.yaml", "cannot open " DATA "nope.yaml: No such file or directory"},
     {"bad-empty.yaml", DATA "bad-empty.yaml: empty kubeconfig"},
     {"bad-syntax.yaml",
      DATA "bad-syntax.yaml:4:1: did not find expected ',' or '}' while "
@@ -182,7 +182,7 @@ static const struct {
      DATA "bad-token-type.yaml:7:12: users[0].user.token: want a string"},
     {"bad-tokenfile-missing.yaml",
      DATA "bad-tokenfile-missing.yaml:7:16: user \"u\": tokenFile: "
-          "/nonexistent/token: No such file or directory"},
+          "cannot open /nonexistent/token: No such file or directory"},
 };
 
 Test(kube_kubeconfig, bad_files)
@@ -286,7 +286,8 @@ Test(kube_kubeconfig, in_cluster)
     snprintf(want, sizeof(want), "%s/token", dir);
     unlink(want);
     cr_expect_eq(kube_config_in_cluster(&c, dir, &err), KUBE_EINVAL);
-    snprintf(want, sizeof(want), "%s/token: No such file or directory", dir);
+    snprintf(want, sizeof(want),
+             "cannot open %s/token: No such file or directory", dir);
     cr_expect_str_eq(err.msg, want);
     rm_sa(dir);
 }

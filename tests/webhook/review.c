@@ -9,6 +9,7 @@
 #include "kube/json.h"
 #include "kube/store.h"
 #include "webhook/review.h"
+#include "kube/file.h"
 
 static struct wh_policy *pol;
 
