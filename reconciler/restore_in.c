@@ -37,3 +37,38 @@ const json_t *rc_restore_source_vm(const json_t *content)
 
     return json_is_object(vm) ? vm : NULL;
 }
+
+json_t *rc_json_find(const json_t *list, const char *key, const char *value)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(list, i, e)
+    {
+        if (strcmp(kube_json_str0(e, key), value) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+json_t *rc_json_child(json_t *parent, const char *key)
+{
+    json_t *c = json_object_get(parent, key);
+
+    if (json_is_object(c) || !parent)
+        return c;
+    c = json_object();
+    if (json_object_set_new(parent, key, c))
+        return NULL;
+    return c;
+}
+
+int rc_meta_set(json_t *obj, const char *map, const char *key,
+                const char *value)
+{
+    json_t *m = rc_json_child(rc_json_child(obj, "metadata"), map);
+
+    if (!m || json_object_set_new(m, key, json_string(value)))
+        return KUBE_ENOMEM;
+    return KUBE_OK;
+}

@@ -43,4 +43,17 @@ int rc_restore_marked(const json_t *obj, const json_t *restore);
  * (borrowed), or NULL when content is NULL or holds none. */
 const json_t *rc_restore_source_vm(const json_t *content);
 
+/* Small tree helpers the restore pieces share. The first item of list
+ * (an array) whose string key equals value (borrowed), or NULL. */
+json_t *rc_json_find(const json_t *list, const char *key, const char *value);
+
+/* parent[key] as an object (borrowed), made when absent or not an object;
+ * NULL when out of memory or parent is NULL. */
+json_t *rc_json_child(json_t *parent, const char *key);
+
+/* Sets obj's metadata.<map>.<key> to value (map "labels" or
+ * "annotations"), making what is missing. Returns 0 or KUBE_ENOMEM. */
+int rc_meta_set(json_t *obj, const char *map, const char *key,
+                const char *value) KUBE_MUST_CHECK;
+
 #endif

@@ -114,21 +114,6 @@ static int is_memory_dump(const json_t *vm, const char *volume)
     return 0;
 }
 
-/* The item of list whose key equals value (borrowed), or NULL. */
-static const json_t *find_by(const json_t *list, const char *key,
-                             const char *value)
-{
-    const json_t *e;
-    size_t i;
-
-    json_array_foreach(list, i, e)
-    {
-        if (strcmp(kube_json_str0(e, key), value) == 0)
-            return e;
-    }
-    return NULL;
-}
-
 /* The status.restores entry for backup b: the existing one, or a new one.
  * New reference in *out. */
 static int volume_entry(json_t **out, const json_t *restore, const json_t *b,
@@ -136,8 +121,8 @@ static int volume_entry(json_t **out, const json_t *restore, const json_t *b,
 {
     const char *vol = kube_json_str0(b, "volumeName");
     const char *vs = kube_json_str0(b, "volumeSnapshotName");
-    const json_t *old =
-        find_by(kube_json_path(restore, "status.restores"), "volumeName", vol);
+    const json_t *old = rc_json_find(kube_json_path(restore, "status.restores"),
+                                     "volumeName", vol);
     char name[512];
 
     if (old) {
@@ -315,20 +300,6 @@ static int quantity(long double *out, const char *s)
     return KUBE_EINVAL;
 }
 
-/* parent[key] as an object (borrowed), made when absent or not one;
- * NULL when out of memory or parent is NULL. */
-static json_t *child(json_t *parent, const char *key)
-{
-    json_t *c = json_object_get(parent, key);
-
-    if (json_is_object(c) || !parent)
-        return c;
-    c = json_object();
-    if (json_object_set_new(parent, key, c))
-        return NULL;
-    return c;
-}
-
 /* Raises spec.resources.requests.storage to the VolumeSnapshot's
  * restoreSize when that is larger or nothing was requested. */
 static int restore_size(json_t *spec, const json_t *volsnap,
@@ -351,7 +322,7 @@ static int restore_size(json_t *spec, const json_t *volsnap,
                             "requests.storage %s does not parse", have);
     if (have && h >= w)
         return KUBE_OK;
-    req = child(child(spec, "resources"), "requests");
+    req = rc_json_child(rc_json_child(spec, "resources"), "requests");
     if (!req || json_object_set_new(req, "storage", json_string(want)))
         return KUBE_ENOMEM;
     return KUBE_OK;
@@ -404,7 +375,8 @@ static int build_meta(json_t *meta, const struct rc_restore_in *in,
                       const json_t *from)
 {
     const json_t *vm = rc_restore_source_vm(in->content), *o;
-    json_t *labels = child(meta, "labels"), *ann = child(meta, "annotations");
+    json_t *labels = rc_json_child(meta, "labels");
+    json_t *ann = rc_json_child(meta, "annotations");
     const char *vol = kube_json_str0(from, "volumeName");
     char uid[512];
     size_t i;
@@ -522,7 +494,7 @@ int rc_restore_pvc_build(json_t **out, const struct rc_restore_in *in,
 {
     const char *vol = kube_json_str0(entry, "volumeName");
     const char *vs = kube_json_str0(entry, "volumeSnapshotName");
-    const json_t *from = find_by(
+    const json_t *from = rc_json_find(
         kube_json_path(in->content, "spec.volumeBackups"), "volumeName", vol);
     json_t *pvc, *meta, *spec;
     int rc;
