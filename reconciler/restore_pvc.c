@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "reconciler/restore_meta.h"
 
 /* ---- names (spec §6.2.4) ---- */
 
@@ -449,11 +450,11 @@ static int build_owner(json_t *meta, const struct rc_restore_in *in,
                    ? KUBE_ENOMEM
                    : KUBE_OK;
     if (own && in->target) {
-        ref = json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion",
-                        "kubevirt.io/v1", "kind", "VirtualMachine", "name",
-                        kube_json_str0(in->target, "metadata.name"), "uid",
-                        kube_json_str0(in->target, "metadata.uid"),
-                        "controller", 1, "blockOwnerDeletion", 1);
+        ref = json_array();
+        if (!ref || json_array_append_new(ref, rc_vm_owner_ref(in->target))) {
+            json_decref(ref);
+            return KUBE_ENOMEM;
+        }
         return json_object_set_new(meta, "ownerReferences", ref) ? KUBE_ENOMEM
                                                                  : KUBE_OK;
     }
