@@ -50,7 +50,8 @@ enum rc_pvc_next {
     RC_PVC_REPLACE, /* InPlace original: annotate its DataVolume (if
                        the entry names one) with restore.kubevirt.io/
                        name and prePopulated, then DELETE the claim */
-    RC_PVC_WAIT,    /* Pending and its class binds Immediate: wait */
+    RC_PVC_WAIT,    /* Pending (or no phase yet) and its class binds
+                       Immediate, or has no mode or no class: wait */
     RC_PVC_READY,   /* Bound, or Pending under WaitForFirstConsumer */
     RC_PVC_FAILED,  /* Lost or another phase: err says so */
 };
