@@ -1,5 +1,5 @@
-/* kube/restoremsg.c - the one test both halves make of a snapshot before
- * a restore: was it taken online. */
+/* kube/restoremsg.c - the tests both halves make of a snapshot before a
+ * restore: was it taken online, does its VM need backend storage. */
 #include "kube/restoremsg.h"
 
 #include <string.h>
@@ -27,4 +27,12 @@ int kube_snapshot_online(const json_t *snap)
 {
     return has_online(kube_json_path(snap, "status.indications")) ||
            has_online(kube_json_path(snap, "status.sourceIndications"));
+}
+
+int kube_vm_needs_backend_storage(const json_t *vm)
+{
+    const json_t *dom = kube_json_path(vm, "spec.template.spec.domain");
+
+    return kube_json_true(dom, "devices.tpm.persistent") ||
+           kube_json_true(dom, "firmware.bootloader.efi.persistent");
 }

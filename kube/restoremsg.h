@@ -2,7 +2,8 @@
  * the webhook when it refuses a VirtualMachineRestore, the reconciler
  * when a re-check fails at reconcile time. One wording, written once, so a
  * runbook that matches the admission message also matches the condition.
- * The macros are printf formats; their arguments are listed with each. */
+ * The macros are printf formats; their arguments are listed with each.
+ * Also the tests of a snapshot both halves make. */
 #ifndef VMSNAPD_KUBE_RESTOREMSG_H
 #define VMSNAPD_KUBE_RESTOREMSG_H
 
@@ -39,5 +40,10 @@
  * (strings) or status.sourceIndications ({indication: ...}) hold Online.
  * Cannot fail. */
 int kube_snapshot_online(const json_t *snap);
+
+/* 1 when the VM (borrowed; a VM or the copy a snapshot keeps) needs
+ * backend storage: a persistent TPM or persistent EFI variables, kept in
+ * a PVC KubeVirt labels persistent-state-for=<vm>. Cannot fail. */
+int kube_vm_needs_backend_storage(const json_t *vm);
 
 #endif

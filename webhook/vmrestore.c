@@ -185,17 +185,13 @@ static int needs_backend_storage(struct restore_ctx *c)
     const char *name =
         kube_json_str(c->snapshot, "status.virtualMachineSnapshotContentName");
     json_t *content = NULL;
-    const json_t *dom;
     int yes;
 
     if (!name || wh_state_get(&content, c->a, c->r,
                               "VirtualMachineSnapshotContent", name) < 0)
         return 0;
-    dom =
-        kube_json_path(content, "spec.source.virtualMachine.spec.template.spec."
-                                "domain");
-    yes = kube_json_true(dom, "devices.tpm.persistent") ||
-          kube_json_true(dom, "firmware.bootloader.efi.persistent");
+    yes = kube_vm_needs_backend_storage(
+        kube_json_path(content, "spec.source.virtualMachine"));
     json_decref(content);
     return yes;
 }
