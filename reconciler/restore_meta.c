@@ -2,6 +2,7 @@
  * around a restore, each a no-op when already done. */
 #include "reconciler/restore_meta.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "kube/json.h"
@@ -177,4 +178,51 @@ json_t *rc_restore_dv_prepopulate(const json_t *dv, const json_t *restore)
 fail:
     json_decref(ops);
     return NULL;
+}
+
+void rc_restore_backend_cleanup_value(char *buf, size_t len, const char *target)
+{
+    size_t max = len < 64 ? len : 64; /* 63 characters and the NUL */
+
+    snprintf(buf, max, RC_LABEL_BACKEND "-%s", target);
+}
+
+/* The labels pvc should carry (new reference). */
+static json_t *backend_labels(const json_t *pvc, const char *target,
+                              int release)
+{
+    const json_t *old = kube_json_path(pvc, "metadata.labels");
+    json_t *labels = json_is_object(old) ? json_deep_copy(old) : json_object();
+    char value[64];
+
+    if (!labels)
+        return NULL;
+    if (release) {
+        json_object_del(labels, RC_LABEL_BACKEND);
+        rc_restore_backend_cleanup_value(value, sizeof(value), target);
+    } else
+        snprintf(value, sizeof(value), "%s", target);
+    if (json_object_set_new(
+            labels, release ? RC_LABEL_BACKEND_CLEANUP : RC_LABEL_BACKEND,
+            json_string(value))) {
+        json_decref(labels);
+        return NULL;
+    }
+    return labels;
+}
+
+json_t *rc_restore_backend_patch(const json_t *pvc, const char *target,
+                                 int release)
+{
+    const json_t *old = kube_json_path(pvc, "metadata.labels");
+    json_t *labels = backend_labels(pvc, target, release);
+
+    if (!labels)
+        return NULL;
+    if (!json_is_object(old))
+        return json_pack("[{s:s, s:s, s:o}]", "op", "add", "path",
+                         "/metadata/labels", "value", labels);
+    return json_pack("[{s:s, s:s, s:O}, {s:s, s:s, s:o}]", "op", "test", "path",
+                     "/metadata/labels", "value", old, "op", "replace", "path",
+                     "/metadata/labels", "value", labels);
 }

@@ -6,6 +6,7 @@
 #define VMSNAPD_RECONCILER_RESTORE_META_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "kube/errors.h"
 #include "reconciler/restore_in.h"
@@ -51,5 +52,24 @@ int rc_restore_pvc_own(json_t **out, const json_t *pvc, const json_t *vm,
  * re-create the claim the restore deletes; it adds metadata.annotations
  * first when dv has none. NULL when out of memory. */
 json_t *rc_restore_dv_prepopulate(const json_t *dv, const json_t *restore);
+
+/* Backend storage (spec §6.3.5, §6 step 12): the PVC that keeps a VM's
+ * persistent TPM/EFI state carries label persistent-state-for=<vm>. */
+#define RC_LABEL_BACKEND "persistent-state-for"
+#define RC_LABEL_BACKEND_CLEANUP "restore.kubevirt.io/cleanup-backend-pvc"
+
+/* The cleanup label's value for target: "persistent-state-for-<target>"
+ * cut to 63 characters, as KubeVirt does. Cannot fail; cut to len. */
+void rc_restore_backend_cleanup_value(char *buf, size_t len,
+                                      const char *target);
+
+/* The JSON patch (new reference) for pvc's (borrowed) labels: release 1
+ * (the original backend PVC of a same-named target) drops
+ * persistent-state-for and adds the cleanup label; release 0 (the
+ * restored backend PVC) adds persistent-state-for=<target>. It tests and
+ * replaces /metadata/labels as read, or adds it when pvc has none. NULL
+ * when out of memory. */
+json_t *rc_restore_backend_patch(const json_t *pvc, const char *target,
+                                 int release);
 
 #endif

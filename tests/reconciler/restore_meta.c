@@ -192,3 +192,38 @@ Test(rc_restore_meta, inplace_datavolume_prepopulated)
     json_decref(dv);
     fx_free(&f);
 }
+
+Test(rc_restore_meta, backend_storage_labels)
+{
+    json_t *pvc = fx_json("{\"metadata\": {\"name\": \"persistent-state-for-"
+                          "my-vm-x\", \"labels\": {\"persistent-state-for\": "
+                          "\"my-vm\", \"a\": \"b\"}}}");
+    json_t *bare = fx_json("{\"metadata\": {\"name\": \"restored\"}}");
+    json_t *ops, *doc = json_deep_copy(pvc);
+    struct kube_err err = {0};
+    char v[128];
+
+    rc_restore_backend_cleanup_value(v, sizeof(v), "my-vm");
+    cr_expect_str_eq(v, "persistent-state-for-my-vm");
+    rc_restore_backend_cleanup_value(
+        v, sizeof(v), "a-very-long-vm-name-that-goes-past-the-label-limit-xyz");
+    cr_expect_eq(strlen(v), 63, "cut to a label value's 63");
+    /* the original is marked for cleanup, its backend label dropped */
+    ops = rc_restore_backend_patch(pvc, "my-vm", 1);
+    cr_assert_eq(kube_patch_apply(&doc, ops, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(fx_label(doc, "persistent-state-for"), "");
+    cr_expect_str_eq(fx_label(doc, "restore.kubevirt.io/cleanup-backend-pvc"),
+                     "persistent-state-for-my-vm");
+    cr_expect_str_eq(fx_label(doc, "a"), "b");
+    /* the same patch again fails its test: the labels moved */
+    cr_expect_lt(kube_patch_apply(&doc, ops, &err), 0);
+    json_decref(ops);
+    /* a restored claim without labels gets the backend label */
+    ops = rc_restore_backend_patch(bare, "my-vm", 0);
+    cr_assert_eq(kube_patch_apply(&bare, ops, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(fx_label(bare, "persistent-state-for"), "my-vm");
+    json_decref(ops);
+    json_decref(doc);
+    json_decref(bare);
+    json_decref(pvc);
+}
