@@ -60,6 +60,25 @@ int rc_restore_target_vm(json_t **out, const struct rc_restore_in *in,
  * or NULL when out of memory. */
 json_t *rc_restore_dv_build(const json_t *restore, const json_t *tmpl);
 
+/* What the controller does for one dataVolumeTemplates entry of the VM
+ * to write (spec §6.3.4). */
+enum rc_dv_next {
+    RC_DV_READY,  /* exists in phase Succeeded, WaitForFirstConsumer or
+                     PendingPopulation */
+    RC_DV_WAIT,   /* exists in another phase, or its claim is not yet
+                     adopted (populatedFor it, no owners): wait */
+    RC_DV_CREATE, /* missing, claim adopted: create rc_restore_dv_build's */
+    RC_DV_FAILED, /* missing with no claim: err says "when creating restore
+                     dv pvc <ns>/<name> does not exist and should" */
+};
+
+/* Decides for template tmpl given dv, the DataVolume of that name (NULL:
+ * none), and pvc, the claim of that name (NULL: none), in namespace ns.
+ * All borrowed. */
+enum rc_dv_next rc_restore_dv_next(const json_t *tmpl, const json_t *dv,
+                                   const json_t *pvc, const char *ns,
+                                   struct kube_err *err);
+
 /* Spec §6.3.4: status.deletedDataVolumes, the dataVolumeTemplates names
  * of target that vm (the VM to write) no longer has, in *out (new
  * reference, an array, empty when target is NULL). Returns 0 or
