@@ -388,3 +388,31 @@ int rc_restore_deleted_dvs(json_t **out, const json_t *target, const json_t *vm)
     }
     return KUBE_OK;
 }
+
+enum rc_dv_next rc_restore_dv_next(const json_t *tmpl, const json_t *dv,
+                                   const json_t *pvc, const char *ns,
+                                   struct kube_err *err)
+{
+    static const char *const done[] = {"Succeeded", "WaitForFirstConsumer",
+                                       "PendingPopulation", NULL};
+    const char *name = kube_json_str0(tmpl, "metadata.name");
+    const char *by;
+
+    if (dv)
+        return kube_json_str_in(kube_json_path(dv, "status.phase"), done)
+                   ? RC_DV_READY
+                   : RC_DV_WAIT;
+    if (!pvc) {
+        kube_err_set(err, KUBE_EINVAL,
+                     "when creating restore dv pvc %s/%s does not exist and "
+                     "should",
+                     ns, name);
+        return RC_DV_FAILED;
+    }
+    by = json_string_value(json_object_get(
+        kube_json_path(pvc, "metadata.annotations"), RC_ANN_POPULATED_FOR));
+    if (!by || strcmp(by, name) != 0 ||
+        json_array_size(kube_json_path(pvc, "metadata.ownerReferences")) > 0)
+        return RC_DV_WAIT;
+    return RC_DV_CREATE;
+}

@@ -420,3 +420,56 @@ Test(rc_restore_target, legacy_firmware_uuid_and_done)
     json_decref(vm);
     fx_free(&f);
 }
+
+#define ADOPTED                                                                \
+    "{\"metadata\": {\"annotations\": "                                        \
+    "{\"cdi.kubevirt.io/storage.populatedFor\": \"" DV_NAME "\"}}}"
+
+static const struct {
+    const char *name, *dv, *pvc;
+    enum rc_dv_next want;
+    const char *err;
+} dv_steps[] = {
+    {"Succeeded", "{\"status\": {\"phase\": \"Succeeded\"}}", NULL, RC_DV_READY,
+     ""},
+    {"WaitForFirstConsumer",
+     "{\"status\": {\"phase\": "
+     "\"WaitForFirstConsumer\"}}",
+     NULL, RC_DV_READY, ""},
+    {"PendingPopulation", "{\"status\": {\"phase\": \"PendingPopulation\"}}",
+     NULL, RC_DV_READY, ""},
+    {"ImportInProgress: wait",
+     "{\"status\": {\"phase\": "
+     "\"ImportInProgress\"}}",
+     NULL, RC_DV_WAIT, ""},
+    {"no phase yet: wait", "{}", NULL, RC_DV_WAIT, ""},
+    {"missing, claim adopted: create", NULL, ADOPTED, RC_DV_CREATE, ""},
+    {"missing, claim not adopted: wait", NULL, "{\"metadata\": {}}", RC_DV_WAIT,
+     ""},
+    {"missing, claim still owned: wait", NULL,
+     "{\"metadata\": {\"annotations\": "
+     "{\"cdi.kubevirt.io/storage.populatedFor\": \"" DV_NAME "\"}, "
+     "\"ownerReferences\": [{\"uid\": \"u\"}]}}",
+     RC_DV_WAIT, ""},
+    {"missing, no claim", NULL, NULL, RC_DV_FAILED,
+     "when creating restore dv pvc default/" DV_NAME
+     " does not exist and should"},
+};
+
+Test(rc_restore_target, datavolume_step_table)
+{
+    json_t *tmpl = fx_json("{\"metadata\": {\"name\": \"" DV_NAME "\"}}");
+
+    for (size_t i = 0; i < sizeof(dv_steps) / sizeof(dv_steps[0]); i++) {
+        struct kube_err err = {0};
+        json_t *dv = dv_steps[i].dv ? fx_json(dv_steps[i].dv) : NULL;
+        json_t *pvc = dv_steps[i].pvc ? fx_json(dv_steps[i].pvc) : NULL;
+
+        cr_expect_eq(rc_restore_dv_next(tmpl, dv, pvc, "default", &err),
+                     dv_steps[i].want, "%s", dv_steps[i].name);
+        cr_expect_str_eq(err.msg, dv_steps[i].err, "%s", dv_steps[i].name);
+        json_decref(dv);
+        json_decref(pvc);
+    }
+    json_decref(tmpl);
+}
