@@ -9,9 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-
 #include "certs/internal.h"
+#include "kube/base64.h"
+#include "kube/buf.h"
+#include "kube/file.h"
 
 int certs_bundle_b64(char **out, const char *path, struct kube_err *err)
 {
@@ -24,53 +25,20 @@ int certs_bundle_b64(char **out, const char *path, struct kube_err *err)
      * the API server makes, long after this command said nothing */
     rc = certs_load_crt(&crt, path, err);
     if (rc == KUBE_OK)
-        rc = certs_file_read(&pem, &len, path, CERTS_MAX_FILE, err);
+        rc = kube_file_read(&pem, &len, path, CERTS_MAX_FILE, err);
     if (rc < 0)
         goto done;
-    b64 = malloc(4 * ((len + 2) / 3) + 1);
+    b64 = kube_base64((const unsigned char *)pem, len); /* one line */
     if (!b64) {
         rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
         goto done;
     }
-    /* EncodeBlock writes no newlines and a terminating NUL */
-    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pem, (int)len);
     *out = b64;
     rc = KUBE_OK;
 done:
     X509_free(crt);
     free(pem);
     return rc;
-}
-
-/* A growing output buffer; after a failed allocation every call is a
- * no-op and oom says so once, at the end. */
-struct obuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void put(struct obuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *bigger;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        bigger = realloc(b->p, cap);
-        if (!bigger) {
-            b->oom = 1;
-            return;
-        }
-        b->p = bigger;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
 }
 
 /* One line: [start, end) without "\r\n" or "\n"; next starts the next. */
@@ -156,34 +124,40 @@ int certs_bundle_replace(char **out, size_t *out_len, size_t *replaced,
                          const char *in, size_t len, const char *b64,
                          struct kube_err *err)
 {
-    struct obuf b = {0};
+    struct kube_buf b;
     size_t pos = 0, count = 0;
 
-    put(&b, "", 0); /* an empty input still yields a string */
+    kube_buf_init(&b, 4096, (size_t)64 << 20); /* a manifest, not a disk */
+    (void)kube_buf_add(&b, "", 0); /* an empty input still yields a string */
     while (pos < len) {
         struct line l = line_at(in, len, pos);
         size_t indent = 0, colon = key_end(in, &l, &indent);
         size_t tail;
 
         if (!colon) {
-            put(&b, in + l.start, l.next - l.start);
+            (void)kube_buf_add(&b, in + l.start, l.next - l.start);
             pos = l.next;
             continue;
         }
         count++;
         tail = comment_start(in, colon, l.end);
-        put(&b, in + l.start, colon - l.start); /* "    caBundle:" */
-        put(&b, " ", 1);
-        put(&b, b64, strlen(b64));
-        put(&b, in + tail, l.next - tail); /* comment and line end */
+        (void)kube_buf_add(&b, in + l.start,
+                           colon - l.start); /* "    caBundle:" */
+        (void)kube_buf_add(&b, " ", 1);
+        (void)kube_buf_add(&b, b64, strlen(b64));
+        (void)kube_buf_add(&b, in + tail,
+                           l.next - tail); /* comment and line end */
         pos = skip_continuation(in, len, l.next, indent);
     }
-    if (b.oom) {
-        free(b.p);
-        return kube_err_set(err, KUBE_ENOMEM, "out of memory");
+    if (kube_buf_error(&b) < 0) {
+        int rc = kube_buf_error(&b);
+
+        kube_buf_free(&b, 0);
+        return kube_err_set(err, rc, "%s",
+                            rc == KUBE_ENOMEM ? "out of memory"
+                                              : "output over 64 MiB");
     }
-    *out = b.p;
-    *out_len = b.len;
+    *out = kube_buf_take(&b, out_len);
     *replaced = count;
     return KUBE_OK;
 }
@@ -201,7 +175,7 @@ int certs_bundle_write_file(size_t *replaced, const char *path, const char *b64,
     if (!real)
         return kube_err_set(err, errno == ENOENT ? KUBE_ENOTFOUND : KUBE_ERR,
                             "cannot open %s: %s", path, strerror(errno));
-    rc = certs_file_read(&text, &len, real, CERTS_MAX_FILE, err);
+    rc = kube_file_read(&text, &len, real, CERTS_MAX_FILE, err);
     if (rc == KUBE_OK && stat(real, &st) < 0)
         rc = kube_err_set(err, KUBE_ERR, "cannot stat %s: %s", path,
                           strerror(errno));

@@ -112,15 +112,8 @@ int certs_make_serving(struct certs_pair *out, const struct certs_pair *ca,
                        const struct certs_spec *spec,
                        struct kube_err *err) KUBE_MUST_CHECK;
 
-/* Reads a whole file of at most max bytes into a new NUL-terminated buffer
- * (*out, free()); a buffer it gives up on is wiped first, since it may
- * have held a key. Returns 0, KUBE_ENOTFOUND (no such file), KUBE_ETOOBIG,
- * KUBE_ENOMEM or KUBE_ERR; err names the path and errno text. */
-int certs_file_read(char **out, size_t *len, const char *path, size_t max,
-                    struct kube_err *err) KUBE_MUST_CHECK;
-
 /* Loads the first PEM certificate of path into *out (new; X509_free).
- * Returns 0, a certs_file_read() code, or KUBE_EINVAL when the file holds
+ * Returns 0, a kube_file_read() code, or KUBE_EINVAL when the file holds
  * no certificate (err names the path and OpenSSL's reason). */
 int certs_load_crt(X509 **out, const char *path,
                    struct kube_err *err) KUBE_MUST_CHECK;
@@ -164,6 +157,20 @@ int certs_days_left(long *out, const X509 *crt, time_t now,
 
 /* Serial number as lower-case hex, for messages. Cannot fail ("?"). */
 void certs_serial_str(char *buf, size_t size, const X509 *crt);
+
+/* --- renewal (certs/renew.c) --- */
+
+/* Whether the serving certificate cur must be replaced: there is none, or
+ * its notAfter is within before_days of now (or unreadable). */
+int certs_renewal_due(const X509 *cur, long before_days, time_t now);
+
+/* Fills spec's validity and key type for the successor of cur (NULL: none)
+ * signed by ca: days from now, cut to the CA's own end (*capped says so);
+ * RSA when rsa or cur is RSA, else ECDSA P-256. cn and names are the
+ * caller's. KUBE_EINVAL "the CA expired on DATE" when it has. */
+int certs_renew_spec(struct certs_spec *spec, int *capped, const X509 *ca,
+                     const X509 *cur, long days, int rsa, time_t now,
+                     struct kube_err *err) KUBE_MUST_CHECK;
 
 /* --- checks --- */
 

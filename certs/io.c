@@ -18,64 +18,7 @@
 #include <openssl/pem.h>
 
 #include "certs/internal.h"
-
-static int read_all(int fd, char *buf, size_t cap, size_t *len)
-{
-    size_t used = 0;
-
-    while (used < cap) {
-        ssize_t r = read(fd, buf + used, cap - used);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        used += (size_t)r;
-    }
-    *len = used;
-    return 0;
-}
-
-int certs_file_read(char **out, size_t *len, const char *path, size_t max,
-                    struct kube_err *err)
-{
-    char *buf = NULL;
-    size_t got = 0;
-    int fd, rc = KUBE_ERR;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return kube_err_set(err, errno == ENOENT ? KUBE_ENOTFOUND : KUBE_ERR,
-                            "cannot open %s: %s", path, strerror(errno));
-    buf = malloc(max + 2); /* one over the ceiling detects a bigger file */
-    if (!buf) {
-        rc = kube_err_set(err, KUBE_ENOMEM, "out of memory reading %s", path);
-        goto done;
-    }
-    if (read_all(fd, buf, max + 1, &got) < 0) {
-        rc = kube_err_set(err, KUBE_ERR, "cannot read %s: %s", path,
-                          strerror(errno));
-        goto done;
-    }
-    if (got > max) {
-        rc = kube_err_set(err, KUBE_ETOOBIG, "%s is larger than %zu bytes",
-                          path, max);
-        goto done;
-    }
-    buf[got] = '\0';
-    *out = buf;
-    *len = got;
-    buf = NULL;
-    rc = KUBE_OK;
-done:
-    if (buf)
-        OPENSSL_cleanse(buf, max + 2); /* it may have held a key */
-    free(buf);
-    close(fd);
-    return rc;
-}
+#include "kube/file.h"
 
 /* A passphrase callback that refuses: a daemon must never prompt. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
@@ -97,7 +40,7 @@ static int load_pem(X509 **crt, EVP_PKEY **key, const char *path,
     BIO *bio = NULL;
     int rc;
 
-    rc = certs_file_read(&buf, &len, path, CERTS_MAX_FILE, err);
+    rc = kube_file_read(&buf, &len, path, CERTS_MAX_FILE, err);
     if (rc < 0)
         return rc;                        /* err names the path and errno */
     bio = BIO_new_mem_buf(buf, (int)len); /* borrows buf */

@@ -2,14 +2,18 @@
  * leader election, started and stopped in the order the drain needs. */
 #include "cmd/cluster.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/live.h"
 #include "kube/client.h"
+#include "kube/client_time.h"
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/log.h"
 #include "reconciler/leader.h"
+#include "webhook/metrics.h"
 
 /* A row per kind the daemon caches. webhook: the state door reads it, so
  * /readyz waits for it; the others are the reconcilers' and start only
@@ -58,7 +62,8 @@ struct cmd_cluster {
     struct kube_informer *inf[NKINDS]; /* NULL when not started */
     struct rc_leader *leader;          /* NULL without election */
     struct wh_lookup lookup;
-    long live_get_ms;
+    struct cmd_live *live; /* the state door's live reads */
+    long stale_ms;
 };
 
 static int kind_index(const char *kind)
@@ -69,34 +74,41 @@ static int kind_index(const char *kind)
     return -1;
 }
 
-static int lookup_synced(void *ctx, const char *kind)
+static int lookup_fresh(void *ctx, const char *kind, char *why, size_t len)
 {
     struct cmd_cluster *c = ctx;
     int i = kind_index(kind);
 
-    return i >= 0 && c->inf[i] && kube_informer_synced(c->inf[i]);
+    if (i < 0 || !c->inf[i]) {
+        snprintf(why, len, "vmsnapd keeps no cache of %s", kind);
+        return 0;
+    }
+    if (!kube_informer_synced(c->inf[i])) {
+        snprintf(why, len, "its cache has not synced yet");
+        return 0;
+    }
+    if (!kube_informer_fresh(c->inf[i], c->stale_ms)) {
+        snprintf(why, len,
+                 "its cache has not heard from the API server for over %ld "
+                 "ms",
+                 c->stale_ms);
+        return 0;
+    }
+    return 1;
 }
 
-/* One GET, no retry: the request waits on it, and a retry belongs to the
- * caller (kube-apiserver re-sends after our 503). */
+/* The state door's live read (cmd/live.h): bounded, shared, and never
+ * holding the review's thread past --live-get-wait. */
 static int lookup_get(json_t **out, void *ctx, const char *kind, const char *ns,
                       const char *name, struct kube_err *err)
 {
     struct cmd_cluster *c = ctx;
     int i = kind_index(kind);
-    struct kube_request r = {
-        .method = "GET",
-        .name = name,
-        .idempotent = 1,
-        .timeout_ms = c->live_get_ms,
-        .max_retries = -1,
-    };
 
     if (i < 0)
         return kube_err_set(err, KUBE_EINVAL, "no resource known for %s", kind);
-    r.gvr = &cluster_kinds[i].gvr;
-    r.ns = cluster_kinds[i].cluster_scoped ? NULL : ns;
-    return kube_client_do(out, c->client, &r, NULL, err);
+    return cmd_live_get(out, c->live, &cluster_kinds[i].gvr,
+                        cluster_kinds[i].cluster_scoped ? NULL : ns, name, err);
 }
 
 static void on_started(void *ctx)
@@ -200,13 +212,21 @@ int cmd_cluster_start(struct cmd_cluster **out,
                       const struct cmd_cluster_opts *o, struct kube_err *err)
 {
     struct cmd_cluster *c = calloc(1, sizeof(*c));
+    struct cmd_live_opts lo = {
+        .get_ms = o->live_get_ms,
+        .wait_ms = o->live_wait_ms,
+        .keep_ms = o->live_get_ms,
+        .max = o->live_get_max > 0 ? o->live_get_max : 4,
+    };
     int rc;
 
     if (!c)
         return kube_err_set(err, KUBE_ENOMEM, "out of memory");
-    c->live_get_ms = o->live_get_ms;
-    c->lookup = (struct wh_lookup){lookup_synced, lookup_get, c};
+    c->stale_ms = o->stale_ms;
+    c->lookup = (struct wh_lookup){lookup_fresh, lookup_get, c};
     rc = connect_client(c, o, err);
+    if (rc == KUBE_OK && cmd_live_new(&c->live, c->client, &lo) < 0)
+        rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
     if (rc == KUBE_OK && kube_store_new(&c->store) < 0)
         rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
     if (rc == KUBE_OK)
@@ -231,13 +251,76 @@ const struct wh_lookup *cmd_cluster_lookup(struct cmd_cluster *c)
     return &c->lookup;
 }
 
-int cmd_cluster_synced(struct cmd_cluster *c)
+int cmd_cluster_fresh(struct cmd_cluster *c)
 {
     for (size_t i = 0; i < NKINDS; i++)
         if (cluster_kinds[i].webhook &&
-            (!c->inf[i] || !kube_informer_synced(c->inf[i])))
+            (!c->inf[i] || !kube_informer_fresh(c->inf[i], c->stale_ms)))
             return 0;
     return 1;
+}
+
+/* Each started informer's value of one family, in table order. */
+static size_t informer_series(struct cmd_cluster *c, const char **names,
+                              double *v, int what)
+{
+    int64_t now = kube_time_now_ms();
+    size_t n = 0;
+
+    for (size_t i = 0; i < NKINDS; i++) {
+        struct kube_informer_stats st;
+        if (!c->inf[i])
+            continue;
+        kube_informer_stats(c->inf[i], &st);
+        names[n] = cluster_kinds[i].gvr.resource;
+        v[n++] =
+            what == 0 ? (st.last_ok_ms ? (double)(now - st.last_ok_ms) / 1000.0
+                                       : -1.0)
+            : what == 1 ? (double)st.lists
+            : what == 2 ? (double)st.errors
+                        : (double)kube_informer_fresh(c->inf[i], c->stale_ms);
+    }
+    return n;
+}
+
+void cmd_cluster_metrics(FILE *f, void *ctx)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"vmsnapd_informer_last_sync_age_seconds", "gauge",
+         "Seconds since the informer last heard from the API server (a "
+         "list, an event, a watch that ran its course); -1: never."},
+        {"vmsnapd_informer_lists_total", "counter",
+         "Completed lists: the first, then every relist."},
+        {"vmsnapd_informer_failures_total", "counter",
+         "Failed lists and watches (each followed by a backoff)."},
+        {"vmsnapd_informer_fresh", "gauge",
+         "1 when the cache is synced and not failing past --cache-stale-"
+         "after; 0: rules that read it answer 503."},
+    };
+    static const char *const outcomes[] = {"sent", "shared", "refused", "late"};
+    struct cmd_cluster *c = ctx;
+    const char *names[NKINDS];
+    double v[NKINDS];
+    struct cmd_live_stats ls;
+
+    for (int w = 0; w < 4; w++) {
+        size_t n = informer_series(c, names, v, w);
+        wh_metrics_put_family(f, fam[w].name, fam[w].type, fam[w].help,
+                              "resource", names, v, n);
+    }
+    cmd_live_stats(c->live, &ls);
+    v[0] = (double)ls.sent;
+    v[1] = (double)ls.shared;
+    v[2] = (double)ls.refused;
+    v[3] = (double)ls.late;
+    wh_metrics_put_family(
+        f, "vmsnapd_live_reads_total", "counter",
+        "Live reads of the state door: GETs sent, reads that shared one, "
+        "reads refused (--live-get-max reached) and reads that stopped "
+        "waiting (--live-get-wait); the last two answer 503.",
+        "outcome", outcomes, v, 4);
 }
 
 void cmd_cluster_stop_leader(struct cmd_cluster *c)
@@ -266,10 +349,10 @@ void cmd_cluster_free(struct cmd_cluster *c)
     cmd_cluster_stop_informers(c);
     for (size_t i = 0; i < NKINDS; i++)
         kube_informer_free(c->inf[i]);
-    if (c->client) {
-        kube_client_shutdown(c->client);
-        kube_client_free(c->client);
-    }
+    if (c->client)
+        kube_client_shutdown(c->client); /* live GETs end */
+    cmd_live_free(c->live);
+    kube_client_free(c->client);
     kube_store_free(c->store);
     free(c);
 }

@@ -4,6 +4,8 @@
 #ifndef VMSNAPD_CMD_CLUSTER_H
 #define VMSNAPD_CMD_CLUSTER_H
 
+#include <stdio.h>
+
 #include "kube/errors.h"
 #include "kube/store.h"
 #include "webhook/review.h"
@@ -19,6 +21,9 @@ struct cmd_cluster_opts {
     long token_reread_ms;              /* bearer token file re-read */
     long resync_ms;                    /* informer resync; 0: off */
     long live_get_ms;                  /* timeout of a state door GET */
+    long live_wait_ms;                 /* a review waits this for it */
+    int live_get_max;                  /* live GETs at once; 0: 4 */
+    long stale_ms; /* a cache failing this long is not fresh; 0: never */
 };
 
 struct cmd_cluster;
@@ -38,8 +43,13 @@ struct kube_store *cmd_cluster_store(struct cmd_cluster *c);
 /* The state door's hook (borrowed, lives as long as c). */
 const struct wh_lookup *cmd_cluster_lookup(struct cmd_cluster *c);
 
-/* 1 once every cache the webhook reads has synced. Thread-safe. */
-int cmd_cluster_synced(struct cmd_cluster *c);
+/* 1 when every cache the webhook reads has synced and none has been
+ * failing for stale_ms (/readyz). Thread-safe. */
+int cmd_cluster_fresh(struct cmd_cluster *c);
+
+/* Writes the informers' health and the live reads' counters in the
+ * Prometheus text format: a wh_metrics_source_fn, ctx the cluster. */
+void cmd_cluster_metrics(FILE *f, void *ctx);
 
 /* Stops leading (reconcilers stop at once) and releases the Lease. */
 void cmd_cluster_stop_leader(struct cmd_cluster *c);

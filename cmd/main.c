@@ -2,7 +2,6 @@
  * prints the usage. */
 #include <curl/curl.h>
 #include <jansson.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,14 +62,6 @@ int main(int argc, char **argv)
      * up */
     json_object_seed(0);
     kube_json_arena_install(); /* jansson's allocator is process-wide */
-    /* One malloc arena for every thread. With glibc's per-thread arenas
-     * each new TLS connection cost about 250 us more server CPU (its
-     * GnuTLS session is set up on the listener's thread and freed on a
-     * worker; MHD accepting on its own workers gained too): 1,050
-     * instead of 1,300-1,550 connections/s in make bench. Small
-     * allocations stay lock-free in each thread's tcache; keep-alive
-     * throughput did not measurably change. */
-    (void)mallopt(M_ARENA_MAX, 1);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "vmsnapd: cannot initialise libcurl\n");
         return 1;

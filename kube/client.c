@@ -8,8 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kube/buf.h"
 #include "kube/client_time.h"
 #include "kube/json.h"
+#include "kube/jsondec.h"
 #include "kube/log.h"
 
 enum {
@@ -38,8 +40,7 @@ struct attempt {
     const atomic_int *cancel;
     CURL *h;
     long http;
-    char *body;
-    size_t len, cap, max;
+    struct kube_buf body; /* ceiling: the client's max_body */
     int toobig;
     long retry_after_s;
     struct kube_watch_decoder *dec; /* watches only */
@@ -249,25 +250,15 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
             return a->dec_rc == 0 ? n : 0;
         }
     }
-    if (n > a->max - a->len) {
+    switch (kube_buf_add(&a->body, ptr, n)) {
+    case KUBE_OK:
+        return n;
+    case KUBE_ETOOBIG:
         a->toobig = 1;
         return 0;
+    default:
+        return 0; /* out of memory: libcurl reports a write error */
     }
-    if (a->len + n + 1 > a->cap) {
-        size_t cap = a->cap ? a->cap : 16384;
-        char *p;
-        while (cap < a->len + n + 1)
-            cap *= 2;
-        p = realloc(a->body, cap);
-        if (!p)
-            return 0;
-        a->body = p;
-        a->cap = cap;
-    }
-    memcpy(a->body + a->len, ptr, n);
-    a->len += n;
-    a->body[a->len] = '\0';
-    return n;
 }
 
 /* Retry-After in seconds (the HTTP-date form is not used by the API
@@ -544,19 +535,23 @@ static int finish(json_t **out, const struct attempt *a, CURLcode cc,
 
     if (a->toobig)
         return kube_err_set(err, KUBE_ETOOBIG, "%s: answer over %zu bytes",
-                            what, a->max);
+                            what, a->c->o.max_body);
     if (cc == CURLE_ABORTED_BY_CALLBACK)
         return kube_err_set(err, KUBE_EUNAVAIL, "%s: cancelled", what);
     if (cc != CURLE_OK)
         return unavailable(err, what, cc, errbuf);
-    kube_status_from_http(st, (int)a->http, a->body, a->len);
+    kube_status_from_http(st, (int)a->http, kube_buf_str(&a->body),
+                          kube_buf_len(&a->body));
     if (a->retry_after_s >= 0)
         st->retry_after_s = a->retry_after_s;
     if (a->http < 200 || a->http >= 300)
         return kube_status_err(err, st, what);
     if (!out)
         return KUBE_OK;
-    *out = a->len ? json_loadb(a->body, a->len, 0, &jerr) : json_null();
+    *out = kube_buf_len(&a->body)
+               ? kube_json_decode(kube_buf_str(&a->body),
+                                  kube_buf_len(&a->body), &jerr)
+               : json_null();
     if (!*out)
         return kube_err_set(err, KUBE_EINVAL, "%s: bad JSON in answer: %s",
                             what, jerr.text);
@@ -601,11 +596,11 @@ static CURLcode perform(struct call *k, struct attempt *a, char *errbuf,
 static void attempt_reset(struct attempt *a, struct kube_client *c,
                           const atomic_int *cancel)
 {
-    free(a->body);
+    kube_buf_free(&a->body, 0);
     memset(a, 0, sizeof(*a));
     a->c = c;
     a->cancel = cancel;
-    a->max = c->o.max_body;
+    kube_buf_init(&a->body, 16384, c->o.max_body);
     a->retry_after_s = -1;
 }
 
@@ -632,7 +627,8 @@ static long retry_after(const struct attempt *a)
     if (a->retry_after_s >= 0 || a->http < 400)
         return a->retry_after_s;
     kube_status_clear(&t);
-    kube_status_from_http(&t, (int)a->http, a->body, a->len);
+    kube_status_from_http(&t, (int)a->http, kube_buf_str(&a->body),
+                          kube_buf_len(&a->body));
     return t.retry_after_s;
 }
 
@@ -675,7 +671,7 @@ static int run(json_t **out, struct call *k, struct kube_status *st,
         rc = finish(out, &a, cc, k->what, errbuf, st, err);
         break;
     }
-    free(a.body);
+    kube_buf_free(&a.body, 0);
     return rc;
 }
 
@@ -776,7 +772,8 @@ static int watch_result(struct attempt *a, CURLcode cc, const char *what,
     if (cc == CURLE_ABORTED_BY_CALLBACK)
         return KUBE_OK; /* cancelled or shutting down */
     if (a->http != 200 && a->http != 0 && !a->toobig) {
-        kube_status_from_http(st, (int)a->http, a->body, a->len);
+        kube_status_from_http(st, (int)a->http, kube_buf_str(&a->body),
+                              kube_buf_len(&a->body));
         if (a->http == 401)
             token_expire(a->c);
         return kube_status_err(err, st, what);
@@ -838,7 +835,7 @@ int kube_client_watch(struct kube_client *c, const struct kube_gvr *gvr,
     handle_put(c, a.h);
     headers_free(hdrs);
     kube_watch_decoder_free(&dec);
-    free(a.body);
+    kube_buf_free(&a.body, 0);
     free(url);
     free(path);
     return rc;

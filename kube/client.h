@@ -135,7 +135,8 @@ int kube_client_get(json_t **out, struct kube_client *c,
 struct kube_list_opts {
     const char *label_selector;   /* "app=x,tier!=y" */
     const char *field_selector;   /* "metadata.name=foo" */
-    long limit;                   /* page size; 0: 500 (client-go's pager) */
+    long limit;                   /* page size; 0: 500 (client-go's pager);
+                                     halved while a page is too big */
     const char *resource_version; /* NULL: most recent (quorum read); "0":
                                      any, maybe from cache */
     int max_retries;              /* per page, as kube_request */
@@ -145,9 +146,11 @@ struct kube_list_opts {
 /* Lists gvr in ns (NULL: all namespaces), following continue tokens until
  * the last page, into one List (*out a new reference) whose
  * metadata.resourceVersion is the list's snapshot (start a watch there)
- * and whose items all carry kind and apiVersion. When a continue token
- * expires (410 mid-list) the list restarts once unpaged, as client-go's
- * pager does; a 410 on the first page returns KUBE_EGONE. o may be NULL. */
+ * and whose items all carry kind and apiVersion. A page over max_body
+ * (large objects) is asked again with half the limit, down to 1. When a
+ * continue token expires (410 mid-list) the list starts over from its
+ * first page, up to 3 times; a 410 on the first page, or a fourth expiry,
+ * returns KUBE_EGONE. o may be NULL. */
 int kube_client_list(json_t **out, struct kube_client *c,
                      const struct kube_gvr *gvr, const char *ns,
                      const struct kube_list_opts *o, struct kube_status *st,

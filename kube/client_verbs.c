@@ -1,5 +1,5 @@
-/* kube/client_verbs.c - request paths and the verbs, as thin wrappers over
- * kube_client_do. */
+/* kube/client_verbs.c - the verbs, as thin wrappers over kube_client_do
+ * (kube/client.c). The transport never calls back into this file. */
 #include "kube/client.h"
 
 #include <stdio.h>
@@ -9,117 +9,9 @@
 #include "kube/json.h"
 #include "kube/log.h"
 
-/* A growable string for paths; ok drops to 0 on allocation failure. */
-struct sbuf {
-    char *s;
-    size_t len, cap;
-    int ok;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (!b->ok)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (!p) {
-            b->ok = 0;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-/* RFC 3986 unreserved characters pass; everything else is %XX, so a
- * selector's '=', ',', '!' and a name's ':' survive the trip. */
-static void sb_escaped(struct sbuf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-            ch == '~') {
-            sb_add(b, s, 1);
-        } else {
-            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-            sb_add(b, e, 3);
-        }
-    }
-}
-
-static void sb_segment(struct sbuf *b, const char *seg)
-{
-    sb_add(b, "/", 1);
-    sb_escaped(b, seg);
-}
-
 static int set(const char *s)
 {
     return s && s[0];
-}
-
-/* "." and ".." would walk the URL up a level. */
-static int bad_segment(const char *s)
-{
-    return s && (strcmp(s, ".") == 0 || strcmp(s, "..") == 0);
-}
-
-int kube_client_path(char **out, const struct kube_request *r,
-                     struct kube_err *err)
-{
-    const struct kube_gvr *g = r->gvr;
-    struct sbuf b = {.ok = 1};
-    char sep = '?';
-
-    if (!g || !set(g->version) || !set(g->resource) || !set(r->method))
-        return kube_err_set(err, KUBE_EINVAL,
-                            "request: method, version and resource are "
-                            "required");
-    if (bad_segment(r->ns) || bad_segment(r->name) ||
-        bad_segment(r->subresource))
-        return kube_err_set(err, KUBE_EINVAL,
-                            "request: \".\" and \"..\" are not names");
-    if (set(g->group)) {
-        sb_segment(&b, "apis");
-        sb_segment(&b, g->group);
-    } else {
-        sb_segment(&b, "api");
-    }
-    sb_segment(&b, g->version);
-    if (set(r->ns)) {
-        sb_segment(&b, "namespaces");
-        sb_segment(&b, r->ns);
-    }
-    sb_segment(&b, g->resource);
-    if (set(r->name))
-        sb_segment(&b, r->name);
-    if (set(r->subresource))
-        sb_segment(&b, r->subresource);
-    for (size_t i = 0; r->params && r->params[i]; i += 2) {
-        if (!set(r->params[i + 1]))
-            continue;
-        sb_add(&b, &sep, 1);
-        sb_escaped(&b, r->params[i]);
-        sb_add(&b, "=", 1);
-        sb_escaped(&b, r->params[i + 1]);
-        sep = '&';
-    }
-    if (!b.ok) {
-        free(b.s);
-        return kube_err_set(err, KUBE_ENOMEM, "request: out of memory");
-    }
-    *out = b.s;
-    return KUBE_OK;
 }
 
 int kube_client_get(json_t **out, struct kube_client *c,
@@ -137,19 +29,24 @@ int kube_client_get(json_t **out, struct kube_client *c,
 
 /* ---- list ---- */
 
+enum { LIST_RESTARTS = 3 }; /* expired continue tokens before giving up */
+
 struct pager {
     const struct kube_list_opts *o;
-    char limit[24];
+    const struct kube_gvr *gvr;
+    long limit; /* halved while a page is over the client's max_body */
+    char limit_s[24];
     char *cont; /* the next page's token, ours; NULL on the first page */
-    int unpaged;
+    int restarts;
 };
 
-static void list_params(const char **p, const struct pager *pg)
+static void list_params(const char **p, struct pager *pg)
 {
     int i = 0;
 
+    snprintf(pg->limit_s, sizeof(pg->limit_s), "%ld", pg->limit);
     p[i++] = "limit";
-    p[i++] = pg->unpaged ? NULL : pg->limit;
+    p[i++] = pg->limit_s;
     p[i++] = "continue";
     p[i++] = pg->cont;
     p[i++] = "labelSelector";
@@ -162,7 +59,8 @@ static void list_params(const char **p, const struct pager *pg)
     p[i] = NULL;
 }
 
-/* One page into *acc; the next token into pg->cont (NULL at the end). */
+/* One page into *acc; the next token into pg->cont (NULL at the end). On
+ * failure pg->cont is kept, so the same page can be asked again. */
 static int list_page(json_t **acc, struct kube_client *c,
                      struct kube_request *r, struct pager *pg,
                      struct kube_status *st, struct kube_err *err)
@@ -173,12 +71,41 @@ static int list_page(json_t **acc, struct kube_client *c,
 
     if (rc == 0)
         rc = kube_list_append(acc, page, &next, err);
-    free(pg->cont);
-    pg->cont = NULL;
-    if (rc == 0 && next[0] && !(pg->cont = strdup(next)))
-        rc = kube_err_set(err, KUBE_ENOMEM, "list: out of memory");
+    if (rc == 0) {
+        free(pg->cont);
+        pg->cont = NULL;
+        if (next[0] && !(pg->cont = strdup(next)))
+            rc = kube_err_set(err, KUBE_ENOMEM, "list: out of memory");
+    }
     json_decref(page);
     return rc;
+}
+
+/* What to do after a failed page: 1 to ask again (a smaller page, or the
+ * list from its start), 0 to give up with rc. */
+static int list_recover(json_t **acc, struct pager *pg, int rc)
+{
+    if (rc == KUBE_ETOOBIG && pg->limit > 1) {
+        /* large objects: the same page in smaller pieces */
+        pg->limit /= 2;
+        kube_log(KUBE_LOG_WARN, "list page over the size limit, halving it",
+                 "{s:s, s:I}", "resource", pg->gvr->resource, "limit",
+                 (json_int_t)pg->limit);
+        return 1;
+    }
+    if (rc == KUBE_EGONE && pg->cont && pg->restarts < LIST_RESTARTS) {
+        /* continue token expired: a consistent list starts over (paged:
+           an unpaged list could pass the size limit) */
+        kube_log(KUBE_LOG_WARN, "list continue token expired, relisting",
+                 "{s:s}", "resource", pg->gvr->resource);
+        json_decref(*acc);
+        *acc = NULL;
+        free(pg->cont);
+        pg->cont = NULL;
+        pg->restarts++;
+        return 1;
+    }
+    return 0;
 }
 
 int kube_client_list(json_t **out, struct kube_client *c,
@@ -188,7 +115,7 @@ int kube_client_list(json_t **out, struct kube_client *c,
 {
     static const struct kube_list_opts none = {0};
     const char *params[16];
-    struct pager pg = {.o = o ? o : &none};
+    struct pager pg = {.o = o ? o : &none, .gvr = gvr};
     struct kube_request r = {.method = "GET",
                              .gvr = gvr,
                              .ns = ns,
@@ -199,21 +126,12 @@ int kube_client_list(json_t **out, struct kube_client *c,
     json_t *acc = NULL;
     int rc;
 
-    snprintf(pg.limit, sizeof(pg.limit), "%ld",
-             pg.o->limit > 0 ? pg.o->limit : 500);
+    pg.limit = pg.o->limit > 0 ? pg.o->limit : 500;
     for (;;) {
-        int mid = pg.cont != NULL;
         list_params(params, &pg);
         rc = list_page(&acc, c, &r, &pg, st, err);
-        if (rc == KUBE_EGONE && mid && !pg.unpaged) {
-            /* continue token expired: a consistent list needs a restart */
-            kube_log(KUBE_LOG_WARN, "list continue token expired, relisting",
-                     "{s:s}", "resource", gvr->resource);
-            json_decref(acc);
-            acc = NULL;
-            pg.unpaged = 1;
+        if (rc < 0 && list_recover(&acc, &pg, rc))
             continue;
-        }
         if (rc < 0 || !pg.cont)
             break;
     }

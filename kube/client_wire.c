@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/jsondec.h"
 
 void kube_status_clear(struct kube_status *st)
 {
@@ -66,7 +67,7 @@ void kube_status_from_http(struct kube_status *st, int http, const char *body,
     st->http = http;
     st->code = http;
     if (body && len > 0)
-        obj = json_loadb(body, len, 0, NULL);
+        obj = kube_json_decode(body, len, NULL);
     if (kube_status_from_json(st, obj) < 0) {
         st->code = http;
         if (body && http >= 300)

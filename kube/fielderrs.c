@@ -107,8 +107,25 @@ int kube_fielderrs_required(struct kube_fielderrs *fe, const char *field,
 }
 
 /* A value as field errors quote it: strings in Go %q, others as JSON. */
+/* A JSON real as Go's %v prints a float64: the shortest text that reads
+ * back as the same number ("1e-12", not jansson's "9.9999999999999998e-13"),
+ * so a message quotes what the user wrote. */
+static char *real_text(double d)
+{
+    char buf[32];
+
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return strdup(buf);
+}
+
 static char *quote_value(const json_t *v)
 {
+    if (json_is_real(v))
+        return real_text(json_real_value(v));
     if (json_is_string(v)) {
         json_t *s = json_string(json_string_value(v));
         char *q = s ? kube_json_dump(s, JSON_ENCODE_ANY, NULL) : NULL;

@@ -30,6 +30,16 @@ struct kube_informer {
     struct kube_informer_stats stats; /* guarded by lock */
 };
 
+/* The API server answered: a list, an event, a watch that ran its course.
+ * Clears the failing state. */
+static void heard(struct kube_informer *inf)
+{
+    pthread_mutex_lock(&inf->lock);
+    inf->stats.last_ok_ms = kube_time_now_ms();
+    inf->stats.failing_since_ms = 0;
+    pthread_mutex_unlock(&inf->lock);
+}
+
 static void set_rv(struct kube_informer *inf, const char *rv)
 {
     pthread_mutex_lock(&inf->lock);
@@ -183,6 +193,28 @@ static void learn_kind(struct kube_informer *inf, const json_t *list)
         snprintf(inf->kind, sizeof(inf->kind), "%.*s", (int)(n - 4), k);
 }
 
+/* A list succeeded: count it, and after failures reset the backoff (the
+ * next failure waits the minimum again) and say so. */
+static void recovered(struct kube_informer *inf)
+{
+    int64_t now = kube_time_now_ms(), since;
+    long backoff;
+
+    pthread_mutex_lock(&inf->lock);
+    inf->stats.lists++;
+    since = inf->stats.failing_since_ms;
+    backoff = inf->stats.backoff_ms;
+    inf->stats.backoff_ms = 0;
+    inf->stats.last_ok_ms = now;
+    inf->stats.failing_since_ms = 0;
+    pthread_mutex_unlock(&inf->lock);
+    if (backoff > 0)
+        kube_log(KUBE_LOG_INFO, "informer recovered", "{s:s, s:I, s:I}",
+                 "resource", inf->o.gvr->resource, "failingMs",
+                 (json_int_t)(since ? now - since : 0), "lastBackoffMs",
+                 (json_int_t)backoff);
+}
+
 static int relist(struct kube_informer *inf)
 {
     struct kube_list_opts lo = {
@@ -217,7 +249,7 @@ static int relist(struct kube_informer *inf)
     if (rc < 0)
         goto done;
     set_rv(inf, kube_json_str0(list, "metadata.resourceVersion"));
-    count(inf, &inf->stats.lists);
+    recovered(inf);
     if (!atomic_exchange(&inf->synced, 1)) {
         pthread_mutex_lock(&inf->lock);
         pthread_cond_broadcast(&inf->changed);
@@ -249,6 +281,7 @@ static int on_event(const struct kube_watch_event *ev, void *ctx)
     if (rc == 0 && ev->resource_version[0])
         set_rv(inf, ev->resource_version);
     count(inf, &inf->stats.events);
+    heard(inf);
     return rc;
 }
 
@@ -315,24 +348,36 @@ static int watch_once(struct kube_informer *inf)
     return rc;
 }
 
-static long next_backoff(const struct kube_informer *inf, long cur)
+/* Doubles the backoff (from backoff_min_ms, up to backoff_max_ms), counts
+ * the failure and marks the informer failing. Returns the new wait. */
+static long next_backoff(struct kube_informer *inf)
 {
-    long d = cur ? cur * 2 : inf->o.backoff_min_ms;
+    long d;
 
-    return d > inf->o.backoff_max_ms ? inf->o.backoff_max_ms : d;
+    pthread_mutex_lock(&inf->lock);
+    d = inf->stats.backoff_ms ? inf->stats.backoff_ms * 2
+                              : inf->o.backoff_min_ms;
+    if (d > inf->o.backoff_max_ms)
+        d = inf->o.backoff_max_ms;
+    inf->stats.backoff_ms = d;
+    inf->stats.errors++;
+    if (!inf->stats.failing_since_ms)
+        inf->stats.failing_since_ms = kube_time_now_ms();
+    pthread_mutex_unlock(&inf->lock);
+    return d;
 }
 
 /* Waits the backoff with jitter (up to +50%); 1 when stopping. */
-static int back_off(struct kube_informer *inf, long *cur)
+static int back_off(struct kube_informer *inf)
 {
-    *cur = next_backoff(inf, *cur);
-    count(inf, &inf->stats.errors);
-    return pause_ms(inf, *cur + (long)kube_time_jitter((uint64_t)*cur / 2 + 1));
+    long d = next_backoff(inf);
+
+    return pause_ms(inf, d + (long)kube_time_jitter((uint64_t)d / 2 + 1));
 }
 
 /* Watches from the list's RV until a failure; returns the failure. A
- * watch that ran its course resets the backoff. */
-static int watch_loop(struct kube_informer *inf, long *backoff)
+ * watch that ran its course counts as hearing from the server. */
+static int watch_loop(struct kube_informer *inf)
 {
     int rc;
 
@@ -344,25 +389,24 @@ static int watch_loop(struct kube_informer *inf, long *backoff)
         rc = watch_once(inf);
         if (rc < 0 || stopping(inf))
             return rc;
-        *backoff = 0;
+        heard(inf);
     }
 }
 
 static void *run(void *arg)
 {
     struct kube_informer *inf = arg;
-    long backoff = 0;
 
     inf->next_resync = kube_time_now_ms() + inf->o.resync_ms;
     while (!stopping(inf)) {
         if (relist(inf) < 0) {
-            if (back_off(inf, &backoff))
+            if (back_off(inf))
                 break;
             continue;
         }
-        if (watch_loop(inf, &backoff) == KUBE_EGONE)
+        if (watch_loop(inf) == KUBE_EGONE)
             continue; /* an expired RV: relist at once */
-        if (!stopping(inf) && back_off(inf, &backoff))
+        if (!stopping(inf) && back_off(inf))
             break;
     }
     return NULL;
@@ -436,6 +480,18 @@ int kube_informer_start(struct kube_informer *inf, struct kube_err *err)
 int kube_informer_synced(struct kube_informer *inf)
 {
     return atomic_load(&inf->synced);
+}
+
+int kube_informer_fresh(struct kube_informer *inf, long stale_ms)
+{
+    int64_t since;
+
+    if (!atomic_load(&inf->synced))
+        return 0;
+    pthread_mutex_lock(&inf->lock);
+    since = inf->stats.failing_since_ms;
+    pthread_mutex_unlock(&inf->lock);
+    return !since || stale_ms <= 0 || kube_time_now_ms() - since < stale_ms;
 }
 
 int kube_informer_wait_synced(struct kube_informer *inf, long timeout_ms)

@@ -4,8 +4,10 @@
  * Like client-go's reflector: a watch that ends normally (timeoutSeconds)
  * is resumed from the last resourceVersion seen (events and bookmarks);
  * 410 Gone relists at once; any other failure relists after an
- * exponential backoff with jitter. A relist replaces the informer's part
- * of the store: objects gone from the list are deleted (with on_delete).
+ * exponential backoff with jitter, reset to its minimum (and logged as
+ * "informer recovered") once a list succeeds. A relist replaces the
+ * informer's part of the store: objects gone from the list are deleted
+ * (with on_delete).
  * One informer per kind and store: a relist removes objects of its kind,
  * in its namespace, that its list did not return. */
 #ifndef VMSNAPD_KUBE_INFORMER_H
@@ -13,6 +15,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kube/client.h"
 #include "kube/errors.h"
@@ -66,6 +69,13 @@ int kube_informer_start(struct kube_informer *inf,
  * Thread-safe, lock-free. */
 int kube_informer_synced(struct kube_informer *inf);
 
+/* 1 when the store can be trusted for this informer's kind: synced, and
+ * not failing (lists and watches) for stale_ms or longer (<= 0: no
+ * limit). An open watch that is silent counts as healthy: a dead
+ * connection fails it within TCP keep-alive or timeout_s plus the
+ * client's watch_grace_ms. Thread-safe. */
+int kube_informer_fresh(struct kube_informer *inf, long stale_ms);
+
 /* Waits until synced, stopped, or timeout_ms (< 0: no limit) passed.
  * Returns 1 when synced. Thread-safe. */
 int kube_informer_wait_synced(struct kube_informer *inf, long timeout_ms);
@@ -75,13 +85,19 @@ int kube_informer_wait_synced(struct kube_informer *inf, long timeout_ms);
 void kube_informer_resource_version(struct kube_informer *inf, char *buf,
                                     size_t len);
 
-/* Counters, for logs, metrics and tests. */
+/* Counters and health, for logs, metrics and tests. */
 struct kube_informer_stats {
-    unsigned long lists;   /* completed lists */
-    unsigned long watches; /* watches started */
-    unsigned long gone;    /* 410s that forced a relist */
-    unsigned long errors;  /* failed lists and watches */
-    unsigned long events;  /* watch events applied (bookmarks included) */
+    unsigned long lists;      /* completed lists (the first, then relists) */
+    unsigned long watches;    /* watches started */
+    unsigned long gone;       /* 410s that forced a relist */
+    unsigned long errors;     /* failed lists and watches */
+    unsigned long events;     /* watch events applied (bookmarks included) */
+    long backoff_ms;          /* the last failure's wait; 0 again once a
+                                 list succeeds */
+    int64_t last_ok_ms;       /* kube_time_now_ms of the last list, event
+                                 or watch that ran its course; 0: never */
+    int64_t failing_since_ms; /* first failure since the server last
+                                 answered; 0 while healthy */
 };
 void kube_informer_stats(struct kube_informer *inf,
                          struct kube_informer_stats *out);

@@ -53,54 +53,6 @@ int kube_json_str_in(const json_t *v, const char *const *list)
     return 0;
 }
 
-int kube_file_read(char **out, size_t *len, const char *path, size_t max,
-                   struct kube_err *err)
-{
-    FILE *f = NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    int rc = KUBE_OK;
-
-    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f)
-        return kube_err_set(err, KUBE_EINVAL, "%s: %s", path, strerror(errno));
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                rc = kube_err_set(err, KUBE_ENOMEM, "%s: out of memory", path);
-                goto done;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (n > max) {
-            rc = kube_err_set(err, KUBE_ETOOBIG,
-                              "%s: larger than the limit of %zu bytes", path,
-                              max);
-            goto done;
-        }
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        rc = kube_err_set(err, KUBE_EINVAL, "%s: read error", path);
-        goto done;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    buf = NULL;
-done:
-    if (f != stdin)
-        fclose(f);
-    free(buf);
-    return rc;
-}
-
 /* Keeps buf unchanged when the segment does not fit. */
 static int path_fit(char *buf, size_t len, size_t cur, int n)
 {

@@ -31,11 +31,6 @@ int kube_json_str_in(const json_t *v, const char *const *list);
  * the length (the text is also NUL-terminated). */
 char *kube_json_dump(const json_t *v, size_t flags, size_t *len);
 
-/* Reads a whole file of at most max bytes into *out (NUL-terminated,
- * caller frees). err names the path and errno, or says it is too big. */
-int kube_file_read(char **out, size_t *len, const char *path, size_t max,
-                   struct kube_err *err) KUBE_MUST_CHECK;
-
 /* Appends a Kubernetes-style path segment to buf ("a" + "b" = "a.b";
  * index i appends "[i]"); returns 0, or KUBE_ETOOBIG if buf is too small
  * (buf is left unchanged then). */

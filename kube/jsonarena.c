@@ -6,7 +6,9 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef KUBE_JSON_ARENA_POISONS
 #include <sanitizer/asan_interface.h>
@@ -111,17 +113,38 @@ static void *jansson_malloc(size_t n)
 }
 
 /* Inside a scope, arena memory is released by kube_json_arena_end; the
- * heap's (values made before the scope, on any thread) goes back now. */
+ * heap's (values made before the scope, on any thread) goes back now.
+ * Arena memory freed with no scope open belongs to a value made outside
+ * a scope and mutated inside one (see the header): a bug, stopped here
+ * before free() gets a pointer malloc never gave. */
 static void jansson_free(void *p)
 {
-    if (arena.active && in_arena(p))
-        return;
+    if (in_arena(p)) {
+        if (arena.active)
+            return;
+        fputs("vmsnapd: jsonarena: arena memory freed outside its scope: a "
+              "value made outside a scope was mutated inside one\n",
+              stderr);
+        abort();
+    }
     free(p);
 }
 
+static int installed; /* set once by main, before any thread */
+
 void kube_json_arena_install(void)
 {
+    const char *env = getenv("VMSNAPD_JSON_ARENA");
+
+    if (env && strcmp(env, "0") == 0)
+        return; /* plain malloc, for LeakSanitizer */
     json_set_alloc_funcs(jansson_malloc, jansson_free);
+    installed = 1;
+}
+
+int kube_json_arena_installed(void)
+{
+    return installed;
 }
 
 void kube_json_arena_begin(void)

@@ -11,9 +11,19 @@
  * break of them):
  * - No jansson value or jansson-allocated string made inside a scope may
  *   outlive it: copy out what must stay (json_dumps output included).
- * - Values made outside a scope (the store's, the policy's) may be used
- *   and decref'd inside it as usual: their memory is the heap's.
- * - Scopes do not nest; other threads are never affected. */
+ * - Values made outside a scope (the store's, the policy's) may be read,
+ *   referenced and decref'd inside it, never mutated: a key set, deleted
+ *   or appended makes jansson allocate for them from the arena (a rehash
+ *   of an object of more than 8 keys moves its whole table there), and
+ *   their later free would hand arena memory to free(). The review path
+ *   receives them through wh_state_get/list and only reads them.
+ *   Enforced: jansson's free of this thread's arena memory with no scope
+ *   open aborts, naming the rule, before free() could corrupt the heap.
+ * - Scopes do not nest; other threads are never affected.
+ *
+ * VMSNAPD_JSON_ARENA=0 in the environment leaves jansson on plain malloc
+ * (scopes then do nothing), so an ASan build's LeakSanitizer sees values
+ * leaked inside a scope: VMSNAPD_JSON_ARENA=0 make test-asan. */
 #ifndef VMSNAPD_KUBE_JSONARENA_H
 #define VMSNAPD_KUBE_JSONARENA_H
 
@@ -27,10 +37,14 @@
 #endif
 #endif
 
-/* Routes jansson's allocations through the arena-aware allocator. Call
- * once from main before any thread starts (jansson's allocator is
- * process-wide); without it scopes still work, on plain malloc. */
+/* Routes jansson's allocations through the arena-aware allocator, unless
+ * VMSNAPD_JSON_ARENA is "0". Call once from main before any thread starts
+ * (jansson's allocator is process-wide); without it scopes still work, on
+ * plain malloc. */
 void kube_json_arena_install(void);
+
+/* Whether kube_json_arena_install routed jansson through the arena. */
+int kube_json_arena_installed(void);
 
 /* Opens this thread's scope. */
 void kube_json_arena_begin(void);

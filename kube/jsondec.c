@@ -1,8 +1,12 @@
 /* kube/jsondec.c - yajl's lexer feeding jansson's constructors. Every place
  * where yajl 2.1 reads JSON differently from jansson 2.14 is either caught
- * here and sent to json_loadb, or cannot reach a tree:
- *   - \uXXXX: yajl turns lone surrogates into '?' and decodes \u0000 to a
- *     NUL byte, where jansson fails; any "\u" goes to json_loadb.
+ * here and sent to json_loadb, or cannot reach a tree. The reference is
+ * json_loadb with JSON_ALLOW_NUL and integers past int64 read as reals,
+ * which is what a kube-apiserver may send (kube/jsondec.h):
+ *   - \uXXXX: yajl turns lone surrogates into '?' and pairs a high
+ *     surrogate with any next escape; an escape in D800-DFFF, or one
+ *     without four hex digits, goes to json_loadb. \u0000 is a NUL byte
+ *     in both (keys too: jansson's own lexer refuses those, we don't).
  *   - \v and \f are whitespace to yajl, invalid anywhere to jansson.
  *   - after the top-level value yajl ignores a string left open at the end
  *     ({} "abc); we check that only jansson's whitespace follows it.
@@ -12,7 +16,8 @@
  *     all-ASCII ones, valid by any rule, skip the check.
  *   - raw control characters (NUL too) in strings: yajl refuses them.
  *   - numbers: yajl's grammar is JSON's; we convert the text as jansson
- *     does (strtoll, strtod, overflow refused, underflow kept).
+ *     does (strtoll, strtod, real overflow refused, underflow kept), but
+ *     an integer past int64 becomes a real, as Go's decoder reads it.
  *   - depth, a scalar top level: refused by the callbacks below. */
 #include "kube/jsondec.h"
 
@@ -190,9 +195,11 @@ static int on_number(void *ctx, const char *s, size_t len)
     if (!memchr(text, '.', len) && !memchr(text, 'e', len) &&
         !memchr(text, 'E', len)) {
         i = strtoll(text, &end, 10);
-        if (errno == ERANGE || end != text + len)
-            return 0; /* jansson: "too big integer" */
-        return add_new(ctx, json_integer(i));
+        if (end != text + len)
+            return 0;
+        if (errno != ERANGE)
+            return add_new(ctx, json_integer(i));
+        errno = 0; /* past int64 (18446744073709552000): a real, below */
     }
     /* jansson swaps '.' for the locale's decimal point first; when strtod
      * stops short at the '.', json_loadb decides */
@@ -212,8 +219,30 @@ static int on_boolean(void *ctx, int b)
     return add_new(ctx, json_boolean(b));
 }
 
-/* What yajl would take and jansson refuses, visible in the raw bytes: a
- * \u escape anywhere, or a \v or \f byte (in or out of strings). */
+/* Whether p[0..4) is a \u escape yajl decodes as jansson does: four hex
+ * digits outside the surrogate range D800-DFFF. */
+static int plain_escape(const char *p, const char *end)
+{
+    unsigned v = 0;
+
+    if (end - p < 4)
+        return 0;
+    for (int i = 0; i < 4; i++) {
+        char ch = p[i];
+        unsigned d = ch >= '0' && ch <= '9'   ? (unsigned)(ch - '0')
+                     : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
+                     : ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10)
+                                              : 16u;
+        if (d > 15)
+            return 0;
+        v = v * 16 + d;
+    }
+    return v < 0xD800 || v > 0xDFFF;
+}
+
+/* What yajl would read differently from jansson, visible in the raw
+ * bytes: a surrogate or malformed \u escape, or a \v or \f byte (in or
+ * out of strings). */
 static int needs_jansson(const char *buf, size_t len)
 {
     const char *p = buf, *end = buf + len;
@@ -225,7 +254,7 @@ static int needs_jansson(const char *buf, size_t len)
     while ((p = memchr(p, '\\', (size_t)(end - p)))) {
         if (end - p < 2)
             return 1;
-        if (p[1] == 'u')
+        if (p[1] == 'u' && !plain_escape(p + 2, end))
             return 1;
         p += 2;
     }
@@ -283,12 +312,27 @@ json_t *kube_json_decode_fast(const char *buf, size_t len)
     return out;
 }
 
+/* json_loadb as kube_json_decode's reference reads: NUL allowed, and an
+ * integer past int64 as a real. Only a surrogate escape, \v or \f sends
+ * such a number here (Go writes none of them): that document's integers
+ * all become reals. */
+static json_t *load_slow(const char *buf, size_t len, json_error_t *error)
+{
+    json_t *v = json_loadb(buf, len, JSON_ALLOW_NUL, error);
+
+    if (!v && json_error_code(error) == json_error_numeric_overflow)
+        v = json_loadb(buf, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL,
+                       error);
+    return v;
+}
+
 json_t *kube_json_decode(const char *buf, size_t len, json_error_t *error)
 {
     json_t *v = kube_json_decode_fast(buf, len);
+    json_error_t local;
 
     if (!v)
-        return json_loadb(buf, len, 0, error); /* its own error, exactly */
+        return load_slow(buf, len, error ? error : &local); /* its error */
     if (error) {
         /* what json_loadb leaves on success: jsonp_error_init's fields
          * and the position after the last byte read */

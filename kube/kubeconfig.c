@@ -12,8 +12,9 @@
 #include <jansson.h>
 
 #include "kube/json.h"
-#include "kube/patch.h"
+#include "kube/base64.h"
 #include "kube/yaml.h"
+#include "kube/file.h"
 
 enum {
     MAX_KUBECONFIG = 4 << 20, /* bytes; real ones are a few KiB */
@@ -116,14 +117,22 @@ static int nomem(struct kube_err *err)
     return kube_err_set(err, KUBE_ENOMEM, "kubeconfig: out of memory");
 }
 
+/* A file the configuration names must be there: its absence is input we
+ * refuse, never KUBE_ENOTFOUND, which means "no configuration at all"
+ * (serve then runs webhook-only). */
+static int named_file_code(int rc)
+{
+    return rc == KUBE_ENOTFOUND ? KUBE_EINVAL : rc;
+}
+
 int kube_config_read_token(char **out, const char *path, struct kube_err *err)
 {
     char *buf = NULL;
     size_t len = 0;
     int rc = kube_file_read(&buf, &len, path, MAX_TOKEN, err);
 
-    if (rc < 0)
-        return rc; /* err names the path and errno, never the content */
+    if (rc < 0) /* err names the path and errno, never the content */
+        return named_file_code(rc);
     while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
         buf[--len] = '\0';
     if (len == 0) {
@@ -571,8 +580,8 @@ int kube_config_from_file(struct kube_config **out, const char *path,
     int rc;
 
     rc = kube_file_read(&buf, &len, path, MAX_KUBECONFIG, err);
-    if (rc < 0)
-        return rc; /* err: "PATH: No such file or directory" */
+    if (rc < 0) /* err: "cannot open PATH: No such file or directory" */
+        return named_file_code(rc);
     k.cfg = calloc(1, sizeof(*k.cfg));
     k.dir = folder_of(path);
     if (!k.cfg || !k.dir || !(k.cfg->source = strdup(path))) {

@@ -39,10 +39,4 @@ char *kube_patch_base64(const struct kube_patch *p);
 int kube_patch_apply(json_t **doc, const json_t *ops,
                      struct kube_err *err) KUBE_MUST_CHECK;
 
-/* Standard base64 of len bytes (caller frees); NULL on allocation failure.
- * And the reverse: KUBE_EINVAL for bad input. */
-char *kube_base64(const unsigned char *data, size_t len);
-int kube_unbase64(unsigned char **out, size_t *outlen,
-                  const char *s) KUBE_MUST_CHECK;
-
 #endif

@@ -27,13 +27,12 @@ void kube_watch_decoder_init(struct kube_watch_decoder *d, size_t max_line,
     d->fn = fn;
     d->ctx = ctx;
     d->max_line = max_line ? max_line : KUBE_WATCH_MAX_LINE;
+    kube_buf_init(&d->line, 65536, d->max_line);
 }
 
 void kube_watch_decoder_free(struct kube_watch_decoder *d)
 {
-    free(d->buf);
-    d->buf = NULL;
-    d->len = d->cap = 0;
+    kube_buf_free(&d->line, 0);
 }
 
 /* Records the first failure so later feeds repeat it. */
@@ -143,26 +142,6 @@ done:
     return rc;
 }
 
-/* Makes room for extra more bytes: the buffer doubles up to the ceiling. */
-static int reserve(struct kube_watch_decoder *d, size_t extra)
-{
-    size_t need = d->len + extra, cap = d->cap ? d->cap : 65536;
-    char *p;
-
-    if (need <= d->cap)
-        return 0;
-    while (cap < need)
-        cap *= 2;
-    if (cap > d->max_line)
-        cap = d->max_line;
-    p = realloc(d->buf, cap);
-    if (!p)
-        return -1;
-    d->buf = p;
-    d->cap = cap;
-    return 0;
-}
-
 int kube_watch_decoder_feed(struct kube_watch_decoder *d, const void *data,
                             size_t len, struct kube_err *err)
 {
@@ -175,21 +154,20 @@ int kube_watch_decoder_feed(struct kube_watch_decoder *d, const void *data,
         const char *nl = memchr(p, '\n', len);
         size_t take = nl ? (size_t)(nl - p) : len;
 
-        if (take > d->max_line - d->len)
+        if (take > d->max_line - kube_buf_len(&d->line))
             return fail(d, err, KUBE_ETOOBIG,
                         "watch event %lu: longer than %zu bytes", d->events + 1,
                         d->max_line);
-        if (nl && d->len == 0) {
+        if (nl && kube_buf_len(&d->line) == 0) {
             rc = decode_line(d, p, take, err); /* whole line in data */
         } else {
-            if (reserve(d, take) < 0)
+            if (kube_buf_add(&d->line, p, take) < 0)
                 return fail(d, err, KUBE_ENOMEM, "watch: out of memory");
-            memcpy(d->buf + d->len, p, take);
-            d->len += take;
             rc = 0;
             if (nl) {
-                rc = decode_line(d, d->buf, d->len, err);
-                d->len = 0;
+                rc = decode_line(d, kube_buf_str(&d->line),
+                                 kube_buf_len(&d->line), err);
+                kube_buf_reset(&d->line);
             }
         }
         if (rc != 0)
@@ -205,9 +183,10 @@ int kube_watch_decoder_finish(struct kube_watch_decoder *d,
 {
     if (d->failed)
         return stopped(d, err);
-    if (d->len > 0 && !only_space(d->buf, d->len))
+    if (kube_buf_len(&d->line) > 0 &&
+        !only_space(kube_buf_str(&d->line), kube_buf_len(&d->line)))
         return fail(d, err, KUBE_EINVAL,
                     "watch: stream ended inside event %lu (%zu bytes)",
-                    d->events + 1, d->len);
+                    d->events + 1, kube_buf_len(&d->line));
     return 0;
 }

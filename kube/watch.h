@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "kube/client_wire.h"
+#include "kube/buf.h"
 #include "kube/errors.h"
 
 /* Lines longer than this are refused unless the caller picks another
@@ -46,8 +47,8 @@ struct kube_watch_decoder {
     /* private */
     kube_watch_fn fn;
     void *ctx;
-    char *buf;
-    size_t len, cap, max_line;
+    struct kube_buf line; /* a line split across feeds; ceiling max_line */
+    size_t max_line;
     unsigned long events; /* lines decoded, for messages */
     int failed;           /* first failure, returned again by later feeds */
     char failmsg[KUBE_ERR_MSG];

@@ -92,6 +92,15 @@ int wh_check_spec_immutable(struct wh_answer *a, const struct wh_req *r,
  * added, -1 for a missing apiGroup (its only cause: KubeVirt stops). */
 int wh_check_vm_ref(struct wh_answer *a, const json_t *ref, const char *field);
 
+/* Kubernetes caps a label value at 63 characters of [-_.A-Za-z0-9],
+ * alphanumeric at both ends. */
+#define WH_LABEL_MAX 63
+
+/* s as a label value: s itself when valid, else its valid start cut to 52
+ * characters, "-" and the first 10 hex digits of SHA-256(s) (only the
+ * digits when no valid start is left). Deterministic; cannot fail. */
+void wh_label_value(char out[WH_LABEL_MAX + 1], const char *s);
+
 /* Semantic equality of two specs as apimachinery's equality.Semantic sees
  * them: absent, null, [] and {} are equal; durations compare by value. */
 int wh_spec_equal(const json_t *a, const json_t *b,

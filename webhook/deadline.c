@@ -24,6 +24,11 @@ static int number_seconds(int64_t *ns, const json_t *v, char *msg, size_t len)
         *ns = json_integer_value(v) * 1000000000LL;
         return KUBE_OK;
     }
+    if (json_is_real(v) && s != 0 && fabs(s) < 1e-9) {
+        /* truncated it would read as 0, "no deadline" */
+        snprintf(msg, len, "must be 0 or at least 1ns (0.000000001 seconds)");
+        return KUBE_EINVAL;
+    }
     if (json_is_real(v) && isfinite(s) && fabs(s) < 9.2e9) {
         *ns = (int64_t)(s * 1e9);
         return KUBE_OK;
@@ -88,12 +93,21 @@ static int bare_seconds_text(char *buf, size_t len, const json_t *v)
 {
     const char *s = json_string_value(v);
 
+    size_t n;
+
     if (json_is_integer(v))
         snprintf(buf, len, "%llds", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        snprintf(buf, len, "%.9gs", json_real_value(v));
-    else if (s && *s && strlen(s) <= 40 &&
-             strspn(s, "0123456789.") == strlen(s))
+    else if (json_is_real(v)) {
+        /* fixed point to the nanosecond: Go's ParseDuration has no
+         * exponent ("1e-05s"), and the user never wrote one */
+        n = (size_t)snprintf(buf, len - 1, "%.9f", json_real_value(v));
+        while (n > 1 && buf[n - 1] == '0')
+            n--;
+        if (buf[n - 1] == '.')
+            n--;
+        memcpy(buf + n, "s", 2);
+    } else if (s && *s && strlen(s) <= 40 &&
+               strspn(s, "0123456789.") == strlen(s))
         snprintf(buf, len, "%.40ss", s);
     else
         return 0;
@@ -119,8 +133,8 @@ int wh_deadline_mutate(struct wh_answer *a, const json_t *spec,
     }
     /* only a valid bare number is rewritten; anything else is left for
      * the validating webhook to explain */
-    if (!bare_seconds_text(buf, sizeof(buf), v) ||
-        wh_deadline_parse(&ns, v, why, sizeof(why)) < 0)
+    if (wh_deadline_parse(&ns, v, why, sizeof(why)) < 0 ||
+        !bare_seconds_text(buf, sizeof(buf), v))
         return KUBE_OK;
     rc = kube_patch_add_new(&a->patch, "replace", DEADLINE_PTR,
                             json_string(buf));

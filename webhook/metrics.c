@@ -2,6 +2,7 @@
 #include "webhook/metrics.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,9 @@ struct wh_metrics {
     atomic_uint_fast64_t reload_failures[2];
     atomic_int_fast64_t cert_expiry;
     atomic_int_fast64_t connections;
+    pthread_mutex_t source_lock; /* guards source, source_ctx */
+    wh_metrics_source_fn source;
+    void *source_ctx;
 };
 
 int wh_metrics_new(struct wh_metrics **out, const char *const *paths,
@@ -76,6 +80,7 @@ int wh_metrics_new(struct wh_metrics **out, const char *const *paths,
     for (size_t i = 0; i < npaths; i++)
         m->paths[i] = paths[i];
     m->npaths = npaths;
+    pthread_mutex_init(&m->source_lock, NULL); /* default: cannot fail */
     *out = m;
     return KUBE_OK;
 }
@@ -85,6 +90,7 @@ void wh_metrics_free(struct wh_metrics *m)
     if (!m)
         return;
     free(m->requests);
+    pthread_mutex_destroy(&m->source_lock);
     free(m);
 }
 
@@ -261,6 +267,37 @@ static void render_others(FILE *f, struct wh_metrics *m)
                   (long long)load(&m->reload_failures[WH_METRICS_POLICY]));
 }
 
+void wh_metrics_set_source(struct wh_metrics *m, wh_metrics_source_fn fn,
+                           void *ctx)
+{
+    pthread_mutex_lock(&m->source_lock);
+    m->source = fn;
+    m->source_ctx = ctx;
+    pthread_mutex_unlock(&m->source_lock);
+}
+
+void wh_metrics_put_family(FILE *f, const char *name, const char *type,
+                           const char *help, const char *label,
+                           const char *const *values, const double *v, size_t n)
+{
+    put_header(f, name, type, help);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%s{%s=\"", name, label);
+        put_label(f, values[i]);
+        fprintf(f, "\"} %.17g\n", v[i]);
+    }
+}
+
+/* The source's metrics; the lock keeps fn and ctx a pair (and the source
+ * alive: wh_metrics_set_source(m, NULL, NULL) waits for a rendering). */
+static void render_source(FILE *f, struct wh_metrics *m)
+{
+    pthread_mutex_lock(&m->source_lock);
+    if (m->source)
+        m->source(f, m->source_ctx);
+    pthread_mutex_unlock(&m->source_lock);
+}
+
 int wh_metrics_render(char **out, size_t *outlen, struct wh_metrics *m,
                       struct kube_err *err)
 {
@@ -274,6 +311,7 @@ int wh_metrics_render(char **out, size_t *outlen, struct wh_metrics *m,
     render_requests(f, m);
     render_latency(f, m);
     render_others(f, m);
+    render_source(f, m);
     bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         free(buf);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kube/errors.h"
 
@@ -58,6 +59,23 @@ void wh_metrics_set_cert_expiry(struct wh_metrics *m, int64_t unix_seconds);
 /* Adds delta (+1 opened, -1 closed) to the open TLS connections gauge.
  * Thread-safe, lock-free. */
 void wh_metrics_connections_add(struct wh_metrics *m, int delta);
+
+/* Metrics another module keeps (the informers' health, in cmd/): fn
+ * writes them at the end of each rendering, through
+ * wh_metrics_put_family, on the rendering thread. One source per set; fn
+ * NULL removes it. Thread-safe: a rendering in progress finishes with the
+ * old source. */
+typedef void (*wh_metrics_source_fn)(FILE *f, void *ctx);
+void wh_metrics_set_source(struct wh_metrics *m, wh_metrics_source_fn fn,
+                           void *ctx);
+
+/* Writes one family: its HELP and TYPE lines, then name{label="values[i]"}
+ * v[i] for each of the n series. For sources; cannot fail (f records
+ * errors). */
+void wh_metrics_put_family(FILE *f, const char *name, const char *type,
+                           const char *help, const char *label,
+                           const char *const *values, const double *v,
+                           size_t n);
 
 /* Renders every metric into *out (malloc'd, NUL-terminated, caller frees;
  * *outlen without the NUL). Counters that were never incremented are left

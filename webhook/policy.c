@@ -10,6 +10,7 @@
 #include "kube/duration.h"
 #include "kube/json.h"
 #include "kube/yaml.h"
+#include "kube/file.h"
 
 #define POLICY_MAX_FILE (1 << 20) /* a policy is a few lines */
 
@@ -300,6 +301,14 @@ int wh_policy_load_buf(struct wh_policy **out, const char *buf, size_t len,
     if (rc < 0)
         return kube_err_set(err, rc, "out of memory");
     rc = kube_yaml_stream_buf(buf, len, name, NULL, load_doc, &pc, err);
+    /* A file with no settings is most likely a rewrite caught half-way
+     * (truncated, not yet written): taking it as "all defaults" would
+     * silently relax every rule, so it is refused like a broken one. */
+    if (rc == KUBE_OK && pc.docs == 0)
+        rc = kube_err_set(err, KUBE_EINVAL,
+                          "%s: the policy file is empty; write {} to use "
+                          "the built-in defaults",
+                          name);
     if (rc < 0) {
         wh_policy_unref(pc.p);
         return rc;

@@ -31,7 +31,9 @@ struct wh_policy {
 int wh_policy_default(struct wh_policy **out) KUBE_MUST_CHECK;
 
 /* Loads FILE over the defaults. An unknown key or a wrong type fails with
- * KUBE_EINVAL and err = "FILE:LINE:COL: what is wrong". */
+ * KUBE_EINVAL and err = "FILE:LINE:COL: what is wrong"; so does a file
+ * with no document (empty, only comments or "---"): `{}` is how a file
+ * asks for the defaults. */
 int wh_policy_load(struct wh_policy **out, const char *path,
                    struct kube_err *err) KUBE_MUST_CHECK;
 

@@ -200,21 +200,17 @@ fail:
     return NULL;
 }
 
-static int encode(char **out, size_t *outlen, const json_t *review,
-                  json_t *resp)
+/* The response AdmissionReview for resp (stolen): a new reference, NULL
+ * when out of memory. */
+static json_t *answer_doc(const json_t *review, json_t *resp)
 {
     const char *v = kube_json_str(review, "apiVersion");
-    json_t *doc;
 
     /* answer in the request's version; v1 is what we register */
     if (!v || strcmp(v, "admission.k8s.io/v1beta1") != 0)
         v = REVIEW_V1;
-    doc = json_pack("{s:s, s:s, s:o}", "apiVersion", v, "kind",
-                    "AdmissionReview", "response", resp); /* steals resp */
-    *out = doc ? kube_json_dump(doc, JSON_COMPACT | JSON_PRESERVE_ORDER, outlen)
-               : NULL;
-    json_decref(doc);
-    return *out ? KUBE_OK : KUBE_ENOMEM;
+    return json_pack("{s:s, s:s, s:o}", "apiVersion", v, "kind",
+                     "AdmissionReview", "response", resp); /* steals resp */
 }
 
 /* Decodes, runs the rules, and fills a; our own failures become a 500
@@ -244,10 +240,9 @@ static void admit(struct wh_answer *a, struct wh_req *r,
         wh_deny(a, 500, "InternalError", "out of memory");
 }
 
-static int not_a_review(struct kube_err *err, json_t *review, const char *fmt,
-                        ...) KUBE_PRINTF(3, 4);
-static int not_a_review(struct kube_err *err, json_t *review, const char *fmt,
-                        ...)
+static int not_a_review(struct kube_err *err, const char *fmt, ...)
+    KUBE_PRINTF(2, 3);
+static int not_a_review(struct kube_err *err, const char *fmt, ...)
 {
     char buf[KUBE_ERR_MSG];
     va_list ap;
@@ -255,33 +250,27 @@ static int not_a_review(struct kube_err *err, json_t *review, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    json_decref(review);
     return kube_err_set(err, KUBE_EINVAL, "not an AdmissionReview: %s", buf);
 }
 
-/* wh_review_handle inside the arena scope. */
-static int review(char **out, size_t *outlen, struct wh_outcome *oc,
-                  const struct wh_route *route, const char *body, size_t len,
-                  const struct wh_env *env, struct kube_err *err)
+int wh_review_tree(json_t **out, struct wh_outcome *oc,
+                   const struct wh_route *route, const json_t *review,
+                   const struct wh_env *env, struct kube_err *err)
 {
     struct wh_answer a;
     struct wh_req r;
     const struct wh_kind *k = NULL;
-    json_error_t jerr;
-    json_t *review = kube_json_decode(body, len, &jerr), *request, *resp;
+    const json_t *request = json_object_get(review, "request");
+    json_t *resp;
     int rc;
 
     memset(oc, 0, sizeof(*oc));
     memset(&r, 0, sizeof(r));
-    if (!review)
-        return not_a_review(err, NULL, "invalid JSON at line %d column %d: %s",
-                            jerr.line, jerr.column, jerr.text);
-    request = json_object_get(review, "request");
     if (!json_is_object(request))
-        return not_a_review(err, review, "no \"request\" object");
+        return not_a_review(err, "no \"request\" object");
     r.uid = kube_json_str(request, "uid");
     if (!r.uid || !*r.uid)
-        return not_a_review(err, review, "request.uid is missing or empty");
+        return not_a_review(err, "request.uid is missing or empty");
     r.env = env;
     put(oc->uid, sizeof(oc->uid), r.uid);
     put(oc->operation, sizeof(oc->operation),
@@ -294,16 +283,42 @@ static int review(char **out, size_t *outlen, struct wh_outcome *oc,
     if (rc == KUBE_OK && a.warnings) {
         admit(&a, &r, &k, request, route, oc);
         resp = response_json(&a, &r, k, oc);
-        rc = resp ? encode(out, outlen, review, resp) : KUBE_ENOMEM;
+        *out = resp ? answer_doc(review, resp) : NULL;
+        rc = *out ? KUBE_OK : KUBE_ENOMEM;
     } else {
         rc = KUBE_ENOMEM;
     }
     kube_patch_free(&a.patch);
     kube_fielderrs_free(&a.causes);
     json_decref(a.warnings);
-    json_decref(review);
     if (rc < 0)
         kube_err_set(err, rc, "out of memory");
+    return rc;
+}
+
+/* wh_review_handle inside the arena scope: the body decoded, the tree
+ * reviewed, the answer dumped into malloc'd memory. */
+static int review(char **out, size_t *outlen, struct wh_outcome *oc,
+                  const struct wh_route *route, const char *body, size_t len,
+                  const struct wh_env *env, struct kube_err *err)
+{
+    json_error_t jerr;
+    json_t *review = kube_json_decode(body, len, &jerr), *doc = NULL;
+    int rc;
+
+    if (!review) {
+        memset(oc, 0, sizeof(*oc));
+        return not_a_review(err, "invalid JSON at line %d column %d: %s",
+                            jerr.line, jerr.column, jerr.text);
+    }
+    rc = wh_review_tree(&doc, oc, route, review, env, err);
+    if (rc == KUBE_OK) {
+        *out = kube_json_dump(doc, JSON_COMPACT | JSON_PRESERVE_ORDER, outlen);
+        if (!*out)
+            rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
+    }
+    json_decref(doc);
+    json_decref(review);
     return rc;
 }
 

@@ -31,12 +31,15 @@ struct wh_route {
  * (serve, with informers filling the store). Kept as hooks so webhook/
  * needs no API client: cmd/ plugs one in. Both run on a server thread. */
 struct wh_lookup {
-    /* 1 when the store holds a complete copy of kind (its informer has
-       synced), else 0. Thread-safe, quick. */
-    int (*synced)(void *ctx, const char *kind);
-    /* Reads kind ns/name from the API server, with a short timeout. Returns
-       KUBE_OK with *out a new reference, KUBE_ENOTFOUND when the server
-       says 404, or another negative code with the reason in err. */
+    /* 1 when the store holds a current copy of kind (its informer has
+       synced and has not been failing for long), else 0 with the reason in
+       why ("its cache has not synced yet"). Thread-safe, quick. */
+    int (*fresh)(void *ctx, const char *kind, char *why, size_t len);
+    /* Reads kind ns/name from the API server, with a short timeout, bounded
+       in concurrency. Returns KUBE_OK with *out a new reference,
+       KUBE_ENOTFOUND when the server says 404, or another negative code
+       with the reason in err (KUBE_EUNAVAIL when too many reads are in
+       flight). */
     int (*get)(json_t **out, void *ctx, const char *kind, const char *ns,
                const char *name, struct kube_err *err);
     void *ctx;
@@ -44,8 +47,9 @@ struct wh_lookup {
 
 /* Everything the rules read. store may be NULL: rules that need cluster
  * state are then skipped and a warning says so. lookup may be NULL (review,
- * validate: the store is all there is); with it, an object missing from
- * the store is read live, and state that cannot be read is a 503. */
+ * validate: the store is all there is); with it, a kind whose cache is not
+ * fresh is a 503, and only misses a rule must confirm are read live
+ * (webhook/state.h). */
 struct wh_env {
     const struct wh_policy *policy;
     struct kube_store *store;
@@ -77,5 +81,15 @@ int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
                      const struct wh_route *route, const char *body, size_t len,
                      const struct wh_env *env,
                      struct kube_err *err) KUBE_MUST_CHECK;
+
+/* wh_review_handle on a tree: review (borrowed, only read) is the
+ * decoded AdmissionReview; on success *out is the response AdmissionReview
+ * (a new reference). For in-process callers (`vmsnapd validate`) that
+ * build the review themselves: no text in between. Runs outside any arena
+ * scope, so *out lives on the heap. Same errors otherwise. */
+int wh_review_tree(json_t **out, struct wh_outcome *oc,
+                   const struct wh_route *route, const json_t *review,
+                   const struct wh_env *env,
+                   struct kube_err *err) KUBE_MUST_CHECK;
 
 #endif

@@ -18,17 +18,38 @@ static int cannot_read(struct wh_answer *a, const struct wh_req *r,
     return KUBE_EUNAVAIL;
 }
 
-/* The store's answer, else one live GET (vmsnapd-rules.md, "Cluster
- * state"): a 404 is an answer whether or not the cache has synced; any
- * other failure means the rule cannot decide. */
-static int get_live(json_t **out, struct wh_answer *a, const struct wh_req *r,
-                    const struct wh_lookup *lk, const char *kind,
-                    const char *ns, const char *name)
+/* KUBE_OK when the store may answer for kind: no lookup (review,
+ * validate: the store is all there is) or a fresh cache. Otherwise the
+ * 503 (when a is not NULL) and KUBE_EUNAVAIL. */
+static int usable(struct wh_answer *a, const struct wh_req *r, const char *kind,
+                  const char *name)
 {
-    struct kube_err err = {0, ""};
-    int rc = kube_store_get(out, r->env->store, kind, ns, name);
+    const struct wh_lookup *lk = r->env->lookup;
+    char why[160] = "its cache is not current";
 
-    if (rc != KUBE_ENOTFOUND)
+    if (!lk || lk->fresh(lk->ctx, kind, why, sizeof(why)))
+        return KUBE_OK;
+    return a ? cannot_read(a, r, kind, name, why) : KUBE_EUNAVAIL;
+}
+
+/* The store's answer for kind ns/name, when it may give one; with
+ * confirm, a miss is read live (vmsnapd-rules.md, "Cluster state"). */
+static int get(json_t **out, struct wh_answer *a, const struct wh_req *r,
+               const char *kind, const char *ns, const char *name, int confirm)
+{
+    const struct wh_lookup *lk = r->env->lookup;
+    struct kube_err err = {0, ""};
+    int rc;
+
+    if (!r->env->store) {
+        if (a)
+            a->state_skipped = 1;
+        return KUBE_EUNAVAIL;
+    }
+    rc = usable(a, r, kind, name);
+    if (rc == KUBE_OK)
+        rc = kube_store_get(out, r->env->store, kind, ns, name);
+    if (rc != KUBE_ENOTFOUND || !confirm || !lk)
         return rc;
     rc = lk->get(out, lk->ctx, kind, ns, name, &err);
     if (rc == KUBE_OK || rc == KUBE_ENOTFOUND || rc == KUBE_ENOMEM || !a)
@@ -40,28 +61,28 @@ static int get_live(json_t **out, struct wh_answer *a, const struct wh_req *r,
 int wh_state_get(json_t **out, struct wh_answer *a, const struct wh_req *r,
                  const char *kind, const char *name)
 {
-    if (!r->env->store) {
-        a->state_skipped = 1;
-        return KUBE_EUNAVAIL;
-    }
-    if (!r->env->lookup)
-        return kube_store_get(out, r->env->store, kind, r->ns, name);
-    return get_live(out, a, r, r->env->lookup, kind, r->ns, name);
+    return get(out, a, r, kind, r->ns, name, 0);
+}
+
+int wh_state_get_confirmed(json_t **out, struct wh_answer *a,
+                           const struct wh_req *r, const char *kind,
+                           const char *name)
+{
+    return get(out, a, r, kind, r->ns, name, 1);
 }
 
 int wh_state_list(json_t **out, struct wh_answer *a, const struct wh_req *r,
                   const char *kind)
 {
-    const struct wh_lookup *lk = r->env->lookup;
+    int rc;
 
     if (!r->env->store) {
         a->state_skipped = 1;
         return KUBE_EUNAVAIL;
     }
-    /* a partial list would count too few: only a synced cache will do */
-    if (lk && !lk->synced(lk->ctx, kind))
-        return cannot_read(a, r, kind, NULL, "its cache has not synced yet");
-    return kube_store_list(out, r->env->store, kind, r->ns);
+    /* a partial or stale list would count wrong: only a fresh cache */
+    rc = usable(a, r, kind, NULL);
+    return rc < 0 ? rc : kube_store_list(out, r->env->store, kind, r->ns);
 }
 
 int wh_state_namespace_terminating(const struct wh_req *r)
@@ -69,12 +90,8 @@ int wh_state_namespace_terminating(const struct wh_req *r)
     json_t *ns = NULL;
     int gone;
 
-    if (!r->env->store)
-        return 0;
     /* unknown counts as not terminating: the rule then checks as usual */
-    if (r->env->lookup
-            ? get_live(&ns, NULL, r, r->env->lookup, "Namespace", "", r->ns) < 0
-            : kube_store_get(&ns, r->env->store, "Namespace", "", r->ns) < 0)
+    if (get(&ns, NULL, r, "Namespace", "", r->ns, 0) < 0)
         return 0;
     gone = kube_json_path(ns, "metadata.deletionTimestamp") != NULL ||
            strcmp(kube_json_str0(ns, "status.phase"), "Terminating") == 0;

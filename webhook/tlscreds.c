@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/file.h"
+
 /* A PEM chain of 8 certificates or an RSA-8192 key fits in far less. */
 #define MAX_PEM (1024 * 1024)
 
@@ -46,37 +48,21 @@ void wh_tlscreds_unref(struct wh_tlscreds *c)
         creds_free(c);
 }
 
-/* Reads a whole file of at most MAX_PEM bytes into *out (malloc'd). */
+/* Reads a whole PEM file of at most MAX_PEM bytes into *out (malloc'd). */
 static int read_file(gnutls_datum_t *out, const char *path,
                      struct kube_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
+    char *buf = NULL;
     size_t len = 0;
-    int rc = KUBE_OK;
+    int rc = kube_file_read(&buf, &len, path, MAX_PEM, err);
 
-    if (!f)
-        return kube_err_set(err, KUBE_EINVAL, "%s: %s", path, strerror(errno));
-    buf = malloc(MAX_PEM + 1);
-    if (!buf) {
-        rc = kube_err_set(err, KUBE_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    len = fread(buf, 1, MAX_PEM + 1, f);
-    if (ferror(f))
-        rc = kube_err_set(err, KUBE_EINVAL, "%s: %s", path, strerror(errno));
-    else if (len > MAX_PEM)
-        rc = kube_err_set(err, KUBE_EINVAL, "%s: larger than %d bytes", path,
-                          MAX_PEM);
-    else if (len == 0)
-        rc = kube_err_set(err, KUBE_EINVAL, "%s: empty file", path);
-done:
-    fclose(f);
-    if (rc < 0) {
-        free(buf);
+    if (rc < 0)
         return rc;
+    if (len == 0) {
+        free(buf);
+        return kube_err_set(err, KUBE_EINVAL, "%s: empty file", path);
     }
-    out->data = buf;
+    out->data = (unsigned char *)buf;
     out->size = (unsigned)len;
     return KUBE_OK;
 }

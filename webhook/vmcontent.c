@@ -87,7 +87,7 @@ static int validate_delete(struct wh_answer *a, const struct wh_req *r)
     if (!*snap || is_controller(r) || wh_req_is_system_deleter(r) ||
         wh_state_namespace_terminating(r))
         return KUBE_OK;
-    rc = wh_state_get(&s, a, r, "VirtualMachineSnapshot", snap);
+    rc = wh_state_get_confirmed(&s, a, r, "VirtualMachineSnapshot", snap);
     if (rc == KUBE_ENOTFOUND || rc == KUBE_EUNAVAIL)
         return KUBE_OK; /* orphaned (or unknown): RBAC decides */
     if (rc < 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/restoremsg.h"
 #include "webhook/state.h"
 
 #define SNAP_FIELD "spec.virtualMachineSnapshotName"
@@ -125,40 +126,16 @@ static int check_snapshot(struct restore_ctx *c)
 
     if (rc == KUBE_ENOTFOUND)
         return kube_fielderrs_add(&c->a->causes, KUBE_CAUSE_NOT_FOUND,
-                                  SNAP_FIELD,
-                                  "VirtualMachineSnapshot \"%s\" does not "
-                                  "exist",
-                                  s);
+                                  SNAP_FIELD, KUBE_MSG_SNAPSHOT_MISSING, s);
     if (rc < 0)
         return rc == KUBE_EUNAVAIL ? KUBE_OK : rc;
     if (strcmp(kube_json_str0(c->snapshot, "status.phase"), "Failed") == 0)
         return kube_fielderrs_add(&c->a->causes, KUBE_CAUSE_INVALID, SNAP_FIELD,
-                                  "VirtualMachineSnapshot \"%s\" has failed "
-                                  "and is invalid to use",
-                                  s);
+                                  KUBE_MSG_SNAPSHOT_FAILED, s);
     if (!kube_json_true(c->snapshot, "status.readyToUse"))
         return kube_fielderrs_add(&c->a->causes, KUBE_CAUSE_INVALID, SNAP_FIELD,
-                                  "VirtualMachineSnapshot \"%s\" is not ready "
-                                  "to use",
-                                  s);
+                                  KUBE_MSG_SNAPSHOT_NOT_READY, s);
     return KUBE_OK;
-}
-
-/* Whether a list of indications (strings, or {indication: ...} objects)
- * holds Online. */
-static int has_online(const json_t *list)
-{
-    const json_t *v;
-    size_t i;
-
-    json_array_foreach(list, i, v)
-    {
-        const char *s = json_is_string(v) ? json_string_value(v)
-                                          : kube_json_str0(v, "indication");
-        if (strcmp(s, "Online") == 0)
-            return 1;
-    }
-    return 0;
 }
 
 /* Step 5: only an offline snapshot may be restored (policy). */
@@ -166,14 +143,10 @@ static int check_offline(struct restore_ctx *c)
 {
     if (!c->snapshot || !c->r->env->policy->require_offline_snapshot)
         return KUBE_OK;
-    if (!has_online(kube_json_path(c->snapshot, "status.indications")) &&
-        !has_online(kube_json_path(c->snapshot, "status.sourceIndications")))
+    if (!kube_snapshot_online(c->snapshot))
         return KUBE_OK;
     return kube_fielderrs_add(&c->a->causes, KUBE_CAUSE_INVALID, SNAP_FIELD,
-                              "VirtualMachineSnapshot \"%s\" was taken while "
-                              "the VM was running; only an offline snapshot "
-                              "can be restored",
-                              c->snap);
+                              KUBE_MSG_SNAPSHOT_ONLINE, c->snap);
 }
 
 /* Step 6: the target must be stopped (policy; KubeVirt <= v1.4). */
@@ -191,24 +164,18 @@ static int check_stopped(struct restore_ctx *c)
         goto not_stopped;
     if (running && strategy)
         return kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID, "spec.target",
-                                  "VirtualMachine \"%s\": running and "
-                                  "runstrategy are mutually exclusive",
-                                  c->vm);
+                                  KUBE_MSG_TARGET_RUNNING_AND_STRATEGY, c->vm);
     if (strategy && strcmp(strategy, "Halted") != 0)
         return kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID, "spec.target",
-                                  "VirtualMachine \"%s\" run strategy has to "
-                                  "be Halted: stop it first (virtctl stop %s)",
-                                  c->vm, c->vm);
-    rc = wh_state_get(&vmi, a, c->r, "VirtualMachineInstance", c->vm);
+                                  KUBE_MSG_TARGET_NOT_HALTED, c->vm, c->vm);
+    rc = wh_state_get_confirmed(&vmi, a, c->r, "VirtualMachineInstance", c->vm);
     json_decref(vmi);
     if (rc == KUBE_OK)
         goto not_stopped;
     return rc == KUBE_ENOTFOUND || rc == KUBE_EUNAVAIL ? KUBE_OK : rc;
 not_stopped:
     return kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID, "spec.target",
-                              "VirtualMachine \"%s\" is not stopped: stop it "
-                              "first (virtctl stop %s)",
-                              c->vm, c->vm);
+                              KUBE_MSG_TARGET_NOT_STOPPED, c->vm, c->vm);
 }
 
 /* Whether the VM kept in the snapshot's content needs backend storage
@@ -218,17 +185,13 @@ static int needs_backend_storage(struct restore_ctx *c)
     const char *name =
         kube_json_str(c->snapshot, "status.virtualMachineSnapshotContentName");
     json_t *content = NULL;
-    const json_t *dom;
     int yes;
 
     if (!name || wh_state_get(&content, c->a, c->r,
                               "VirtualMachineSnapshotContent", name) < 0)
         return 0;
-    dom =
-        kube_json_path(content, "spec.source.virtualMachine.spec.template.spec."
-                                "domain");
-    yes = kube_json_true(dom, "devices.tpm.persistent") ||
-          kube_json_true(dom, "firmware.bootloader.efi.persistent");
+    yes = kube_vm_needs_backend_storage(
+        kube_json_path(content, "spec.source.virtualMachine"));
     json_decref(content);
     return yes;
 }
@@ -244,10 +207,7 @@ static int check_same_or_new(struct restore_ctx *c)
     if (c->target) {
         if (src && strcmp(src, kube_json_str0(c->target, "metadata.uid")))
             return kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID,
-                                      SNAP_FIELD,
-                                      "when snapshot source and restore "
-                                      "target VMs are different - target VM "
-                                      "must not exist");
+                                      SNAP_FIELD, KUBE_MSG_TARGET_DIFFERENT);
         return KUBE_OK;
     }
     if (!c->r->env->policy->allow_new_target)
@@ -362,7 +322,8 @@ static int check_with_state(struct restore_ctx *c)
     if (*c->snap)
         rc = check_snapshot(c);
     if (rc == KUBE_OK && *c->vm) {
-        rc = wh_state_get(&c->target, c->a, c->r, "VirtualMachine", c->vm);
+        rc = wh_state_get_confirmed(&c->target, c->a, c->r, "VirtualMachine",
+                                    c->vm);
         c->target_known = rc == KUBE_OK || rc == KUBE_ENOTFOUND;
         rc = c->target_known || rc == KUBE_EUNAVAIL ? KUBE_OK : rc;
     }

@@ -3,8 +3,11 @@
  * defaulting on CREATE, immutability on UPDATE and the DELETE guard. */
 #include "webhook/admission.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <openssl/sha.h>
 
 #include "kube/json.h"
 #include "webhook/deadline.h"
@@ -197,9 +200,53 @@ static int snapshot_validate(struct wh_answer *a, const struct wh_req *r)
     return KUBE_ERR;
 }
 
+/* Whether c may appear inside a label value ([-_.A-Za-z0-9]). */
+static int label_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.';
+}
+
+void wh_label_value(char out[WH_LABEL_MAX + 1], const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    size_t n = strlen(s), i, start = 0, end = 0;
+
+    while (end < n && label_char(s[end]))
+        end++;
+    if (end == n && n <= WH_LABEL_MAX &&
+        (n == 0 ||
+         (isalnum((unsigned char)s[0]) && isalnum((unsigned char)s[n - 1])))) {
+        memcpy(out, s, n + 1);
+        return;
+    }
+    /* The valid start of s, cut so that "-" and 10 hex digits of the
+     * name's SHA-256 fit in 63 and trimmed to alphanumeric ends, the way
+     * Kubernetes tooling shortens generated names: unique per name, and
+     * the same on every replica and restart. */
+    if (end > WH_LABEL_MAX - 11)
+        end = WH_LABEL_MAX - 11;
+    while (start < end && !isalnum((unsigned char)s[start]))
+        start++;
+    while (end > start && !isalnum((unsigned char)s[end - 1]))
+        end--;
+    memcpy(out, s + start, end - start);
+    n = end - start;
+    if (n > 0)
+        out[n++] = '-';
+    SHA256((const unsigned char *)s, strlen(s), md);
+    for (i = 0; i < 5; i++) {
+        out[n++] = hex[md[i] >> 4];
+        out[n++] = hex[md[i] & 15];
+    }
+    out[n] = '\0';
+}
+
 /* CREATE: default the deadline, and label the snapshot with its VM so
  * `kubectl get vmsnapshot -l snapshot.kubevirt.io/source-vm-name=vm1`
- * lists a VM's snapshots. */
+ * lists a VM's snapshots. A name that is no valid label value (over 63
+ * characters) is shortened by wh_label_value(): kube-apiserver would
+ * refuse the whole object otherwise. */
 static int snapshot_mutate(struct wh_answer *a, const struct wh_req *r)
 {
     static const char *const label[] = {
@@ -209,21 +256,23 @@ static int snapshot_mutate(struct wh_answer *a, const struct wh_req *r)
     const json_t *labels = kube_json_path(r->object, "metadata.labels");
     /* the key holds dots, so no dotted-path lookup */
     const char *have = json_string_value(json_object_get(labels, label[2]));
-    char ptr[128];
+    char ptr[128], value[WH_LABEL_MAX + 1];
     int rc;
 
     if (r->op != WH_CREATE)
         return KUBE_OK;
     rc = wh_deadline_mutate(a, spec, r->env->policy);
+    wh_label_value(value, vm);
     if (rc < 0 || !*vm ||
         !json_is_object(json_object_get(r->object, "metadata")) ||
-        (have && strcmp(have, vm) == 0))
+        (have && strcmp(have, value) == 0))
         return rc;
     if (!json_is_object(labels))
         return kube_patch_add_new(&a->patch, "add", "/metadata/labels",
-                                  json_pack("{s:s}", label[2], vm));
+                                  json_pack("{s:s}", label[2], value));
     rc = kube_pointer(ptr, sizeof(ptr), label);
-    return rc ? rc : kube_patch_add_new(&a->patch, "add", ptr, json_string(vm));
+    return rc ? rc
+              : kube_patch_add_new(&a->patch, "add", ptr, json_string(value));
 }
 
 const struct wh_kind wh_kind_snapshot = {

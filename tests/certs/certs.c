@@ -16,6 +16,7 @@
 
 #include "certs/certs.h"
 #include "cmd/cmd.h"
+#include "kube/file.h"
 
 #define NROWS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -165,7 +166,7 @@ static char *slurp(const char *path, size_t *len)
     char *buf = NULL;
     size_t n = 0;
 
-    cr_assert_eq(certs_file_read(&buf, &n, path, CERTS_MAX_FILE, NULL), 0,
+    cr_assert_eq(kube_file_read(&buf, &n, path, CERTS_MAX_FILE, NULL), 0,
                  "read %s", path);
     if (len)
         *len = n;
@@ -1015,4 +1016,74 @@ Test(certs_cmd, renew_when_due_reuses_sans)
     certs_pair_free(&srv);
     certs_pair_free(&ca);
     rm_tmpdir(dir);
+}
+
+/* --- renewal policy --- */
+
+Test(certs_renew, due_table)
+{
+    static const struct {
+        const char *name;
+        long days, before;
+        int want;
+    } rows[] = {
+        {"fresh", 365, 30, 0},
+        {"expiring within --before", 10, 30, 1},
+        {"--before 0 and fresh", 10, 0, 0},
+        {"expired", -1, 0, 1},
+    };
+    time_t now = time(NULL);
+
+    cr_expect_eq(certs_renewal_due(NULL, 30, now), 1, "no certificate");
+    for (size_t i = 0; i < NROWS(rows); i++) {
+        struct certs_pair ca = {0}, srv = {0};
+
+        issue_pair(&ca, &srv, CERTS_KEY_EC, rows[i].days, NULL, NULL);
+        cr_expect_eq(certs_renewal_due(srv.crt, rows[i].before, now),
+                     rows[i].want, "%s", rows[i].name);
+        certs_pair_free(&srv);
+        certs_pair_free(&ca);
+    }
+}
+
+Test(certs_renew, spec_keeps_key_type_and_ends_with_the_ca)
+{
+    struct certs_pair ca = {0}, srv = {0};
+    struct certs_spec spec = {0};
+    struct kube_err err = {0};
+    time_t now = time(NULL);
+    int capped = -1;
+
+    issue_pair(&ca, &srv, CERTS_KEY_RSA, 30, NULL, NULL);
+    cr_assert_eq(certs_renew_spec(&spec, &capped, ca.crt, srv.crt, 365, 0,
+                                  now, &err),
+                 0, "%s", err.msg);
+    cr_expect_eq(spec.key_type, CERTS_KEY_RSA, "the current key's type");
+    cr_expect_eq(capped, 0);
+    cr_expect_gt(spec.not_after, now + 364L * 86400);
+    /* past the CA's 3650 days: cut to its end */
+    cr_assert_eq(certs_renew_spec(&spec, &capped, ca.crt, NULL, 5000, 0, now,
+                                  &err),
+                 0, "%s", err.msg);
+    cr_expect_eq(capped, 1);
+    cr_expect_eq(spec.key_type, CERTS_KEY_EC, "no current: ECDSA");
+    cr_expect_lt(spec.not_after, now + 3651L * 86400);
+    certs_pair_free(&srv);
+    certs_pair_free(&ca);
+}
+
+Test(certs_renew, expired_ca_is_refused)
+{
+    struct certs_pair ca = {0};
+    struct certs_spec spec = {.key_type = CERTS_KEY_EC, .cn = "old-ca"};
+    struct kube_err err = {0};
+    int capped;
+
+    certs_spec_days(&spec, time(NULL), -1);
+    cr_assert_eq(certs_make_ca(&ca, &spec, &err), 0, "%s", err.msg);
+    cr_expect_eq(certs_renew_spec(&spec, &capped, ca.crt, NULL, 365, 0,
+                                  time(NULL), &err),
+                 KUBE_EINVAL);
+    cr_expect(strstr(err.msg, "the CA expired on"), "%s", err.msg);
+    certs_pair_free(&ca);
 }

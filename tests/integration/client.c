@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kube/client.h"
@@ -25,6 +26,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/store.h"
 #include "reconciler/leader.h"
+#include "kube/file.h"
 
 /* ---- kube-sim ---- */
 
@@ -127,18 +129,20 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-/* Calls a kube-sim admin endpoint with the admin certificate. */
-static void sim_admin(const char *method, const char *what, const char *body)
+/* Sends body (raw JSON text) to kube-sim's path with the admin
+ * certificate and expects want (an HTTP status). */
+static void sim_send(const char *method, const char *path, const char *body,
+                     long want)
 {
     CURL *h = curl_easy_init();
-    char url[256];
+    char url[512];
     long code = 0;
     json_t *ans = NULL;
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: "
                                                      "application/json");
 
     cr_assert(h && hdr);
-    snprintf(url, sizeof(url), "%s/kube-sim/%s", sim.server, what);
+    snprintf(url, sizeof(url), "%s%s", sim.server, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CAINFO, sim.ca);
     curl_easy_setopt(h, CURLOPT_SSLCERT, sim.cert);
@@ -148,12 +152,21 @@ static void sim_admin(const char *method, const char *what, const char *body)
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "{}");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
-    cr_assert_eq(curl_easy_perform(h), CURLE_OK, "admin %s", what);
+    cr_assert_eq(curl_easy_perform(h), CURLE_OK, "%s %s", method, path);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    cr_assert_eq(code, 200, "admin %s: %ld", what, code);
+    cr_assert_eq(code, want, "%s %s: %ld", method, path, code);
     json_decref(ans);
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
+}
+
+/* Calls a kube-sim admin endpoint with the admin certificate. */
+static void sim_admin(const char *method, const char *what, const char *body)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "/kube-sim/%s", what);
+    sim_send(method, path, body, 200);
 }
 
 static void setup(void)
@@ -906,6 +919,225 @@ Test(kube_informer_sim, resync_calls_update)
     cr_assert_eq(kube_store_new(&store), 0);
     inf = start_informer(c, store, &s, 1000);
     wait_count(&s, &s.updates, 2); /* one resync: both objects */
+    kube_informer_free(inf);
+    kube_store_free(store);
+    kube_client_free(c);
+}
+
+/* Polls until fn(inf) says yes or a generous deadline passes (the
+ * condition is functional; the deadline only stops a hang). */
+static int wait_for(int (*fn)(struct kube_informer *),
+                    struct kube_informer *inf)
+{
+    int64_t until = kube_time_now_ms() + 30000;
+    struct timespec tick = {0, 20 * 1000 * 1000};
+
+    while (!fn(inf)) {
+        if (kube_time_now_ms() > until)
+            return 0;
+        nanosleep(&tick, NULL);
+    }
+    return 1;
+}
+
+static const struct kube_gvr vms = {"kubevirt.io", "v1", "virtualmachines"};
+
+/* A VirtualMachine as raw JSON text (jansson could not write the integer
+ * past int64): pad bytes of annotation, plus extra annotations (ann) and
+ * spec fields (spec). */
+static void create_vm(const char *name, size_t pad, const char *ann,
+                      const char *spec)
+{
+    static char body[16384];
+    char p[8192];
+
+    cr_assert(pad < sizeof(p));
+    memset(p, 'p', pad);
+    p[pad] = '\0';
+    snprintf(
+        body, sizeof(body),
+        "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\","
+        "\"metadata\":{\"name\":\"%s\",\"annotations\":{\"pad\":\"%s\"%s}},"
+        "\"spec\":{\"running\":false%s}}",
+        name, p, ann, spec);
+    sim_send("POST", "/apis/kubevirt.io/v1/namespaces/default/virtualmachines",
+             body, 201);
+}
+
+static void load_vm_crd(void)
+{
+    char *crd = NULL;
+    size_t len = 0;
+
+    cr_assert_eq(kube_file_read(&crd, &len,
+                                "tools/kube-sim-crds/kubevirt.io_"
+                                "virtualmachines.yaml",
+                                1 << 20, NULL),
+                 0);
+    sim_admin("POST", "load", crd);
+    free(crd);
+}
+
+/* Issue 12, item 3: a VM with \u0000 in an annotation and one with an
+ * integer past int64 (as Go writes a float64) in a list larger than the
+ * client's body limit. The informer syncs all of them, pages shrinking
+ * until each fits, and decodes their watch events. */
+Test(kube_informer_sim, nul_big_numbers_and_pages_over_the_limit)
+{
+    struct kube_client_opts co;
+    struct kube_client *c;
+    struct kube_store *store = NULL;
+    struct kube_informer_opts o = {.gvr = &vms,
+                                   .ns = "default",
+                                   .backoff_min_ms = 20,
+                                   .backoff_max_ms = 200};
+    struct kube_informer *inf = NULL;
+    struct kube_err err = {0};
+    struct seen s = {0};
+    struct kube_informer_handlers h = {on_add, on_update, on_delete, &s};
+    json_t *got = NULL;
+    const json_t *v;
+
+    load_vm_crd();
+    create_vm("vm-nul", 3000, ",\"note\":\"x\\u0000y\"", "");
+    create_vm("vm-big", 3000, "", ",\"n\":18446744073709552000");
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "vm-%d", i);
+        create_vm(name, 3000, "", "");
+    }
+    kube_client_opts_default(&co);
+    co.max_body = 8192; /* the whole list (~20 KiB) is over it, 2 VMs not */
+    c = client_from(sim.kubeconfig, &co);
+    cr_assert_eq(kube_store_new(&store), 0);
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.cond, NULL);
+    cr_assert_eq(kube_informer_new(&inf, c, store, &o, &h, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(kube_informer_start(inf, &err), 0, "%s", err.msg);
+    cr_assert(kube_informer_wait_synced(inf, 30000), "never synced");
+    cr_expect_eq(kube_store_count(store), 6);
+    cr_assert_eq(
+        kube_store_get(&got, store, "VirtualMachine", "default", "vm-nul"), 0);
+    v = kube_json_path(got, "metadata.annotations.note");
+    cr_expect_eq(json_string_length(v), 3, "the NUL is kept");
+    cr_expect_eq(memcmp(json_string_value(v), "x\0y", 3), 0);
+    json_decref(got);
+    cr_assert_eq(
+        kube_store_get(&got, store, "VirtualMachine", "default", "vm-big"), 0);
+    cr_expect(json_is_real(kube_json_path(got, "spec.n")),
+              "a number past int64 is a real");
+    json_decref(got);
+    /* a watch event with the same bytes */
+    create_vm("vm-nul-2", 10, ",\"note\":\"\\u0000\"", "");
+    wait_count(&s, &s.adds, 7);
+    kube_informer_free(inf);
+    kube_store_free(store);
+    kube_client_free(c);
+}
+
+/* The real limit: 66 ConfigMaps of 1 MiB make a 66 MiB first page, over
+ * the client's default 64 MiB; the informer syncs them with smaller
+ * pages. */
+Test(kube_informer_sim, list_over_64_mib)
+{
+    struct kube_client *c = sim_client();
+    struct kube_store *store = NULL;
+    struct kube_informer_opts o = {.gvr = &configmaps,
+                                   .ns = "default",
+                                   .label_selector = "app=big",
+                                   .backoff_min_ms = 20,
+                                   .backoff_max_ms = 200};
+    struct kube_informer *inf = NULL;
+    struct kube_informer_stats st;
+    struct kube_err err = {0};
+    size_t mib = 1 << 20;
+    char *pad = malloc(mib + 1);
+
+    cr_assert(pad);
+    memset(pad, 'p', mib);
+    pad[mib] = '\0';
+    for (int i = 0; i < 66; i++) {
+        char name[16];
+        json_t *cm;
+        snprintf(name, sizeof(name), "big-%d", i);
+        cm = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s}}", "apiVersion",
+                       "v1", "kind", "ConfigMap", "metadata", "name", name,
+                       "labels", "app", "big", "data", "pad", pad);
+        cr_assert_eq(
+            kube_client_create(NULL, c, &configmaps, "default", cm, NULL, &err),
+            0, "%s", err.msg);
+        json_decref(cm);
+    }
+    free(pad);
+    cr_assert_eq(kube_store_new(&store), 0);
+    cr_assert_eq(kube_informer_new(&inf, c, store, &o, NULL, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(kube_informer_start(inf, &err), 0, "%s", err.msg);
+    cr_assert(kube_informer_wait_synced(inf, 100000), "never synced");
+    cr_expect_eq(kube_store_count(store), 66);
+    kube_informer_stats(inf, &st);
+    cr_expect_eq(st.errors, 0, "pages shrink within the list, no failure");
+    kube_informer_free(inf);
+    kube_store_free(store);
+    kube_client_free(c);
+}
+
+static int backoff_reset(struct kube_informer *inf)
+{
+    struct kube_informer_stats st;
+
+    kube_informer_stats(inf, &st);
+    return st.lists >= 2 && st.backoff_ms == 0;
+}
+
+static int stale(struct kube_informer *inf)
+{
+    return !kube_informer_fresh(inf, 300);
+}
+
+static int fresh(struct kube_informer *inf)
+{
+    return kube_informer_fresh(inf, 300);
+}
+
+/* Issue 12, item 7: lists fail five times, then succeed: the backoff is
+ * back at zero once the list is in, not after a watch has run its
+ * course. Then every request fails: the informer turns stale after the
+ * stale limit, and fresh again (backoff reset again) once they pass. */
+Test(kube_informer_sim, backoff_resets_and_staleness)
+{
+    struct kube_client *c = sim_client();
+    struct kube_store *store = NULL;
+    struct kube_informer *inf;
+    struct kube_informer_stats st;
+    struct seen s = {0};
+
+    create_cm(c, "b-1", "inf");
+    sim_admin("POST", "faults",
+              "{\"method\": \"GET\", \"pathRegex\": \"limit=\", \"code\": "
+              "500, \"reason\": \"InternalError\", \"count\": 5}");
+    cr_assert_eq(kube_store_new(&store), 0);
+    inf = start_informer(c, store, &s, 0);
+    cr_assert(kube_informer_wait_synced(inf, 30000));
+    kube_informer_stats(inf, &st);
+    cr_expect_geq(st.errors, 5);
+    cr_expect_eq(st.backoff_ms, 0, "backoff reset by the list");
+    cr_expect_eq(st.failing_since_ms, 0);
+    cr_expect_gt(st.last_ok_ms, 0);
+    cr_expect(kube_informer_fresh(inf, 300));
+
+    sim_admin("POST", "faults",
+              "{\"method\": \"GET\", \"pathRegex\": \"configmaps\", \"code\": "
+              "500, \"reason\": \"InternalError\", \"count\": 100000}");
+    sim_admin("POST", "cut-watches", "{\"mode\": \"abort\"}");
+    cr_assert(wait_for(stale, inf), "still fresh while every request fails");
+    kube_informer_stats(inf, &st);
+    cr_expect_gt(st.backoff_ms, 0);
+    cr_expect_gt(st.failing_since_ms, 0);
+    sim_admin("DELETE", "faults", NULL);
+    cr_assert(wait_for(fresh, inf), "not fresh after the faults went");
+    cr_assert(wait_for(backoff_reset, inf));
     kube_informer_free(inf);
     kube_store_free(store);
     kube_client_free(c);

@@ -1000,6 +1000,12 @@ Test(integration_server, sighup_reloads_policy_and_certificates)
     cr_expect(content_allowed());
     cr_expect(log_has("policy reload refused"));
     cr_expect_eq(metric("vmsnapd_policy_reloads_total"), 1);
+    /* so is an empty one (a rewrite caught half-way), not "all defaults" */
+    it_spit(policy, "");
+    cr_assert_eq(kill(t.pid, SIGHUP), 0);
+    wait_metric_at_least("vmsnapd_policy_reload_failures_total", 2);
+    cr_expect(content_allowed());
+    cr_expect(log_has("the policy file is empty"));
 }
 
 Test(integration_server, policy_file_change_is_picked_up)

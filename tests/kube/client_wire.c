@@ -11,6 +11,7 @@
 #include "kube/client_wire.h"
 #include "kube/json.h"
 #include "kube/watch.h"
+#include "kube/file.h"
 
 #define DATA "tests/data/kube/client/"
 

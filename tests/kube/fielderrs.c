@@ -69,3 +69,29 @@ Test(kube_fielderrs, kubernetes_phrasings)
     json_decref(n);
     kube_fielderrs_free(&fe);
 }
+
+/* A real number is quoted as the user wrote it (Go's %v), not with
+ * jansson's 17 digits. */
+Test(kube_fielderrs, real_values_quoted_shortest)
+{
+    static const struct {
+        double in;
+        const char *want;
+    } rows[] = {
+        {1e-12, "Invalid value: 1e-12: x"},
+        {0.1, "Invalid value: 0.1: x"},
+        {1.5, "Invalid value: 1.5: x"},
+        {-2.25e10, "Invalid value: -2.25e+10: x"},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct kube_fielderrs fe;
+        json_t *v = json_real(rows[i].in);
+
+        kube_fielderrs_init(&fe);
+        kube_fielderrs_invalid(&fe, "spec.x", v, "x");
+        cr_expect_str_eq(kube_fielderrs_at(&fe, 0)->message, rows[i].want);
+        json_decref(v);
+        kube_fielderrs_free(&fe);
+    }
+}

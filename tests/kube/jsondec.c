@@ -1,4 +1,5 @@
-/* tests/kube/jsondec.c - kube_json_decode against json_loadb itself: every
+/* tests/kube/jsondec.c - kube_json_decode against json_loadb itself
+ * (JSON_ALLOW_NUL, as the decoder's reference reads): every
  * row must give the same tree (dump and json_equal) or the same error
  * (text, source, line, column, position), and the rows say which inputs
  * the fast path must decode and which it must leave to json_loadb. Rows
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/file.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
 
@@ -20,12 +22,18 @@ struct row {
     const char *name, *in;
     size_t len;
     enum path path;
+    const char *want; /* NULL: json_loadb's tree; else this dump, where we
+                         widen json_loadb on purpose (kube/jsondec.h) */
 };
 
 /* sizeof keeps embedded NUL bytes in the input */
 #define ROW(name, text, path)                                                  \
     {                                                                          \
-        name, text, sizeof(text) - 1, path                                     \
+        name, text, sizeof(text) - 1, path, NULL                               \
+    }
+#define WIDE(name, text, path, want)                                           \
+    {                                                                          \
+        name, text, sizeof(text) - 1, path, want                               \
     }
 
 static const struct row rows[] = {
@@ -59,16 +67,22 @@ static const struct row rows[] = {
     ROW("UTF-8 in a key", "{\"\xc3\xa9\":\"\xf4\x8f\xbf\xbf\"}", FAST),
     ROW("DEL is no control character", "[\"a\x7f\"]", FAST),
 
-    /* \u escapes: yajl gets them wrong, json_loadb decides */
-    ROW("\\u escape", "[\"\\u00e9\"]", SLOW),
+    /* \u escapes: yajl reads the plain ones right; for surrogates and
+     * bad ones json_loadb decides */
+    ROW("\\u escape", "[\"\\u00e9\"]", FAST),
+    ROW("\\u escapes Go writes", "[\"\\u003c\\u003e\\u0026\\u2028\\u001f\"]",
+        FAST),
     ROW("surrogate pair", "[\"\\ud83d\\ude00\"]", SLOW),
     ROW("lone high surrogate", "[\"\\ud800\"]", SLOW),
     ROW("lone high surrogate at the end", "[\"a\\uDBFF\"]", SLOW),
     ROW("lone low surrogate", "[\"\\udc00\"]", SLOW),
     ROW("high surrogate, then no low one", "[\"\\ud800\\u0041\"]", SLOW),
     ROW("high surrogate, then text", "[\"\\ud800abc\"]", SLOW),
-    ROW("\\u0000 in a value", "[\"a\\u0000b\"]", SLOW),
-    ROW("\\u0000 in a key", "{\"\\u0000\":1}", SLOW),
+    ROW("\\u0000 in a value", "[\"a\\u0000b\"]", FAST),
+    ROW("\\u0000 in an annotation",
+        "{\"metadata\":{\"annotations\":{\"x\":\"\\u0000\"}}}", FAST),
+    WIDE("\\u0000 in a key", "{\"\\u0000\":1}", FAST, "{\"\\u0000\":1}"),
+    ROW("\\u0000 and a surrogate pair", "[\"\\u0000\\ud83d\\ude00\"]", SLOW),
     ROW("bad hex in \\u", "[\"\\u12G4\"]", SLOW),
     ROW("short \\u", "[\"\\u12\"]", SLOW),
 
@@ -95,8 +109,15 @@ static const struct row rows[] = {
     ROW("NUL after the value", "[1]\0", SLOW),
 
     /* numbers */
-    ROW("integer overflow", "[9223372036854775808]", SLOW),
-    ROW("negative integer overflow", "[-9223372036854775809]", SLOW),
+    WIDE("integer past int64 is a real", "[9223372036854775808,1]", FAST,
+         "[9.2233720368547758e18,1]"),
+    WIDE("Go's float64 of 2^64", "{\"n\":18446744073709552000}", FAST,
+         "{\"n\":1.8446744073709552e19}"),
+    WIDE("negative integer past int64", "[-9223372036854775809]", FAST,
+         "[-9.2233720368547758e18]"),
+    WIDE("past int64 on the slow path: every integer a real",
+         "[\"\\ud83d\\ude00\",18446744073709552000,1]", SLOW,
+         "[\"\xf0\x9f\x98\x80\",1.8446744073709552e19,1.0]"),
     ROW("real overflow", "[1e400]", SLOW),
     ROW("negative real overflow", "[-1.5e400]", SLOW),
     ROW("number past the fast path's buffer",
@@ -169,7 +190,7 @@ static void expect_same(const char *name, const char *in, size_t len)
     want_err.text[JSON_ERROR_TEXT_LENGTH - 1] = '\0';
     want_err.source[JSON_ERROR_SOURCE_LENGTH - 1] = '\0';
     got = kube_json_decode(in, len, &got_err);
-    want = json_loadb(in, len, 0, &want_err);
+    want = json_loadb(in, len, JSON_ALLOW_NUL, &want_err);
     cr_expect_eq(got == NULL, want == NULL, "%s: decoded %s, json_loadb %s",
                  name, got ? "a tree" : "NULL", want ? "a tree" : "NULL");
     cr_expect_str_eq(got_err.text, want_err.text, "%s: error text", name);
@@ -191,22 +212,39 @@ static void expect_same(const char *name, const char *in, size_t len)
     json_decref(want);
 }
 
-/* expect_same, plus whether the fast path decoded in by itself. */
-static void expect_row(const char *name, const char *in, size_t len,
-                       enum path path)
+/* A row where we widen json_loadb: the tree dumps to want. */
+static void expect_dump(const char *name, const char *in, size_t len,
+                        const char *want)
 {
-    json_t *fast = kube_json_decode_fast(in, len);
+    json_t *got = kube_json_decode(in, len, NULL);
+    char *g = got ? json_dumps(got, DUMP_FLAGS) : NULL;
 
-    cr_expect_eq(fast != NULL, path == FAST, "%s: fast path %s", name,
+    cr_expect(g, "%s: not decoded", name);
+    if (g)
+        cr_expect_str_eq(g, want, "%s: dumps", name);
+    free(g);
+    json_decref(got);
+}
+
+/* expect_same (or expect_dump), plus whether the fast path decoded in by
+ * itself. */
+static void expect_row(const struct row *r)
+{
+    json_t *fast = kube_json_decode_fast(r->in, r->len);
+
+    cr_expect_eq(fast != NULL, r->path == FAST, "%s: fast path %s", r->name,
                  fast ? "decoded it" : "left it to json_loadb");
     json_decref(fast);
-    expect_same(name, in, len);
+    if (r->want)
+        expect_dump(r->name, r->in, r->len, r->want);
+    else
+        expect_same(r->name, r->in, r->len);
 }
 
 Test(kube_jsondec, rows)
 {
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        expect_row(rows[i].name, rows[i].in, rows[i].len, rows[i].path);
+        expect_row(&rows[i]);
 }
 
 /* open n times, then mid, then close n times; *len is the length. */
@@ -250,7 +288,9 @@ Test(kube_jsondec, depth)
         char *s =
             nest(cases[i].n, cases[i].open, cases[i].mid, cases[i].close, &len);
 
-        expect_row(cases[i].name, s, len, cases[i].path);
+        struct row r = {cases[i].name, s, len, cases[i].path, NULL};
+
+        expect_row(&r);
         free(s);
     }
 }
@@ -272,7 +312,8 @@ Test(kube_jsondec, long_keys_and_strings)
         "{\"%s\":1,\"e\\\"%s\":\"%s\",\"%s\\t\":\"%s\",\"z\":[\"%s\"]}", key,
         key, val, key, val, val);
     cr_assert(n > 0 && (size_t)n < sizeof(in));
-    expect_row("long keys and strings", in, (size_t)n, FAST);
+    expect_row(
+        &(struct row){"long keys and strings", in, (size_t)n, FAST, NULL});
 }
 
 static const char *const reviews[] = {
@@ -294,7 +335,7 @@ Test(kube_jsondec, admission_reviews_take_the_fast_path)
 
         cr_assert_eq(kube_file_read(&buf, &len, reviews[i], 1 << 20, NULL), 0,
                      "%s", reviews[i]);
-        expect_row(reviews[i], buf, len, FAST);
+        expect_row(&(struct row){reviews[i], buf, len, FAST, NULL});
         free(buf);
     }
 }

@@ -56,6 +56,17 @@ Test(kube_kubeconfig, client_certificate_data)
     kube_config_free(c);
 }
 
+/* kubectl (Go's base64) ignores line breaks: a value wrapped in a YAML
+ * literal block is the same certificate. */
+Test(kube_kubeconfig, wrapped_certificate_data)
+{
+    struct kube_config *c = load_ok(DATA "certdata-wrapped.yaml", NULL);
+
+    cr_expect_str_eq(c->ca_pem, "-----BEGIN CERTIFICATE-----\nMIIBca\n"
+                                "-----END CERTIFICATE-----\n");
+    kube_config_free(c);
+}
+
 Test(kube_kubeconfig, copy_is_deep)
 {
     struct kube_config *c = load_ok(DATA "certdata.yaml", NULL), *d = NULL;
@@ -122,7 +133,7 @@ Test(kube_kubeconfig, json_and_anonymous)
 static const struct {
     const char *file, *msg;
 } bad[] = {
-    {"nope.yaml", DATA "nope.yaml: No such file or directory"},
+    {"nope.yaml", "cannot open " DATA "nope.yaml: No such file or directory"},
     {"bad-empty.yaml", DATA "bad-empty.yaml: empty kubeconfig"},
     {"bad-syntax.yaml",
      DATA "bad-syntax.yaml:4:1: did not find expected ',' or '}' while "
@@ -171,7 +182,7 @@ static const struct {
      DATA "bad-token-type.yaml:7:12: users[0].user.token: want a string"},
     {"bad-tokenfile-missing.yaml",
      DATA "bad-tokenfile-missing.yaml:7:16: user \"u\": tokenFile: "
-          "/nonexistent/token: No such file or directory"},
+          "cannot open /nonexistent/token: No such file or directory"},
 };
 
 Test(kube_kubeconfig, bad_files)
@@ -275,7 +286,8 @@ Test(kube_kubeconfig, in_cluster)
     snprintf(want, sizeof(want), "%s/token", dir);
     unlink(want);
     cr_expect_eq(kube_config_in_cluster(&c, dir, &err), KUBE_EINVAL);
-    snprintf(want, sizeof(want), "%s/token: No such file or directory", dir);
+    snprintf(want, sizeof(want),
+             "cannot open %s/token: No such file or directory", dir);
     cr_expect_str_eq(err.msg, want);
     rm_sa(dir);
 }

@@ -17,7 +17,7 @@ static json_t *obj(const char *kind, const char *ns, const char *name)
 Test(kube_store, put_get_replace_delete)
 {
     struct kube_store *s;
-    json_t *got;
+    json_t *got, *newer;
 
     cr_assert_eq(kube_store_new(&s), 0);
     cr_assert_eq(kube_store_put_new(s, obj("VirtualMachine", "a", "vm1")), 0);
@@ -25,10 +25,21 @@ Test(kube_store, put_get_replace_delete)
     cr_expect_eq(kube_store_count(s), 2);
     cr_assert_eq(kube_store_get(&got, s, "VirtualMachine", "a", "vm1"), 0);
     cr_expect_str_eq(kube_json_str0(got, "metadata.namespace"), "a");
-    json_decref(got);
-    /* replaced whole, count unchanged */
-    cr_assert_eq(kube_store_put_new(s, obj("VirtualMachine", "a", "vm1")), 0);
+    /* replaced whole by a different object, count unchanged; a reader's
+     * reference keeps the old one as it was */
+    newer = obj("VirtualMachine", "a", "vm1");
+    cr_assert_eq(json_object_set_new(newer, "spec",
+                                     json_pack("{s:s}", "runStrategy",
+                                               "Halted")),
+                 0);
+    cr_assert_eq(kube_store_put_new(s, newer), 0);
     cr_expect_eq(kube_store_count(s), 2);
+    cr_expect_null(json_object_get(got, "spec"), "the old object changed");
+    json_decref(got);
+    cr_assert_eq(kube_store_get(&got, s, "VirtualMachine", "a", "vm1"), 0);
+    cr_expect_str_eq(kube_json_str0(got, "spec.runStrategy"), "Halted",
+                     "not replaced");
+    json_decref(got);
     cr_expect_eq(kube_store_get(&got, s, "VirtualMachine", "c", "vm1"),
                  KUBE_ENOTFOUND);
     cr_expect_eq(kube_store_get(&got, s, "Pod", "a", "vm1"), KUBE_ENOTFOUND);

@@ -8,6 +8,7 @@
 
 #include "kube/json.h"
 #include "kube/watch.h"
+#include "kube/file.h"
 
 #define DATA "tests/data/kube/client/"
 

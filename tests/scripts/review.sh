@@ -63,6 +63,11 @@ printf 'snapshot:\n  maxPerVm: 3\n' > $T/bad-policy.yaml
 "$bin" review --policy $T/bad-policy.yaml $EX/reviews/snapshot.json >$T/out 2>$T/err; rc=$?
 expect_eq "bad policy exit" 2 "$rc"
 expect_contains "bad policy names line and column" "bad-policy.yaml:2:3: snapshot.maxPerVm: unknown key" "$(cat $T/err)"
+# an empty policy file (a rewrite caught half-way) is an error, not defaults
+printf '# snapshot:\n' > $T/empty-policy.yaml
+"$bin" review --policy $T/empty-policy.yaml $EX/reviews/snapshot.json >$T/out 2>$T/err; rc=$?
+expect_eq "empty policy exit" 2 "$rc"
+expect_contains "empty policy names the file" "empty-policy.yaml: the policy file is empty" "$(cat $T/err)"
 "$bin" review --objects $EX/index.tsv $EX/reviews/snapshot.json >$T/out 2>$T/err; rc=$?
 expect_eq "bad objects exit" 2 "$rc"
 # a malformed object inside a review is a 400 answer, exit 0

@@ -2,7 +2,8 @@
 # tests/scripts/serve-cluster.sh - `vmsnapd serve` with cluster access, against tools/kube-sim:
 # the webhook reads VMs from its informer cache, finds a fresh object through the live GET,
 # answers 503 when it cannot read state it needs (and still answers rules that need none),
-# leader election hands over after SIGKILL and is released on SIGTERM, --controllers none
+# answers 503 and fails /readyz while its cache is stale, reads live off the server threads
+# (bounded, shared, a short wait), leader election hands over after SIGKILL and is released on SIGTERM, --controllers none
 # takes no Lease, and without any kubeconfig serve says it runs webhook-only.
 # Functional deadlines only (generous); nothing here measures time.
 . "$(dirname "$0")/lib.inc"
@@ -208,7 +209,71 @@ r=$(review "$port_e" virtualmachinerestores "$(restore_req vm1)")
 expect_eq "6 state rules skipped: allowed" True "$(field "$r" 'r["allowed"]')"
 expect_contains "6 ... with the warning" 'vmsnapd has no view of the cluster' "$r"
 
-for p in c d e; do
+# --- 7. a stale cache: 503 and not ready, said on /metrics; fresh again after ----------------
+serve f --kubeconfig "$kc" --controllers none --cache-stale-after 1s --live-get-timeout 2s
+until_ok 60 "serve f ready" ready "$port_f"
+r=$(review "$port_f" virtualmachinerestores "$(restore_req vm1)")
+expect_contains "7 fresh cache: the rule decides" "$(not_stopped vm1)" "$r"
+fault '^/api' 100000
+ksim -X POST "$api/kube-sim/cut-watches" -d '{"mode":"abort"}' -o /dev/null
+not_ready() { ! ready "$1"; }
+until_ok 60 "f not ready once its caches are stale" not_ready "$port_f"
+r=$(review "$port_f" virtualmachinerestores "$(restore_req vm1)")
+expect_eq "7 stale cache: 503, not decided from stale data" "False 503" \
+  "$(field "$r" 'r["allowed"], r["status"]["code"]')"
+expect_contains "7 ... saying why" 'has not heard from the API server for over 1000 ms' "$r"
+metrics() { curl -sk "https://127.0.0.1:$1/metrics"; }
+expect_contains "7 /metrics says so" 'vmsnapd_informer_fresh{resource="virtualmachines"} 0' \
+  "$(metrics "$port_f")"
+expect_contains "7 ... and counts the failures" 'vmsnapd_informer_failures_total{resource="virtualmachines"}' \
+  "$(metrics "$port_f")"
+nofaults
+until_ok 60 "f ready again" ready "$port_f"
+expect_contains "7 the recovery is logged" '"msg":"informer recovered"' "$(cat "$T/f.err")"
+r=$(review "$port_f" virtualmachinerestores "$(restore_req vm1)")
+expect_contains "7 fresh again: the rule decides" "$(not_stopped vm1)" "$r"
+expect_contains "7 last-sync age on /metrics" 'vmsnapd_informer_last_sync_age_seconds{resource="virtualmachines"}' \
+  "$(metrics "$port_f")"
+
+# --- 8. live reads: a slow API server holds no server thread, GETs are bounded and shared -------
+# one server thread: a live GET on it would hold /healthz and every review for the delay
+serve g --kubeconfig "$kc" --controllers none --threads 1 --live-get-wait 200ms --live-get-max 2 \
+  --live-get-timeout 40s
+until_ok 60 "serve g ready" ready "$port_g"
+ksim -X POST "$api/kube-sim/faults" -o /dev/null -d '[{"method":"GET","pathRegex":
+  "/virtualmachines/slow$","delaySeconds":20,"count":100},{"method":"GET","pathRegex":
+  "/virtualmachines/slow-a$","delaySeconds":20,"count":100}]'
+review "$port_g" virtualmachinerestores "$(restore_req slow)" >"$T/slow1.json" &
+slow1=$!
+healthz() { [ "$(curl -sk --max-time 1 "https://127.0.0.1:$port_g/healthz")" = ok ]; }
+until_ok 5 "8 /healthz answers while a live GET waits on the API server" healthz
+r=$(review "$port_g" virtualmachinerestores "$(restore_req vm1)")
+expect_contains "8 ... and so does an unrelated review" "$(not_stopped vm1)" "$r"
+wait "$slow1"
+r=$(cat "$T/slow1.json")
+expect_eq "8 the slow read: 503" "False 503" "$(field "$r" 'r["allowed"], r["status"]["code"]')"
+expect_contains "8 ... after a short wait" 'the API server has not answered within 200 ms' "$r"
+r=$(review "$port_g" virtualmachinerestores "$(restore_req slow)")
+expect_contains "8 the same object again: shares the GET" 'has not answered within 200 ms' "$r"
+r=$(review "$port_g" virtualmachinerestores "$(restore_req slow-a)")
+expect_contains "8 another object: a second GET" 'has not answered within 200 ms' "$r"
+r=$(review "$port_g" virtualmachinerestores "$(restore_req slow-b)")
+expect_contains "8 a third: refused at once" 'too many live reads in flight (2)' "$r"
+answered() { # the GET's 404 came back: the target is new, only the missing snapshot's cause
+  r=$(review "$port_g" virtualmachinerestores "$(restore_req slow)")
+  [ "$(field "$r" 'r["allowed"], r["status"]["code"], len(r["status"]["details"]["causes"])')" = "False 422 1" ]
+}
+until_ok 60 "8 the answer serves the next read" answered
+# each GET of slow took one from its fault's count of 100
+left=$(ksim "$api/kube-sim/faults" | python3 -c 'import json,sys
+print([f["count"] for f in json.load(sys.stdin)["rules"] if f["pathRegex"].endswith("slow$")][0])')
+expect_eq "8 one GET for every read of slow" 99 "$left"
+nofaults
+m=$(metrics "$port_g")
+expect_contains "8 /metrics: GETs sent" 'vmsnapd_live_reads_total{outcome="sent"} 2' "$m"
+expect_contains "8 /metrics: refused" 'vmsnapd_live_reads_total{outcome="refused"} 1' "$m"
+
+for p in c d e f g; do
   term $p
   expect_eq "$p drains and exits 0" 0 "$term_rc"
 done

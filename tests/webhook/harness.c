@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/base64.h"
 #include "kube/jsonarena.h"
 #include "kube/patch.h"
 #include "kube/store.h"

@@ -1,10 +1,12 @@
 /* tests/webhook/mutate.c - the exact JSON Patch of the mutating webhook,
  * and that applying it yields the intended object. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kube/patch.h"
+#include "webhook/admission.h"
 #include "tests/webhook/harness.h"
 
 #define RES "virtualmachinesnapshots"
@@ -43,6 +45,15 @@ static const struct {
      "[{\"op\":\"replace\",\"path\":\"/spec/failureDeadline\",\"value\":"
      "\"1.5s\"}," LABEL_OP "]",
      "1.5s"},
+    {"tiny number in fixed point, as Go parses it",
+     SNAP("", ",\"failureDeadline\":0.00001"), NULL,
+     "[{\"op\":\"replace\",\"path\":\"/spec/failureDeadline\",\"value\":"
+     "\"0.00001s\"}," LABEL_OP "]",
+     "0.00001s"},
+    {"whole real number", SNAP("", ",\"failureDeadline\":300.0"), NULL,
+     "[{\"op\":\"replace\",\"path\":\"/spec/failureDeadline\",\"value\":"
+     "\"300s\"}," LABEL_OP "]",
+     "300s"},
     {"a duration is kept as written",
      SNAP("", ",\"failureDeadline\":\"10m\""), NULL, "[" LABEL_OP "]", "10m"},
     {"an invalid deadline is left for validation",
@@ -178,4 +189,86 @@ Test(webhook_mutate, no_spec_or_metadata_is_a_denial_not_an_error)
                      oc.message);
         json_decref(resp);
     }
+}
+
+/* A label value is at most 63 of [-_.A-Za-z0-9], alphanumeric at both
+ * ends (apimachinery's IsValidLabelValue). */
+static int valid_label_value(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n == 0)
+        return 1;
+    if (n > 63 || !isalnum((unsigned char)v[0]) ||
+        !isalnum((unsigned char)v[n - 1]))
+        return 0;
+    return strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789-_.") == n;
+}
+
+#define LONG_VM "my-very-long-virtual-machine-name-for-the-nightly-database-" \
+                "backups-01"
+#define LONG_VM_LABEL                                                          \
+    "my-very-long-virtual-machine-name-for-the-nightly-da-6113b11871"
+
+static const struct {
+    const char *name, *in, *want;
+} label_rows[] = {
+    {"short name kept", "vm1", "vm1"},
+    {"63 characters kept",
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+    {"64 characters: cut and hashed",
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaa-ffe054fe7a"},
+    {"long VM name", LONG_VM, LONG_VM_LABEL},
+    {"cut at a dash: trimmed to alphanumeric",
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-yyyyyyyyyyyyyyyyyy",
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-56babeee88"},
+    {"invalid character", "my vm", "my-871ea6e19b"},
+    {"leading dash", "-vm", "vm-5dd8d1eadd"},
+};
+
+Test(webhook_mutate, label_values_are_valid_and_deterministic)
+{
+    for (size_t i = 0; i < sizeof(label_rows) / sizeof(label_rows[0]); i++) {
+        char got[WH_LABEL_MAX + 1], again[WH_LABEL_MAX + 1];
+
+        wh_label_value(got, label_rows[i].in);
+        wh_label_value(again, label_rows[i].in);
+        cr_expect_str_eq(got, label_rows[i].want, "%s", label_rows[i].name);
+        cr_expect_str_eq(got, again, "%s: deterministic", label_rows[i].name);
+        cr_expect(valid_label_value(got), "%s: %s", label_rows[i].name, got);
+    }
+}
+
+/* kube-apiserver refuses a label value over 63 characters, so a snapshot
+ * of a VM with a long name must get the shortened one. */
+Test(webhook_mutate, long_vm_name_gets_a_valid_label)
+{
+    struct th_case c = {RES,
+                        "CREATE",
+                        "{\"kind\":\"VirtualMachineSnapshot\",\"metadata\":{"
+                        "\"name\":\"s1\",\"labels\":{}},\"spec\":{\"source\":{"
+                        "\"apiGroup\":\"kubevirt.io\",\"kind\":"
+                        "\"VirtualMachine\",\"name\":\"" LONG_VM "\"},"
+                        "\"failureDeadline\":\"10m\"}}",
+                        NULL,
+                        NULL,
+                        NULL,
+                        NULL,
+                        WH_EP_MUTATE};
+    struct wh_outcome oc;
+    json_t *resp = th_run(&c, &oc), *patch = th_patch(resp);
+    json_t *want = json_pack("[{s:s, s:s, s:s}]", "op", "add", "path",
+                             "/metadata/labels/"
+                             "snapshot.kubevirt.io~1source-vm-name",
+                             "value", LONG_VM_LABEL);
+
+    cr_expect(json_equal(patch, want), "patch %s",
+              json_dumps(patch, JSON_COMPACT));
+    json_decref(want);
+    json_decref(patch);
+    json_decref(resp);
 }

@@ -69,10 +69,10 @@ Test(webhook_policy, every_key)
     wh_policy_unref(p);
 }
 
-Test(webhook_policy, empty_file_is_the_defaults)
+Test(webhook_policy, empty_mapping_is_the_defaults)
 {
     struct kube_err err = {0, ""};
-    struct wh_policy *p = load("# nothing\n", &err);
+    struct wh_policy *p = load("# defaults\n{}\n", &err);
 
     cr_assert(p, "%s", err.msg);
     cr_expect_eq(p->require_stopped_target, 1);
@@ -109,6 +109,13 @@ static const struct {
      "a policy file holds one document"},
     {"bad YAML", "snapshot: [\n", "policy.yaml:2:1:"},
     {"duplicate key", "snapshot: {}\nsnapshot: {}\n", "duplicate key"},
+    /* a rewrite caught half-way must not reload as "all defaults" */
+    {"empty file", "", "policy.yaml: the policy file is empty"},
+    {"only comments", "# snapshot:\n#   maxPerVM: 1\n",
+     "policy.yaml: the policy file is empty"},
+    {"only a document marker", "---\n",
+     "policy.yaml: the policy file is empty"},
+    {"null document", "~\n", "policy.yaml: the policy file is empty"},
 };
 
 Test(webhook_policy, errors_name_line_and_column)

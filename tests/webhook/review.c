@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/store.h"
 #include "webhook/review.h"
+#include "kube/file.h"
 
 static struct wh_policy *pol;
 
@@ -78,8 +80,8 @@ static const struct {
      WH_EP_VALIDATE, 1, 0, NULL},
     {"admissionreview-update-label.json", "virtualmachinesnapshots",
      WH_EP_VALIDATE, 1, 0, NULL},
-    {"admissionreview-update-remove-finalizer.json",
-     "virtualmachinesnapshots", WH_EP_VALIDATE, 1, 0, NULL},
+    {"admissionreview-update-remove-finalizer.json", "virtualmachinesnapshots",
+     WH_EP_VALIDATE, 1, 0, NULL},
     {"admissionreview-update-status-subresource.json",
      "virtualmachinesnapshots", WH_EP_VALIDATE, 1, 0, NULL},
     {"admissionreview-update-apply.json", "virtualmachinesnapshots",
@@ -155,15 +157,14 @@ Test(webhook_review, more_than_ten_causes_are_summarised)
     for (int i = 0; i < 6; i++)
         strcat(body, i ? ",{}" : "{}"); /* 12 causes */
     strcat(body, "]}}}}");
-    cr_assert_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, strlen(body),
-                     &err),
+    cr_assert_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, strlen(body), &err),
                  0);
     cr_expect(strstr(kube_json_str0(out, "response.status.message"),
                      ", and 2 more validation errors"),
               "%s", kube_json_str0(out, "response.status.message"));
-    cr_expect_eq(json_array_size(kube_json_path(
-                     out, "response.status.details.causes")),
-                 12);
+    cr_expect_eq(
+        json_array_size(kube_json_path(out, "response.status.details.causes")),
+        12);
     json_decref(out);
 }
 
@@ -178,8 +179,7 @@ Test(webhook_review, v1beta1_is_answered_in_kind)
     struct wh_outcome oc;
     json_t *out;
 
-    cr_assert_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, strlen(body),
-                     &err),
+    cr_assert_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, strlen(body), &err),
                  0);
     cr_expect_str_eq(kube_json_str0(out, "apiVersion"),
                      "admission.k8s.io/v1beta1");
@@ -203,8 +203,7 @@ static const struct {
 
 Test(webhook_review, not_a_review)
 {
-    for (size_t i = 0; i < sizeof(not_reviews) / sizeof(not_reviews[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof(not_reviews) / sizeof(not_reviews[0]); i++) {
         struct kube_err err = {0, ""};
         struct wh_outcome oc;
         json_t *out;
@@ -219,8 +218,8 @@ Test(webhook_review, not_a_review)
 }
 
 #define REQ(res, op, objkey, obj)                                              \
-    "{\"request\":{\"uid\":\"u\",\"operation\":\"" op "\",\"resource\":{"     \
-    "\"group\":\"snapshot.kubevirt.io\",\"version\":\"v1beta1\","            \
+    "{\"request\":{\"uid\":\"u\",\"operation\":\"" op "\",\"resource\":{"      \
+    "\"group\":\"snapshot.kubevirt.io\",\"version\":\"v1beta1\","              \
     "\"resource\":\"" res "\"},\"" objkey "\":" obj "}}"
 #define SNAPS "virtualmachinesnapshots"
 #define RESTORES "virtualmachinerestores"
@@ -247,11 +246,11 @@ static const struct {
      "request.oldObject is missing"},
     {"object is an array", REQ(SNAPS, "CREATE", "object", "[]"),
      "the object is an array, not an object"},
-    {"metadata is a string", REQ(SNAPS, "CREATE", "object",
-                                 "{\"metadata\":\"x\"}"),
+    {"metadata is a string",
+     REQ(SNAPS, "CREATE", "object", "{\"metadata\":\"x\"}"),
      "metadata: expected an object, got a string"},
-    {"name is a number", REQ(SNAPS, "CREATE", "object",
-                             "{\"metadata\":{\"name\":1}}"),
+    {"name is a number",
+     REQ(SNAPS, "CREATE", "object", "{\"metadata\":{\"name\":1}}"),
      "metadata.name: expected a string, got an integer"},
     {"spec is a string", REQ(SNAPS, "CREATE", "object", "{\"spec\":\"x\"}"),
      "cannot decode VirtualMachineSnapshot in request.object: spec: "
@@ -291,7 +290,8 @@ static const struct {
      REQ(RESTORES, "CREATE", "object", "{\"status\":{\"complete\":\"yes\"}}"),
      "status.complete: expected a boolean, got a string"},
     {"a backup is a string",
-     REQ(CONTENTS, "CREATE", "object", "{\"spec\":{\"volumeBackups\":[\"x\"]}}"),
+     REQ(CONTENTS, "CREATE", "object",
+         "{\"spec\":{\"volumeBackups\":[\"x\"]}}"),
      "spec.volumeBackups[0]: expected an object, got a string"},
     {"backup pvc is a string",
      REQ(CONTENTS, "CREATE", "object",
@@ -312,14 +312,13 @@ Test(webhook_review, bad_requests_are_400)
         const json_t *st = kube_json_path(out, "response.status");
 
         cr_assert_eq(rc, 0, "%s: %s", bad_requests[i].name, err.msg);
-        cr_expect(json_is_false(kube_json_path(out, "response.allowed")),
-                  "%s", bad_requests[i].name);
-        cr_expect_eq(json_integer_value(json_object_get(st, "code")), 400,
-                     "%s", bad_requests[i].name);
-        cr_expect(strstr(kube_json_str0(st, "message"),
-                         bad_requests[i].message),
-                  "%s: %s", bad_requests[i].name,
-                  kube_json_str0(st, "message"));
+        cr_expect(json_is_false(kube_json_path(out, "response.allowed")), "%s",
+                  bad_requests[i].name);
+        cr_expect_eq(json_integer_value(json_object_get(st, "code")), 400, "%s",
+                     bad_requests[i].name);
+        cr_expect(
+            strstr(kube_json_str0(st, "message"), bad_requests[i].message),
+            "%s: %s", bad_requests[i].name, kube_json_str0(st, "message"));
         cr_expect_null(kube_json_path(out, "response.patch"));
         json_decref(out);
     }
@@ -332,12 +331,10 @@ Test(webhook_review, route_must_match_the_resource)
     struct wh_outcome oc;
     json_t *out;
 
-    cr_assert_eq(run(&out, &oc, WH_EP_VALIDATE, SNAPS, body, strlen(body),
-                     &err),
-                 0);
-    cr_expect_eq(json_integer_value(kube_json_path(out,
-                                                   "response.status.code")),
-                 400);
+    cr_assert_eq(
+        run(&out, &oc, WH_EP_VALIDATE, SNAPS, body, strlen(body), &err), 0);
+    cr_expect_eq(
+        json_integer_value(kube_json_path(out, "response.status.code")), 400);
     json_decref(out);
 }
 
@@ -359,14 +356,126 @@ Test(webhook_review, ten_mebibyte_bodies)
     memcpy(body, head, hl);
     memset(body + hl, 'x', big);
     memcpy(body + hl + big, tail, tl + 1);
-    cr_expect_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, hl + big + tl,
-                     &err),
-                 0, "%s", err.msg);
+    cr_expect_eq(
+        run(&out, &oc, WH_EP_VALIDATE, NULL, body, hl + big + tl, &err), 0,
+        "%s", err.msg);
     cr_expect(json_is_true(kube_json_path(out, "response.allowed")));
     json_decref(out);
     memset(body, '{', hl + big + tl);
-    cr_expect_eq(run(&out, &oc, WH_EP_VALIDATE, NULL, body, hl + big + tl,
-                     &err),
-                 KUBE_EINVAL);
+    cr_expect_eq(
+        run(&out, &oc, WH_EP_VALIDATE, NULL, body, hl + big + tl, &err),
+        KUBE_EINVAL);
     free(body);
+}
+
+/* The tree entry point answers exactly as the text one, and leaves the
+ * caller's review as it was (it is read, never changed). */
+Test(webhook_review, tree_answers_as_text)
+{
+    struct wh_env env = {.policy = pol};
+    struct wh_route route = {WH_EP_ALL, NULL};
+
+    for (size_t i = 0; i < sizeof(recorded) / sizeof(recorded[0]); i++) {
+        struct kube_err err = {0, ""};
+        struct wh_outcome oc, toc;
+        char path[256], *body = NULL;
+        size_t len = 0;
+        json_t *text_out, *tree_out = NULL, *review, *before;
+
+        snprintf(path, sizeof(path), DATA "%s", recorded[i].file);
+        text_out = run_file(&oc, WH_EP_ALL, NULL, path);
+        cr_assert_eq(kube_file_read(&body, &len, path, 1 << 20, &err), 0,
+                     "%s", err.msg);
+        review = json_loadb(body, len, 0, NULL);
+        free(body);
+        cr_assert(review, "%s", recorded[i].file);
+        before = json_deep_copy(review);
+        cr_assert_eq(
+            wh_review_tree(&tree_out, &toc, &route, review, &env, &err), 0,
+            "%s: %s", recorded[i].file, err.msg);
+        cr_expect(json_equal(tree_out, text_out), "%s", recorded[i].file);
+        cr_expect(json_equal(review, before), "%s: review changed",
+                  recorded[i].file);
+        cr_expect_eq(toc.allowed, oc.allowed, "%s", recorded[i].file);
+        json_decref(before);
+        json_decref(review);
+        json_decref(tree_out);
+        json_decref(text_out);
+    }
+}
+
+Test(webhook_review, tree_not_a_review)
+{
+    struct wh_env env = {.policy = pol};
+    struct wh_route route = {WH_EP_ALL, NULL};
+    struct kube_err err = {0, ""};
+    struct wh_outcome oc;
+    json_t *review = json_pack("{s:{s:s}}", "request", "uid", ""), *out = NULL;
+
+    cr_expect_eq(wh_review_tree(&out, &oc, &route, review, &env, &err),
+                 KUBE_EINVAL);
+    cr_expect_str_eq(err.msg,
+                     "not an AdmissionReview: request.uid is missing or empty");
+    cr_expect_null(out);
+    json_decref(review);
+}
+
+/* What a kube-apiserver may send (issue 12, item 4): \u0000 in an
+ * annotation and an integer past int64 in an object. Each is answered as
+ * an AdmissionReview with the uid, and the DELETE guard still runs: the
+ * incomplete restore in the store blocks the delete. */
+#define NUL_ANNOTATION                                                         \
+    "{\"metadata\":{\"name\":\"s1\",\"annotations\":{\"a\":\"x\\u0000y\"}}}"
+#define BIG_INTEGER                                                            \
+    "{\"metadata\":{\"name\":\"s1\"},\"status\":{\"n\":18446744073709552000}}"
+
+Test(webhook_review, nul_and_big_integers_reach_the_delete_guard)
+{
+    static const char *const bodies[] = {
+        "{\"request\":{\"uid\":\"u1\",\"operation\":\"DELETE\",\"name\":\"s1\","
+        "\"namespace\":\"default\",\"resource\":{\"group\":"
+        "\"snapshot.kubevirt.io\",\"resource\":\"" SNAPS "\"},"
+        "\"oldObject\":" NUL_ANNOTATION "}}",
+        "{\"request\":{\"uid\":\"u1\",\"operation\":\"DELETE\",\"name\":\"s1\","
+        "\"namespace\":\"default\",\"resource\":{\"group\":"
+        "\"snapshot.kubevirt.io\",\"resource\":\"" SNAPS "\"},"
+        "\"oldObject\":" BIG_INTEGER "}}",
+    };
+    struct kube_store *store = NULL;
+    struct wh_env env = {.policy = pol};
+    struct wh_route route = {WH_EP_VALIDATE, NULL};
+
+    cr_assert_eq(kube_store_new(&store), 0);
+    cr_assert_eq(
+        kube_store_put_new(
+            store, json_pack("{s:s, s:{s:s, s:s}, s:{s:s}, s:{s:b}}", "kind",
+                             "VirtualMachineRestore", "metadata", "name", "r1",
+                             "namespace", "default", "spec",
+                             "virtualMachineSnapshotName", "s1", "status",
+                             "complete", 0)),
+        0);
+    env.store = store;
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct kube_err err = {0, ""};
+        struct wh_outcome oc;
+        char *text = NULL;
+        size_t n = 0;
+        json_t *out = NULL;
+        int rc = wh_review_handle(&text, &n, &oc, &route, bodies[i],
+                                  strlen(bodies[i]), &env, &err);
+
+        cr_expect_eq(rc, 0, "body %zu: %s", i, err.msg);
+        if (rc == 0)
+            out = json_loadb(text, n, 0, NULL);
+        cr_expect_str_eq(kube_json_str0(out, "response.uid"), "u1", "body %zu",
+                         i);
+        cr_expect(json_is_false(kube_json_path(out, "response.allowed")),
+                  "body %zu: the guard was skipped", i);
+        cr_expect_eq(
+            json_integer_value(kube_json_path(out, "response.status.code")),
+            403, "body %zu", i);
+        json_decref(out);
+        free(text);
+    }
+    kube_store_free(store);
 }

@@ -1,6 +1,8 @@
-/* tests/webhook/state.c - the state door with a fake live lookup: cache
- * first, one live GET on a miss, a 503 when the rule cannot decide. */
+/* tests/webhook/state.c - the state door with a fake live lookup: the
+ * cache answers (a miss too) while fresh, a confirmed miss is read live,
+ * and a stale cache or a failed read is a 503, never a decision. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kube/json.h"
@@ -10,14 +12,17 @@
 
 /* What the fake API server answers, and how often it was asked. */
 struct fake {
-    int synced; /* every kind's cache */
+    int synced; /* every kind's cache is fresh */
     int rc;     /* KUBE_OK: the object below; else this code */
     int calls;
 };
 
-static int fake_synced(void *ctx, const char *kind)
+#define STALE "its cache has not heard from the API server for over 100 ms"
+
+static int fake_fresh(void *ctx, const char *kind, char *why, size_t len)
 {
     (void)kind;
+    snprintf(why, len, "%s", STALE);
     return ((struct fake *)ctx)->synced;
 }
 
@@ -63,7 +68,7 @@ static void door_init(struct door *d, struct fake *f, int with_store)
             kube_store_put_new(d->store, obj("VirtualMachine", "ns", "cached")),
             0);
     }
-    d->lk = (struct wh_lookup){fake_synced, fake_get, f};
+    d->lk = (struct wh_lookup){fake_fresh, fake_get, f};
     d->env = (struct wh_env){.store = d->store, .lookup = f ? &d->lk : NULL};
     d->req.ns = "ns";
     d->req.env = &d->env;
@@ -82,38 +87,52 @@ static void door_free(struct door *d)
     "vmsnapd cannot read VirtualMachine ns/gone right now: connection "        \
     "refused; try again"
 
+#define STALE_503(vm)                                                          \
+    "vmsnapd cannot read VirtualMachine ns/" vm " right now: " STALE           \
+    "; try again"
+
+enum { PLAIN, CONFIRM };
+
 static const struct {
     const char *name, *vm;
-    int has_lookup, synced, live_rc;
+    int has_lookup, fresh, live_rc, confirm;
     int rc, calls, code, skipped; /* code: 0 or 503 */
     const char *message;          /* of the 503 */
 } get_rows[] = {
-    {"cached: no API call", "cached", 1, 1, KUBE_EUNAVAIL, KUBE_OK, 0, 0, 0,
-     NULL},
-    {"miss in a synced cache, live GET finds it", "gone", 1, 1, KUBE_OK,
+    {"cached: no API call", "cached", 1, 1, KUBE_EUNAVAIL, PLAIN, KUBE_OK, 0, 0,
+     0, NULL},
+    {"miss in a fresh cache: not found, no API call (a lister's answer)",
+     "gone", 1, 1, KUBE_OK, PLAIN, KUBE_ENOTFOUND, 0, 0, 0, NULL},
+    {"confirmed miss, live GET finds it", "gone", 1, 1, KUBE_OK, CONFIRM,
      KUBE_OK, 1, 0, 0, NULL},
-    {"miss, live GET 404: not found", "gone", 1, 1, KUBE_ENOTFOUND,
-     KUBE_ENOTFOUND, 1, 0, 0, NULL},
-    {"miss in an unsynced cache, 404 still answers", "gone", 1, 0,
-     KUBE_ENOTFOUND, KUBE_ENOTFOUND, 1, 0, 0, NULL},
-    {"miss in an unsynced cache, live GET fails: 503", "gone", 1, 0,
-     KUBE_EUNAVAIL, KUBE_EUNAVAIL, 1, 503, 0, UNREADABLE},
-    {"miss in a synced cache, live GET fails: 503", "gone", 1, 1, KUBE_EUNAVAIL,
-     KUBE_EUNAVAIL, 1, 503, 0, UNREADABLE},
+    {"confirmed miss, live GET 404: not found", "gone", 1, 1, KUBE_ENOTFOUND,
+     CONFIRM, KUBE_ENOTFOUND, 1, 0, 0, NULL},
+    {"confirmed miss, live GET fails: 503", "gone", 1, 1, KUBE_EUNAVAIL,
+     CONFIRM, KUBE_EUNAVAIL, 1, 503, 0, UNREADABLE},
+    {"cached in a stale cache: 503, never decided from stale data", "cached", 1,
+     0, KUBE_OK, PLAIN, KUBE_EUNAVAIL, 0, 503, 0, STALE_503("cached")},
+    {"confirmed read in a stale cache: 503", "cached", 1, 0, KUBE_OK, CONFIRM,
+     KUBE_EUNAVAIL, 0, 503, 0, STALE_503("cached")},
+    {"miss in a stale cache: 503", "gone", 1, 0, KUBE_ENOTFOUND, PLAIN,
+     KUBE_EUNAVAIL, 0, 503, 0, STALE_503("gone")},
     {"store without lookup (review --objects): store only", "gone", 0, 0, 0,
-     KUBE_ENOTFOUND, 0, 0, 0, NULL},
+     CONFIRM, KUBE_ENOTFOUND, 0, 0, 0, NULL},
 };
 
 Test(wh_state, get_table)
 {
     for (size_t i = 0; i < sizeof(get_rows) / sizeof(get_rows[0]); i++) {
-        struct fake f = {get_rows[i].synced, get_rows[i].live_rc, 0};
+        struct fake f = {get_rows[i].fresh, get_rows[i].live_rc, 0};
         struct door d;
         json_t *got = NULL;
         int rc;
 
         door_init(&d, get_rows[i].has_lookup ? &f : NULL, 1);
-        rc = wh_state_get(&got, &d.a, &d.req, "VirtualMachine", get_rows[i].vm);
+        rc = get_rows[i].confirm
+                 ? wh_state_get_confirmed(&got, &d.a, &d.req, "VirtualMachine",
+                                          get_rows[i].vm)
+                 : wh_state_get(&got, &d.a, &d.req, "VirtualMachine",
+                                get_rows[i].vm);
         cr_expect_eq(rc, get_rows[i].rc, "%s: rc %d", get_rows[i].name, rc);
         cr_expect_eq(f.calls, get_rows[i].calls, "%s: %d calls",
                      get_rows[i].name, f.calls);
@@ -152,7 +171,7 @@ Test(wh_state, no_store_skips_with_warning_flag)
     door_free(&d);
 }
 
-Test(wh_state, list_needs_a_synced_cache)
+Test(wh_state, list_needs_a_fresh_cache)
 {
     struct fake f = {1, KUBE_OK, 0};
     struct door d;
@@ -169,32 +188,30 @@ Test(wh_state, list_needs_a_synced_cache)
                  KUBE_EUNAVAIL);
     cr_expect_null(got);
     cr_expect_eq(d.a.code, 503);
-    cr_expect_str_eq(d.a.message,
-                     "vmsnapd cannot read VirtualMachine ns/* right now: its "
-                     "cache has not synced yet; try again");
+    cr_expect_str_eq(d.a.message, "vmsnapd cannot read VirtualMachine ns/* "
+                                  "right now: " STALE "; try again");
     cr_expect_eq(f.calls, 0, "a list is never read live");
     door_free(&d);
 }
 
-Test(wh_state, namespace_terminating_read_live)
+Test(wh_state, namespace_terminating_from_the_cache)
 {
     struct fake f = {1, KUBE_OK, 0};
     struct door d;
 
     door_init(&d, &f, 1);
-    /* the fake answers status.phase "live": not terminating */
+    /* not in a fresh cache: not terminating, and no API call */
     cr_expect_eq(wh_state_namespace_terminating(&d.req), 0);
-    cr_expect_eq(f.calls, 1);
+    cr_expect_eq(f.calls, 0);
     cr_assert_eq(kube_store_put_new(
                      d.store, json_pack("{s:s, s:{s:s}, s:{s:s}}", "kind",
                                         "Namespace", "metadata", "name", "ns",
                                         "status", "phase", "Terminating")),
                  0);
     cr_expect_eq(wh_state_namespace_terminating(&d.req), 1);
-    f.rc = KUBE_EUNAVAIL;
-    d.req.ns = "other";
+    f.synced = 0;
     cr_expect_eq(wh_state_namespace_terminating(&d.req), 0,
-                 "unknown is not terminating");
+                 "unknown (a stale cache) is not terminating");
     cr_expect_eq(d.a.code, 0, "and no 503 from here");
     door_free(&d);
 }
@@ -238,7 +255,7 @@ Test(wh_state, review_answers_503_never_allows)
                      "ServiceUnavailable");
     cr_expect_str_eq(kube_json_str0(resp, "status.message"),
                      "vmsnapd cannot read VirtualMachineSnapshot ns/s1 right "
-                     "now: connection refused; try again");
+                     "now: " STALE "; try again");
     cr_expect_null(json_object_get(resp, "warnings"), "%s", out);
     json_decref(doc);
     free(out);

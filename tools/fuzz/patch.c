@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "kube/base64.h"
 #include "kube/patch.h"
 
 static void apply(const char *text, size_t len)

@@ -1,4 +1,4 @@
-/* cmd/certs.c - `vmsnapd certs`: create, check, renew the webhook's CA and
+/* cmd/verb_certs.c - `vmsnapd certs`: create, check, renew the webhook's CA and
  * serving certificate, and print or write the caBundle. Results go to
  * stdout, errors to stderr. Exit 0: done or fine; 1: a problem was found or
  * the work failed; 2: bad flags or unreadable input. */
@@ -6,7 +6,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,14 +16,13 @@
 #include <unistd.h>
 
 #include "certs/certs.h"
+#include "cmd/flags.h"
 
 enum {
     EXIT_FINE = 0,
     EXIT_PROBLEM = 1,
     EXIT_USAGE = 2,
 };
-
-#define MAX_NAMES 64 /* --dns/--ip/--write repeats; more is a mistake */
 
 static const char *const file_names[] = {"ca.crt", "ca.key", "tls.crt",
                                          "tls.key"};
@@ -99,46 +97,16 @@ static const char renew_usage[] =
     "                    ECDSA P-256)\n"
     "  --force           renew whatever the expiry\n";
 
-/* --- flag parsing shared by the subcommands --- */
+/* --- errors and flags shared by the subcommands --- */
 
-/* getopt keeps its state in globals; reset it so a verb can run more than
- * once in a process (the unit tests do). glibc needs 0 to reset fully. */
-static void reset_getopt(void)
+/* "certs SUB", the verb name cmd_flags prints */
+#define VERB_LEN 32
+static const char *verb(const char *sub)
 {
-#ifdef __GLIBC__
-    optind = 0;
-#else
-    optind = 1;
-#endif
-    opterr = 0;
-}
+    static _Thread_local char buf[VERB_LEN];
 
-/* getopt_long with our own one-line errors; returns as getopt_long, with
- * '?' after printing the error. optstring starts with ':' so a missing
- * value comes back as ':' rather than as an unknown flag. */
-static int next_flag(int argc, char **argv, const struct option *opts,
-                     const char *sub)
-{
-    int c = getopt_long(argc, argv, ":h", opts, NULL);
-
-    if (c == ':') {
-        fprintf(stderr, "vmsnapd certs %s: flag %s needs a value\n", sub,
-                argv[optind - 1]);
-        return '?';
-    }
-    if (c == '?') {
-        if (optopt)
-            fprintf(stderr,
-                    "vmsnapd certs %s: unknown flag -%c (see vmsnapd certs "
-                    "%s --help)\n",
-                    sub, optopt, sub);
-        else
-            fprintf(stderr,
-                    "vmsnapd certs %s: unknown flag %s (see vmsnapd certs "
-                    "%s --help)\n",
-                    sub, argv[optind - 1], sub);
-    }
-    return c;
+    snprintf(buf, sizeof(buf), "certs %s", sub);
+    return buf;
 }
 
 static int usage_error(const char *sub, const char *fmt, ...) KUBE_PRINTF(2, 3);
@@ -146,13 +114,13 @@ static int usage_error(const char *sub, const char *fmt, ...) KUBE_PRINTF(2, 3);
 /* Prints "vmsnapd certs SUB: <message> (see ... --help)"; returns 2. */
 static int usage_error(const char *sub, const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
 
-    fprintf(stderr, "vmsnapd certs %s: ", sub);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap); /* cut is fine */
     va_end(ap);
-    fprintf(stderr, " (see vmsnapd certs %s --help)\n", sub);
+    cmd_flags_error(verb(sub), "%s", msg);
     return EXIT_USAGE;
 }
 
@@ -180,114 +148,25 @@ static int fail(const char *sub, const struct kube_err *err)
     return EXIT_PROBLEM;
 }
 
-/* Parses a whole number of days in [min, CERTS_MAX_DAYS]. */
-static int parse_days(long *out, const char *sub, const char *flag,
-                      const char *s, long min)
-{
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > CERTS_MAX_DAYS) {
-        fprintf(stderr,
-                "vmsnapd certs %s: --%s must be a whole number of days from "
-                "%ld to %ld, not \"%s\"\n",
-                sub, flag, min, CERTS_MAX_DAYS, s);
-        return -1;
+/* Whole days, as --days and friends take them. */
+#define DAYS(flag, field, lo)                                                  \
+    {                                                                          \
+        .name = (flag), .kind = CMD_FLAG_LONG, .dst = (field), .min = (lo),    \
+        .max = CERTS_MAX_DAYS                                                  \
     }
-    *out = v;
-    return 0;
-}
 
-/* A repeatable flag's values, borrowed from argv. */
-struct arg_list {
-    const char *v[MAX_NAMES];
-    size_t n;
-};
-
-static int push_arg(struct arg_list *l, const char *sub, const char *flag,
-                    const char *arg)
+/* Parses argv (argv[0] is the subcommand) against flags. Returns
+ * EXIT_FINE with *first at the first positional argument, HELP_SHOWN, or
+ * EXIT_USAGE after a one-line error naming the flag. */
+static int parse_flags(int *first, int argc, char **argv, const char *sub,
+                       const char *usage, const struct cmd_flag *flags,
+                       size_t n)
 {
-    if (l->n >= MAX_NAMES) {
-        fprintf(stderr, "vmsnapd certs %s: more than %d --%s flags\n", sub,
-                MAX_NAMES, flag);
-        return -1;
-    }
-    l->v[l->n++] = arg;
-    return 0;
-}
+    int rc = cmd_flags_parse(first, argc, argv, verb(sub), usage, flags, n);
 
-/* A subcommand's flags are a table: name, how the value is stored, where.
- * One parser serves them all, so every flag error reads the same. */
-enum flag_kind {
-    FLAG_STR,   /* const char **: the value, borrowed from argv */
-    FLAG_BOOL,  /* int *: set to 1; takes no value */
-    FLAG_DAYS,  /* long *: whole days, 1 to CERTS_MAX_DAYS */
-    FLAG_DAYS0, /* long *: whole days, 0 to CERTS_MAX_DAYS */
-    FLAG_LIST,  /* struct arg_list *: appended; repeatable */
-};
-
-struct flag {
-    const char *name; /* without the "--" */
-    enum flag_kind kind;
-    void *dst;
-};
-
-#define MAX_FLAGS 16
-#define FLAG_BASE 256 /* getopt_long values above any character */
-
-static int store_flag(const struct flag *f, const char *sub)
-{
-    switch (f->kind) {
-    case FLAG_STR:
-        *(const char **)f->dst = optarg;
-        return 0;
-    case FLAG_BOOL:
-        *(int *)f->dst = 1;
-        return 0;
-    case FLAG_DAYS:
-    case FLAG_DAYS0:
-        return parse_days(f->dst, sub, f->name, optarg,
-                          f->kind == FLAG_DAYS ? 1 : 0);
-    case FLAG_LIST:
-        return push_arg(f->dst, sub, f->name, optarg);
-    }
-    return -1;
-}
-
-/* Parses argv (argv[0] is the subcommand) against flags, plus --help/-h
- * which prints usage. Returns EXIT_FINE with optind at the first
- * positional argument, HELP_SHOWN, or EXIT_USAGE after a one-line error
- * naming the flag. */
-static int parse_flags(int argc, char **argv, const char *sub,
-                       const char *usage, const struct flag *flags, size_t n)
-{
-    struct option opts[MAX_FLAGS + 2];
-    int c;
-
-    assert(n <= MAX_FLAGS);
-    for (size_t i = 0; i < n; i++)
-        opts[i] = (struct option){
-            flags[i].name,
-            flags[i].kind == FLAG_BOOL ? no_argument : required_argument, NULL,
-            FLAG_BASE + (int)i};
-    opts[n] = (struct option){"help", no_argument, NULL, 'h'};
-    opts[n + 1] = (struct option){NULL, 0, NULL, 0};
-    reset_getopt();
-    for (;;) {
-        c = next_flag(argc, argv, opts, sub);
-        if (c == -1)
-            return EXIT_FINE;
-        if (c == 'h') {
-            fputs(usage, stdout);
-            return HELP_SHOWN;
-        }
-        if (c < FLAG_BASE)
-            return EXIT_USAGE; /* next_flag said why */
-        if (store_flag(&flags[c - FLAG_BASE], sub) < 0)
-            return EXIT_USAGE;
-    }
+    return rc == CMD_FLAGS_OK     ? EXIT_FINE
+           : rc == CMD_FLAGS_HELP ? HELP_SHOWN
+                                  : EXIT_USAGE;
 }
 
 static int missing(const char *sub, const char *flag)
@@ -295,10 +174,10 @@ static int missing(const char *sub, const char *flag)
     return usage_error(sub, "--%s is required", flag);
 }
 
-static int no_positional(int argc, char **argv, const char *sub)
+static int no_positional(int first, int argc, char **argv, const char *sub)
 {
-    if (optind < argc)
-        return usage_error(sub, "unexpected argument \"%s\"", argv[optind]);
+    if (first < argc)
+        return usage_error(sub, "unexpected argument \"%s\"", argv[first]);
     return EXIT_FINE;
 }
 
@@ -307,7 +186,7 @@ static int no_positional(int argc, char **argv, const char *sub)
 /* The names flags common to create and renew. */
 struct name_flags {
     const char *service, *ns;
-    struct arg_list dns, ip;
+    struct cmd_flag_list dns, ip;
 };
 
 /* Adds --service/--namespace names (when service is set) and the --dns and
@@ -359,18 +238,19 @@ struct create_flags {
 /* Returns EXIT_FINE to go on, HELP_SHOWN, or an exit code. */
 static int parse_create(struct create_flags *f, int argc, char **argv)
 {
-    const struct flag flags[] = {
-        {"service", FLAG_STR, &f->names.service},
-        {"namespace", FLAG_STR, &f->names.ns},
-        {"out", FLAG_STR, &f->out},
-        {"dns", FLAG_LIST, &f->names.dns},
-        {"ip", FLAG_LIST, &f->names.ip},
-        {"rsa", FLAG_BOOL, &f->rsa},
-        {"days", FLAG_DAYS, &f->days},
-        {"ca-days", FLAG_DAYS, &f->ca_days},
-        {"force", FLAG_BOOL, &f->force},
+    const struct cmd_flag flags[] = {
+        {.name = "service", .kind = CMD_FLAG_STR, .dst = &f->names.service},
+        {.name = "namespace", .kind = CMD_FLAG_STR, .dst = &f->names.ns},
+        {.name = "out", .kind = CMD_FLAG_STR, .dst = &f->out},
+        {.name = "dns", .kind = CMD_FLAG_LIST, .dst = &f->names.dns},
+        {.name = "ip", .kind = CMD_FLAG_LIST, .dst = &f->names.ip},
+        {.name = "rsa", .kind = CMD_FLAG_SWITCH, .dst = &f->rsa},
+        DAYS("days", &f->days, 1),
+        DAYS("ca-days", &f->ca_days, 1),
+        {.name = "force", .kind = CMD_FLAG_SWITCH, .dst = &f->force},
     };
-    int rc = parse_flags(argc, argv, "create", create_usage, flags,
+    int first = 0;
+    int rc = parse_flags(&first, argc, argv, "create", create_usage, flags,
                          sizeof(flags) / sizeof(flags[0]));
 
     if (rc != EXIT_FINE)
@@ -386,7 +266,7 @@ static int parse_create(struct create_flags *f, int argc, char **argv)
                            "--days %ld is longer than --ca-days %ld: the "
                            "certificate would outlive its CA",
                            f->days, f->ca_days);
-    return no_positional(argc, argv, "create");
+    return no_positional(first, argc, argv, "create");
 }
 
 /* Makes dir if missing and, without force, refuses to touch a directory
@@ -488,14 +368,15 @@ struct check_flags {
 
 static int parse_check(struct check_flags *f, int argc, char **argv)
 {
-    const struct flag flags[] = {
-        {"cert", FLAG_STR, &f->cert},
-        {"key", FLAG_STR, &f->key},
-        {"ca", FLAG_STR, &f->ca},
-        {"host", FLAG_STR, &f->host},
-        {"warn-days", FLAG_DAYS0, &f->warn_days},
+    const struct cmd_flag flags[] = {
+        {.name = "cert", .kind = CMD_FLAG_STR, .dst = &f->cert},
+        {.name = "key", .kind = CMD_FLAG_STR, .dst = &f->key},
+        {.name = "ca", .kind = CMD_FLAG_STR, .dst = &f->ca},
+        {.name = "host", .kind = CMD_FLAG_STR, .dst = &f->host},
+        DAYS("warn-days", &f->warn_days, 0),
     };
-    int rc = parse_flags(argc, argv, "check", check_usage, flags,
+    int first = 0;
+    int rc = parse_flags(&first, argc, argv, "check", check_usage, flags,
                          sizeof(flags) / sizeof(flags[0]));
 
     if (rc != EXIT_FINE)
@@ -506,7 +387,7 @@ static int parse_check(struct check_flags *f, int argc, char **argv)
         return missing("check", "key");
     if (f->host && !f->host[0])
         return usage_error("check", "--host is empty");
-    return no_positional(argc, argv, "check");
+    return no_positional(first, argc, argv, "check");
 }
 
 static void print_report(const struct certs_report *r, const X509 *crt,
@@ -570,16 +451,17 @@ done:
 
 struct cabundle_flags {
     const char *ca;
-    struct arg_list files;
+    struct cmd_flag_list files;
 };
 
 static int parse_cabundle(struct cabundle_flags *f, int argc, char **argv)
 {
-    const struct flag flags[] = {
-        {"ca", FLAG_STR, &f->ca},
-        {"write", FLAG_LIST, &f->files},
+    const struct cmd_flag flags[] = {
+        {.name = "ca", .kind = CMD_FLAG_STR, .dst = &f->ca},
+        {.name = "write", .kind = CMD_FLAG_LIST, .dst = &f->files},
     };
-    int rc = parse_flags(argc, argv, "cabundle", cabundle_usage, flags,
+    int first = 0;
+    int rc = parse_flags(&first, argc, argv, "cabundle", cabundle_usage, flags,
                          sizeof(flags) / sizeof(flags[0]));
 
     if (rc != EXIT_FINE)
@@ -587,10 +469,10 @@ static int parse_cabundle(struct cabundle_flags *f, int argc, char **argv)
     if (!f->ca)
         return missing("cabundle", "ca");
     if (f->files.n == 0)
-        return no_positional(argc, argv, "cabundle");
+        return no_positional(first, argc, argv, "cabundle");
     /* `--write a.yaml b.yaml`: a shell glob after --write means them all */
-    for (int i = optind; i < argc; i++)
-        if (push_arg(&f->files, "cabundle", "write", argv[i]) < 0)
+    for (int i = first; i < argc; i++)
+        if (cmd_flags_push(&f->files, verb("cabundle"), "write", argv[i]) < 0)
             return EXIT_USAGE;
     return EXIT_FINE;
 }
@@ -647,20 +529,21 @@ struct renew_flags {
 
 static int parse_renew(struct renew_flags *f, int argc, char **argv)
 {
-    const struct flag flags[] = {
-        {"ca-cert", FLAG_STR, &f->ca_cert},
-        {"ca-key", FLAG_STR, &f->ca_key},
-        {"out", FLAG_STR, &f->out},
-        {"service", FLAG_STR, &f->names.service},
-        {"namespace", FLAG_STR, &f->names.ns},
-        {"dns", FLAG_LIST, &f->names.dns},
-        {"ip", FLAG_LIST, &f->names.ip},
-        {"before", FLAG_DAYS0, &f->before},
-        {"days", FLAG_DAYS, &f->days},
-        {"rsa", FLAG_BOOL, &f->rsa},
-        {"force", FLAG_BOOL, &f->force},
+    const struct cmd_flag flags[] = {
+        {.name = "ca-cert", .kind = CMD_FLAG_STR, .dst = &f->ca_cert},
+        {.name = "ca-key", .kind = CMD_FLAG_STR, .dst = &f->ca_key},
+        {.name = "out", .kind = CMD_FLAG_STR, .dst = &f->out},
+        {.name = "service", .kind = CMD_FLAG_STR, .dst = &f->names.service},
+        {.name = "namespace", .kind = CMD_FLAG_STR, .dst = &f->names.ns},
+        {.name = "dns", .kind = CMD_FLAG_LIST, .dst = &f->names.dns},
+        {.name = "ip", .kind = CMD_FLAG_LIST, .dst = &f->names.ip},
+        DAYS("before", &f->before, 0),
+        DAYS("days", &f->days, 1),
+        {.name = "rsa", .kind = CMD_FLAG_SWITCH, .dst = &f->rsa},
+        {.name = "force", .kind = CMD_FLAG_SWITCH, .dst = &f->force},
     };
-    int rc = parse_flags(argc, argv, "renew", renew_usage, flags,
+    int first = 0;
+    int rc = parse_flags(&first, argc, argv, "renew", renew_usage, flags,
                          sizeof(flags) / sizeof(flags[0]));
 
     if (rc != EXIT_FINE)
@@ -675,7 +558,7 @@ static int parse_renew(struct renew_flags *f, int argc, char **argv)
         return usage_error("renew", "%s",
                            f->names.service ? "--service needs --namespace"
                                             : "--namespace needs --service");
-    return no_positional(argc, argv, "renew");
+    return no_positional(first, argc, argv, "renew");
 }
 
 /* Everything renew holds, released in one place. */
@@ -733,14 +616,11 @@ static int load_current(struct renew_ctx *c)
 /* Returns 1 when the current certificate has to be replaced. */
 static int renewal_due(const struct renew_ctx *c)
 {
-    time_t limit = c->now + (time_t)c->f.before * 86400;
     char until[64];
     long left = 0;
 
-    if (!c->cur || c->f.force)
+    if (c->f.force || certs_renewal_due(c->cur, c->f.before, c->now))
         return 1;
-    if (X509_cmp_time(X509_get0_notAfter(c->cur), &limit) <= 0)
-        return 1; /* also on an unreadable date (0) */
     certs_time_str(until, sizeof(until), X509_get0_notAfter(c->cur));
     if (certs_days_left(&left, c->cur, c->now, NULL) < 0)
         left = 0;
@@ -767,49 +647,29 @@ static int collect_names(struct renew_ctx *c)
     return rc;
 }
 
-/* Fills the validity: --days from now, but never past the CA's own end. */
-static int renew_dates(struct certs_spec *spec, const struct renew_ctx *c)
-{
-    const ASN1_TIME *ca_end = X509_get0_notAfter(c->ca.crt);
-    char date[64];
-    time_t now = c->now, end;
-    struct tm tm;
-
-    certs_time_str(date, sizeof(date), ca_end);
-    if (!ASN1_TIME_to_tm(ca_end, &tm) || X509_cmp_time(ca_end, &now) <= 0) {
-        fprintf(stderr,
-                "vmsnapd certs renew: the CA %s expired on %s; create a new "
-                "CA with vmsnapd certs create\n",
-                c->f.ca_cert, date);
-        return EXIT_PROBLEM;
-    }
-    certs_spec_days(spec, c->now, c->f.days);
-    end = timegm(&tm);
-    if (end < spec->not_after) {
-        spec->not_after = end;
-        fprintf(stderr,
-                "vmsnapd certs renew: note: the certificate ends "
-                "with its CA, on %s\n",
-                date);
-    }
-    return EXIT_FINE;
-}
-
 static int reissue(struct renew_ctx *c)
 {
     struct certs_spec spec = {0};
     struct certs_pair srv = {0};
     struct kube_err err = {0};
-    char cn[300];
-    int rc = renew_dates(&spec, c);
+    char cn[300], date[64];
+    int capped = 0, rc = EXIT_FINE;
 
-    if (rc != EXIT_FINE)
-        return rc;
-    /* keep the algorithm unless told: clients may depend on it */
-    spec.key_type =
-        c->f.rsa || (c->cur && EVP_PKEY_is_a(X509_get0_pubkey(c->cur), "RSA"))
-            ? CERTS_KEY_RSA
-            : CERTS_KEY_EC;
+    if (certs_renew_spec(&spec, &capped, c->ca.crt, c->cur, c->f.days, c->f.rsa,
+                         c->now, &err) < 0) {
+        fprintf(stderr,
+                "vmsnapd certs renew: --ca-cert %s: %s; create a new CA "
+                "with vmsnapd certs create\n",
+                c->f.ca_cert, err.msg);
+        return EXIT_PROBLEM;
+    }
+    if (capped) {
+        certs_time_str(date, sizeof(date), X509_get0_notAfter(c->ca.crt));
+        fprintf(stderr,
+                "vmsnapd certs renew: note: the certificate ends "
+                "with its CA, on %s\n",
+                date);
+    }
     if (c->f.names.service)
         snprintf(cn, sizeof(cn), "%s.%s.svc", c->f.names.service,
                  c->f.names.ns);

@@ -1,8 +1,8 @@
-/* cmd/validate_report.c - what `vmsnapd validate` prints: one line per
+/* cmd/verb_validate_report.c - what `vmsnapd validate` prints: one line per
  * finding as it is found (FILE:LINE:COL: FIELD: MESSAGE, the shape editors
  * and CI log parsers jump to), then a summary line; or, with -o json, one
  * JSON document at the end for machines. */
-#include "cmd/validate.h"
+#include "cmd/verb_validate.h"
 
 #include <stdio.h>
 #include <string.h>

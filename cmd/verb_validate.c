@@ -1,15 +1,15 @@
-/* cmd/validate.c - `vmsnapd validate`: manifests checked offline by the
+/* cmd/verb_validate.c - `vmsnapd validate`: manifests checked offline by the
  * same admission code as the webhook, each problem reported at its file,
  * line and column. Flags and inputs here; the per-document check is in
  * validate_check.c, the output in validate_report.c. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "cmd/env.h"
-#include "cmd/validate.h"
+#include "cmd/flags.h"
+#include "cmd/verb_validate.h"
 #include "kube/store.h"
 #include "webhook/policy.h"
 
@@ -52,44 +52,29 @@ struct validate_opts {
     int json;
 };
 
-/* Returns optind, -1 after printing help (exit 0), -2 on bad usage. */
-static int parse_args(struct validate_opts *o, int argc, char **argv)
+/* Returns CMD_FLAGS_OK with *first the first PATH's index,
+ * CMD_FLAGS_HELP or CMD_FLAGS_BAD (said why). */
+static int parse_args(int *first, struct validate_opts *o, int argc,
+                      char **argv)
 {
-    static const struct option longopts[] = {
-        {"policy", required_argument, NULL, 'p'},
-        {"objects", required_argument, NULL, 'O'},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const char *const outputs[] = {"text", "json", NULL};
+    const struct cmd_flag flags[] = {
+        {.name = "policy", .kind = CMD_FLAG_STR, .dst = &o->policy},
+        {.name = "objects", .kind = CMD_FLAG_STR, .dst = &o->objects},
+        {.name = "output",
+         .kind = CMD_FLAG_CHOICE,
+         .dst = &o->json, /* 1 for json */
+         .choices = outputs,
+         .short_name = 'o'},
     };
-    int c;
+    int rc = cmd_flags_parse(first, argc, argv, "validate", validate_usage,
+                             flags, sizeof(flags) / sizeof(flags[0]));
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-        if (c == 'p') {
-            o->policy = optarg;
-        } else if (c == 'O') {
-            o->objects = optarg;
-        } else if (c == 'o' && (strcmp(optarg, "text") == 0 ||
-                                strcmp(optarg, "json") == 0)) {
-            o->json = strcmp(optarg, "json") == 0;
-        } else if (c == 'h') {
-            fputs(validate_usage, stdout);
-            return -1;
-        } else {
-            if (c == 'o')
-                fprintf(stderr, "vmsnapd validate: -o takes text or json\n");
-            fputs(validate_usage, stderr);
-            return -2;
-        }
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "vmsnapd validate: no PATH given (use - for "
-                        "stdin)\n");
-        fputs(validate_usage, stderr);
-        return -2;
-    }
-    return optind;
+    if (rc != CMD_FLAGS_OK)
+        return rc;
+    if (*first >= argc)
+        return cmd_flags_error("validate", "no PATH given (use - for stdin)");
+    return CMD_FLAGS_OK;
 }
 
 /* Reports an input that could not be read. msg is "NAME:LINE:COL: what"
@@ -172,10 +157,11 @@ int cmd_validate(int argc, char **argv)
     struct wh_policy *pol = NULL;
     struct kube_store *store = NULL;
     struct cmd_vreport rep;
-    int first = parse_args(&o, argc, argv), code = 2;
+    int first = 0, code = 2;
+    int rc = parse_args(&first, &o, argc, argv);
 
-    if (first < 0)
-        return first == -1 ? 0 : 2;
+    if (rc != CMD_FLAGS_OK)
+        return rc == CMD_FLAGS_HELP ? 0 : 2;
     memset(&rep, 0, sizeof(rep));
     if (cmd_env_load(&pol, &store, "validate", o.policy, o.objects) == 0) {
         struct wh_env env = {.policy = pol, .store = store};

@@ -1,9 +1,9 @@
-/* cmd/validate_check.c - one YAML document of `vmsnapd validate`: find the
- * snapshot.kubevirt.io objects in it, run each through wh_review_handle as
+/* cmd/verb_validate_check.c - one YAML document of `vmsnapd validate`: find the
+ * snapshot.kubevirt.io objects in it, run each through wh_review_tree as
  * the CREATE kube-apiserver would send (mutation, then validation of the
  * mutated object: the rules exist once, in webhook/), and turn the answer
  * back into findings at the line and column of the field they name. */
-#include "cmd/validate.h"
+#include "cmd/verb_validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #define GROUP "snapshot.kubevirt.io"
 #define CONTENTS "virtualmachinesnapshotcontents"
 #define USER "vmsnapd-validate" /* for kinds whose rules ignore the user */
-/* wh_review_handle adds this warning to every answer when there is no
+/* wh_review_tree adds this warning to every answer when there is no
  * store (webhook/review.c); validate says it once instead */
 #define STATE_SKIPPED "vmsnapd has no view of the cluster"
 
@@ -225,27 +225,19 @@ static int admit(const struct vobj *o, const json_t *obj, const char *resource)
     static const struct wh_route route = {WH_EP_ALL, NULL};
     struct kube_err err = {0, ""};
     struct wh_outcome oc;
-    json_t *review = review_new(o, obj, resource), *resp = NULL;
-    char *body = review ? json_dumps(review, JSON_COMPACT) : NULL;
-    char *out = NULL;
-    size_t outlen = 0;
-    int rc = body ? wh_review_handle(&out, &outlen, &oc, &route, body,
-                                     strlen(body), o->c->env, &err)
-                  : KUBE_ENOMEM;
+    json_t *review = review_new(o, obj, resource), *doc = NULL;
+    int rc = review ? wh_review_tree(&doc, &oc, &route, review, o->c->env, &err)
+                    : KUBE_ENOMEM;
 
     if (rc == KUBE_OK) {
-        const json_t *r;
-        resp = json_loadb(out, outlen, 0, NULL);
-        r = json_object_get(resp, "response");
-        rc = r ? KUBE_OK : KUBE_ENOMEM;
-        if (rc == KUBE_OK && !json_is_true(json_object_get(r, "allowed")))
+        const json_t *r = json_object_get(doc, "response");
+
+        if (!json_is_true(json_object_get(r, "allowed")))
             rc = report_denial(o, json_object_get(r, "status"));
         if (rc == KUBE_OK)
             rc = report_warnings(o, json_object_get(r, "warnings"));
     }
-    json_decref(resp);
-    free(out);
-    free(body);
+    json_decref(doc);
     json_decref(review);
     return rc;
 }

@@ -1,9 +1,11 @@
-/* cmd/serve.c - `vmsnapd serve`: the admission webhook over HTTPS, with
+/* cmd/verb_serve.c - `vmsnapd serve`: the admission webhook over HTTPS, with
  * certificate and policy hot reload, a cache of the cluster the rules
  * read (cmd/cluster.c), leader election, and a graceful drain on SIGTERM. */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,9 +17,11 @@
 
 #include "cmd/cluster.h"
 #include "cmd/cmd.h"
+#include "cmd/flags.h"
 #include "kube/duration.h"
 #include "kube/log.h"
 #include "webhook/filewatch.h"
+#include "webhook/metrics.h"
 #include "webhook/policy.h"
 #include "webhook/server.h"
 #include "webhook/tlscreds.h"
@@ -99,7 +103,12 @@ static const char serve_usage[] =
     "  --token-reread DUR       bearer token file re-read period (1m)\n"
     "  --resync DUR             informer resync period (0: off)\n"
     "  --live-get-timeout DUR   a cache miss is read live within this "
-    "(2s)\n";
+    "(2s)\n"
+    "  --live-get-wait DUR      a review waits this long for a live read,\n"
+    "                           then answers 503 (500ms)\n"
+    "  --live-get-max N         live reads at once; more get a 503 (4)\n"
+    "  --cache-stale-after DUR  a cache failing this long answers 503 and\n"
+    "                           fails /readyz (1m; 0: never)\n";
 
 struct serve_opts {
     const char *listen, *cert, *key, *policy;
@@ -112,7 +121,8 @@ struct serve_opts {
     const char *kubeconfig, *context, *ns, *identity, *controllers;
     int leader_elect;
     int64_t lease_duration, renew_deadline, retry_period, token_reread, resync,
-        live_get_timeout;
+        live_get_timeout, live_get_wait, cache_stale_after;
+    unsigned long live_get_max;
     char hostname[256];
 };
 
@@ -187,20 +197,14 @@ static int parse_listen(struct serve_opts *o)
     return 0;
 }
 
-static int parse_duration(int64_t *out, const char *flag, const char *v)
-{
-    struct kube_err err = {0};
-
-    if (kube_duration_parse(out, v, 1, &err) < 0 || *out < 0) {
-        fprintf(stderr, "vmsnapd serve: --%s: %s\n", flag,
-                *err.msg ? err.msg : "must not be negative");
-        return -1;
-    }
-    return 0;
-}
-
-/* The flags: a row each, read by one loop. */
-enum opt_kind { OPT_STR, OPT_DURATION, OPT_UINT, OPT_LEVEL, OPT_BOOL };
+/* The flags: a row each, read by cmd_flags (kinds named short here). */
+enum opt_kind {
+    OPT_STR = CMD_FLAG_STR,
+    OPT_DURATION = CMD_FLAG_DURATION,
+    OPT_UINT = CMD_FLAG_UINT,
+    OPT_LEVEL = CMD_FLAG_LEVEL,
+    OPT_BOOL = CMD_FLAG_BOOL,
+};
 
 static const struct serve_opt {
     const char *name;
@@ -249,47 +253,13 @@ static const struct serve_opt {
     {"resync", OPT_DURATION, offsetof(struct serve_opts, resync), 0},
     {"live-get-timeout", OPT_DURATION,
      offsetof(struct serve_opts, live_get_timeout), 0},
+    {"live-get-wait", OPT_DURATION, offsetof(struct serve_opts, live_get_wait),
+     0},
+    {"live-get-max", OPT_UINT, offsetof(struct serve_opts, live_get_max), 1024},
+    {"cache-stale-after", OPT_DURATION,
+     offsetof(struct serve_opts, cache_stale_after), 0},
 };
 #define NOPTS (sizeof(serve_opts_table) / sizeof(serve_opts_table[0]))
-
-/* One flag's value into o; -1 with a message on stderr. */
-static int set_opt(struct serve_opts *o, const struct serve_opt *f,
-                   const char *v)
-{
-    char *field = (char *)o + f->off;
-    int lvl;
-
-    switch (f->kind) {
-    case OPT_STR:
-        *(const char **)(void *)field = v;
-        return 0;
-    case OPT_DURATION:
-        return parse_duration((int64_t *)(void *)field, f->name, v);
-    case OPT_UINT:
-        if (parse_uint((unsigned long *)(void *)field, v, f->max) == 0)
-            return 0;
-        fprintf(stderr, "vmsnapd serve: --%s: a number up to %lu\n", f->name,
-                f->max);
-        return -1;
-    case OPT_BOOL:
-        if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
-            *(int *)(void *)field = v[0] == 't';
-            return 0;
-        }
-        fprintf(stderr, "vmsnapd serve: --%s: true or false\n", f->name);
-        return -1;
-    case OPT_LEVEL:
-        lvl = kube_log_parse_level(v);
-        if (lvl >= 0) {
-            kube_log_set_level((enum kube_log_level)lvl);
-            return 0;
-        }
-        fprintf(stderr, "vmsnapd serve: --log-level: debug, info, warn or "
-                        "error\n");
-        return -1;
-    }
-    return -1;
-}
 
 /* The cluster flags' defaults from the pod (downward API), and the
  * leader election's timer order. */
@@ -305,11 +275,12 @@ static int check_cluster_opts(struct serve_opts *o)
     }
     if (!(o->retry_period > 0 && o->retry_period < o->renew_deadline &&
           o->renew_deadline < o->lease_duration) ||
-        o->live_get_timeout < NS_PER_MS || o->token_reread < NS_PER_MS) {
+        o->live_get_timeout < NS_PER_MS || o->live_get_wait < NS_PER_MS ||
+        o->token_reread < NS_PER_MS) {
         fprintf(stderr, "vmsnapd serve: want 0 < --retry-period < "
                         "--renew-deadline < --lease-duration, and "
-                        "--live-get-timeout and --token-reread of 1ms or "
-                        "more\n");
+                        "--live-get-timeout, --live-get-wait and "
+                        "--token-reread of 1ms or more\n");
         return -1;
     }
     if (!o->ns)
@@ -348,36 +319,28 @@ static int check_opts(struct serve_opts *o)
     return check_cluster_opts(o);
 }
 
-/* Returns 0, 1 after --help, or -1 on bad flags (usage printed). */
+/* Returns 0, 1 after --help, or -1 on bad flags (said why). */
 static int parse_args(struct serve_opts *o, int argc, char **argv)
 {
-    struct option longopts[NOPTS + 2];
-    int c, idx = 0;
+    struct cmd_flag flags[NOPTS];
+    int first = 0, rc;
 
     for (size_t i = 0; i < NOPTS; i++)
-        longopts[i] = (struct option){serve_opts_table[i].name,
-                                      required_argument, NULL, 0};
-    longopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
-    longopts[NOPTS + 1] = (struct option){NULL, 0, NULL, 0};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-        if (c == 'h') {
-            fputs(serve_usage, stdout);
-            return 1;
-        }
-        if (c != 0 || set_opt(o, &serve_opts_table[idx], optarg) < 0)
-            goto bad;
+        flags[i] = (struct cmd_flag){
+            .name = serve_opts_table[i].name,
+            .kind = (enum cmd_flag_kind)serve_opts_table[i].kind,
+            .dst = (char *)o + serve_opts_table[i].off,
+            .max = (long)serve_opts_table[i].max,
+        };
+    rc =
+        cmd_flags_parse(&first, argc, argv, "serve", serve_usage, flags, NOPTS);
+    if (rc != CMD_FLAGS_OK)
+        return rc == CMD_FLAGS_HELP ? 1 : -1;
+    if (first < argc) {
+        cmd_flags_error("serve", "unexpected argument \"%s\"", argv[first]);
+        return -1;
     }
-    if (optind < argc) {
-        fprintf(stderr, "vmsnapd serve: unexpected argument \"%s\"\n",
-                argv[optind]);
-        goto bad;
-    }
-    if (check_opts(o) == 0)
-        return 0;
-bad:
-    fputs(serve_usage, stderr);
-    return -1;
+    return check_opts(o) == 0 ? 0 : -1;
 }
 
 /* ---- reloads ------------------------------------------------------------ */
@@ -387,7 +350,7 @@ struct serve {
     struct wh_server *srv;
     struct wh_filewatch cert_w, key_w, policy_w;
     struct cmd_cluster *cluster; /* NULL: webhook only */
-    int synced;                  /* the webhook's caches have synced */
+    int synced;                  /* the webhook's caches are fresh */
 };
 
 /* Loads the pair; refuses one whose leaf has expired when refuse_expired
@@ -518,6 +481,9 @@ static int start_cluster(struct serve *sv, struct kube_err *err)
         .token_reread_ms = (long)(o->token_reread / NS_PER_MS),
         .resync_ms = (long)(o->resync / NS_PER_MS),
         .live_get_ms = (long)(o->live_get_timeout / NS_PER_MS),
+        .live_wait_ms = (long)(o->live_get_wait / NS_PER_MS),
+        .live_get_max = (int)o->live_get_max,
+        .stale_ms = (long)(o->cache_stale_after / NS_PER_MS),
     };
     int rc = cmd_cluster_start(&sv->cluster, &co, err);
 
@@ -579,6 +545,9 @@ static int start(struct serve *sv)
         }
         if (rc == KUBE_OK)
             rc = wh_server_start(&sv->srv, &cfg, creds, policy, &err);
+        if (rc == KUBE_OK && sv->cluster)
+            wh_metrics_set_source(wh_server_metrics(sv->srv),
+                                  cmd_cluster_metrics, sv->cluster);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     if (rc < 0) {
@@ -596,14 +565,25 @@ static int start(struct serve *sv)
     return rc;
 }
 
-/* Ready once the caches the webhook reads have synced (they stay so). */
+/* Ready while the caches the webhook reads are fresh: synced, and none
+ * failing for --cache-stale-after. */
 static void check_synced(struct serve *sv)
 {
-    if (sv->synced || !sv->cluster || !cmd_cluster_synced(sv->cluster))
+    int fresh;
+
+    if (!sv->cluster)
         return;
-    sv->synced = 1;
-    wh_server_set_ready(sv->srv, 1);
-    kube_log(KUBE_LOG_INFO, "caches synced: ready", NULL);
+    fresh = cmd_cluster_fresh(sv->cluster);
+    if (fresh == sv->synced)
+        return;
+    sv->synced = fresh;
+    wh_server_set_ready(sv->srv, fresh);
+    if (fresh)
+        kube_log(KUBE_LOG_INFO, "caches synced: ready", NULL);
+    else
+        kube_log(KUBE_LOG_WARN, "caches stale: not ready", "{s:I}",
+                 "cacheStaleAfterMs",
+                 (json_int_t)(sv->opts.cache_stale_after / NS_PER_MS));
 }
 
 /* Polls signals, caches and files until SIGTERM or SIGINT. */
@@ -701,9 +681,23 @@ int cmd_serve(int argc, char **argv)
                 .retry_period = 2 * NS_PER_S,
                 .token_reread = 60 * NS_PER_S,
                 .live_get_timeout = 2 * NS_PER_S,
+                .live_get_wait = 500 * NS_PER_MS,
+                .live_get_max = 4,
+                .cache_stale_after = 60 * NS_PER_S,
             },
     };
-    int rc = parse_args(&sv.opts, argc, argv);
+    int rc;
+
+#ifdef __GLIBC__
+    /* One malloc arena for every thread, before any starts. With glibc's
+     * per-thread arenas each new TLS connection cost about 250 us more
+     * server CPU (its GnuTLS session is set up on the listener's thread
+     * and freed on a worker): 1,050 instead of 1,300-1,550
+     * connections/s in make bench. Small allocations stay lock-free in
+     * each thread's tcache. Other libcs have no such knob. */
+    (void)mallopt(M_ARENA_MAX, 1);
+#endif
+    rc = parse_args(&sv.opts, argc, argv);
 
     if (rc != 0)
         return rc > 0 ? 0 : 2;

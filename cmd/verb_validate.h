@@ -1,10 +1,10 @@
-/* cmd/validate.h - the pieces of `vmsnapd validate`, shared by its files
- * (cmd/validate*.c) and its unit tests: the report that prints problems as
+/* cmd/verb_validate.h - the pieces of `vmsnapd validate`, shared by its files
+ * (cmd/verb_validate*.c) and its unit tests: the report that prints problems as
  * text or JSON, the per-document check that runs each object through
  * wh_review_handle (a rule exists once), and the walk over PATH arguments.
  * One thread at a time throughout. */
-#ifndef VMSNAPD_CMD_VALIDATE_H
-#define VMSNAPD_CMD_VALIDATE_H
+#ifndef VMSNAPD_CMD_VERB_VALIDATE_H
+#define VMSNAPD_CMD_VERB_VALIDATE_H
 
 #include <jansson.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@
 #include "kube/yaml.h"
 #include "webhook/review.h"
 
-/* ---- report (cmd/validate_report.c) ---- */
+/* ---- report (cmd/verb_validate_report.c) ---- */
 
 enum cmd_vseverity {
     CMD_VERROR,   /* the object breaks a rule: exit 1 */
@@ -84,7 +84,7 @@ int cmd_validate_report_finish(struct cmd_vreport *r);
 void cmd_validate_summary_text(char *buf, size_t len,
                                const struct cmd_vreport *r);
 
-/* ---- per-document check (cmd/validate_check.c) ---- */
+/* ---- per-document check (cmd/verb_validate_check.c) ---- */
 
 /* What each document is checked with. */
 struct cmd_vcheck {
@@ -128,7 +128,7 @@ const char *cmd_validate_split_400(char *field, size_t flen, const char *msg,
  * metadata ("spec.failureDeadline is 0: ..."), into field; "" if none. */
 void cmd_validate_warning_field(char *field, size_t flen, const char *text);
 
-/* ---- PATH arguments (cmd/validate_walk.c) ---- */
+/* ---- PATH arguments (cmd/verb_validate_walk.c) ---- */
 
 /* Called for each input: error is NULL for a file to read (path "-" is
  * stdin), else says why path could not be listed or opened. A non-zero

@@ -1,7 +1,7 @@
-/* cmd/validate_walk.c - the inputs named on `vmsnapd validate`'s command
+/* cmd/verb_validate_walk.c - the inputs named on `vmsnapd validate`'s command
  * line: files as given, directories walked for manifests in a stable order
  * (so output can be diffed between runs and machines). */
-#include "cmd/validate.h"
+#include "cmd/verb_validate.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,9 +1,9 @@
-/* tests/cmd/validate.c - suite cmd_validate: the pieces of `vmsnapd
- * validate` (cmd/validate*.c) in-process: classification of objects, the
+/* tests/cmd/verb_validate.c - suite cmd_validate: the pieces of `vmsnapd
+ * validate` (cmd/verb_validate*.c) in-process: classification of objects, the
  * 400 and warning field helpers, the report's text and JSON, a document's
  * findings at their positions, and the folder walk. The whole verb, over
  * the corpus in tests/data/validate/, is tests/scripts/validate.sh. */
-#include "cmd/validate.h"
+#include "cmd/verb_validate.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

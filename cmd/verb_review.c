@@ -1,15 +1,16 @@
-/* cmd/review.c - `vmsnapd review`: one AdmissionReview through the same
+/* cmd/verb_review.c - `vmsnapd review`: one AdmissionReview through the same
  * admission code as the webhook, the response on stdout. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "cmd/env.h"
+#include "cmd/flags.h"
 #include "kube/json.h"
 #include "kube/store.h"
 #include "webhook/review.h"
+#include "kube/file.h"
 
 #define REVIEW_MAX_BODY (64u << 20) /* far above any real review */
 
@@ -37,56 +38,30 @@ struct review_opts {
     enum wh_endpoint endpoint;
 };
 
-static int parse_endpoint(enum wh_endpoint *ep, const char *s)
-{
-    static const char *const names[] = {"validate", "mutate", "all"};
-
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *ep = (enum wh_endpoint)i;
-            return 0;
-        }
-    return -1;
-}
-
-/* Returns -1 after printing usage help (exit 0), -2 on bad flags. */
+/* Returns CMD_FLAGS_OK, CMD_FLAGS_HELP or CMD_FLAGS_BAD (said why). */
 static int parse_args(struct review_opts *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"policy", required_argument, NULL, 'p'},
-        {"objects", required_argument, NULL, 'o'},
-        {"endpoint", required_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    /* in enum wh_endpoint's order */
+    static const char *const endpoints[] = {"validate", "mutate", "all", NULL};
+    int endpoint = WH_EP_ALL, first = 0;
+    const struct cmd_flag flags[] = {
+        {.name = "policy", .kind = CMD_FLAG_STR, .dst = &o->policy},
+        {.name = "objects", .kind = CMD_FLAG_STR, .dst = &o->objects},
+        {.name = "endpoint",
+         .kind = CMD_FLAG_CHOICE,
+         .dst = &endpoint,
+         .choices = endpoints},
     };
-    int c;
+    int rc = cmd_flags_parse(&first, argc, argv, "review", review_usage, flags,
+                             sizeof(flags) / sizeof(flags[0]));
 
-    o->endpoint = WH_EP_ALL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'p')
-            o->policy = optarg;
-        else if (c == 'o')
-            o->objects = optarg;
-        else if (c == 'e' && parse_endpoint(&o->endpoint, optarg) == 0)
-            continue;
-        else if (c == 'h') {
-            fputs(review_usage, stdout);
-            return -1;
-        } else {
-            if (c == 'e')
-                fprintf(stderr, "vmsnapd review: --endpoint takes all, "
-                                "validate or mutate\n");
-            fputs(review_usage, stderr);
-            return -2;
-        }
-    }
-    if (argc - optind > 1) {
-        fprintf(stderr, "vmsnapd review: one review at a time\n");
-        return -2;
-    }
-    o->input = optind < argc ? argv[optind] : "-";
-    return 0;
+    if (rc != CMD_FLAGS_OK)
+        return rc;
+    o->endpoint = (enum wh_endpoint)endpoint;
+    if (argc - first > 1)
+        return cmd_flags_error("review", "one review at a time");
+    o->input = first < argc ? argv[first] : "-";
+    return CMD_FLAGS_OK;
 }
 
 int cmd_review(int argc, char **argv)
@@ -101,8 +76,8 @@ int cmd_review(int argc, char **argv)
     size_t len = 0, outlen = 0;
     int rc = parse_args(&o, argc, argv), code = 2;
 
-    if (rc < 0)
-        return rc == -1 ? 0 : 2;
+    if (rc != CMD_FLAGS_OK)
+        return rc == CMD_FLAGS_HELP ? 0 : 2;
     if (cmd_env_load(&pol, &store, "review", o.policy, o.objects) < 0)
         goto done;
     env.policy = pol;

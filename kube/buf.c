@@ -1,0 +1,114 @@
+/* kube/buf.c - the growable byte buffer: doubling growth, capped at the
+ * ceiling so a buffer never holds more than its owner allowed. */
+#include "kube/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void kube_buf_init(struct kube_buf *b, size_t first, size_t max)
+{
+    *b = (struct kube_buf){.max = max, .first = first ? first : 256};
+}
+
+/* Grows so that n more bytes and the NUL fit. */
+static int grow(struct kube_buf *b, size_t n)
+{
+    size_t need, cap;
+    char *p;
+
+    if (b->err)
+        return b->err;
+    if (n > b->max - b->len)
+        return b->err = KUBE_ETOOBIG;
+    need = b->len + n + 1;
+    if (need <= b->cap)
+        return KUBE_OK;
+    cap = b->cap ? b->cap : b->first;
+    while (cap < need)
+        cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
+    if (cap > b->max + 1)
+        cap = b->max + 1;
+    p = realloc(b->p, cap);
+    if (!p)
+        return b->err = KUBE_ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return KUBE_OK;
+}
+
+int kube_buf_add(struct kube_buf *b, const void *p, size_t n)
+{
+    int rc = grow(b, n);
+
+    if (rc < 0)
+        return rc;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return KUBE_OK;
+}
+
+int kube_buf_adds(struct kube_buf *b, const char *s)
+{
+    return kube_buf_add(b, s, strlen(s));
+}
+
+char *kube_buf_room(struct kube_buf *b, size_t n, int *rc)
+{
+    *rc = grow(b, n);
+    return *rc < 0 ? NULL : b->p + b->len;
+}
+
+void kube_buf_commit(struct kube_buf *b, size_t n)
+{
+    if (!b->p)
+        return;
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+const char *kube_buf_str(const struct kube_buf *b)
+{
+    return b->p ? b->p : "";
+}
+
+size_t kube_buf_len(const struct kube_buf *b)
+{
+    return b->len;
+}
+
+int kube_buf_error(const struct kube_buf *b)
+{
+    return b->err;
+}
+
+char *kube_buf_take(struct kube_buf *b, size_t *len)
+{
+    char *p = b->p;
+
+    if (len)
+        *len = b->len;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->err = 0;
+    return p;
+}
+
+void kube_buf_reset(struct kube_buf *b)
+{
+    b->len = 0;
+    b->err = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+void kube_buf_free(struct kube_buf *b, int wipe)
+{
+    if (b->p && wipe)
+        explicit_bzero(b->p, b->cap);
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->err = 0;
+}

@@ -1,0 +1,64 @@
+/* tests/kube/buf.c - suite kube_buf: the one growable buffer keeps its
+ * ceiling, stays NUL-terminated, and a failure sticks. */
+#include "kube/buf.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+Test(kube_buf, grows_and_stays_terminated)
+{
+    struct kube_buf b;
+    char chunk[100];
+
+    memset(chunk, 'x', sizeof(chunk));
+    kube_buf_init(&b, 8, 1000);
+    cr_expect_str_eq(kube_buf_str(&b), "");
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(kube_buf_add(&b, chunk, sizeof(chunk)), KUBE_OK);
+    cr_expect_eq(kube_buf_len(&b), 1000);
+    cr_expect_eq(kube_buf_str(&b)[1000], '\0');
+    kube_buf_free(&b, 1);
+}
+
+Test(kube_buf, ceiling_refuses_and_sticks)
+{
+    struct kube_buf b;
+
+    kube_buf_init(&b, 0, 5);
+    cr_assert_eq(kube_buf_adds(&b, "abcd"), KUBE_OK);
+    cr_expect_eq(kube_buf_adds(&b, "ef"), KUBE_ETOOBIG);
+    cr_expect_str_eq(kube_buf_str(&b), "abcd", "nothing of a refused add");
+    cr_expect_eq(kube_buf_adds(&b, "e"), KUBE_ETOOBIG, "the failure sticks");
+    cr_expect_eq(kube_buf_error(&b), KUBE_ETOOBIG);
+    kube_buf_reset(&b);
+    cr_expect_eq(kube_buf_adds(&b, "12345"), KUBE_OK, "reset clears it");
+    cr_expect_str_eq(kube_buf_str(&b), "12345");
+    kube_buf_free(&b, 0);
+}
+
+Test(kube_buf, room_commit_and_take)
+{
+    struct kube_buf b;
+    size_t len = 0;
+    int rc;
+    char *room, *out;
+
+    kube_buf_init(&b, 4, 64);
+    room = kube_buf_room(&b, 10, &rc);
+    cr_assert_not_null(room);
+    memcpy(room, "hello", 5);
+    kube_buf_commit(&b, 5);
+    cr_expect_str_eq(kube_buf_str(&b), "hello");
+    cr_expect_null(kube_buf_room(&b, 60, &rc));
+    cr_expect_eq(rc, KUBE_ETOOBIG);
+    kube_buf_reset(&b);
+    cr_assert_eq(kube_buf_adds(&b, "taken"), KUBE_OK);
+    out = kube_buf_take(&b, &len);
+    cr_expect_str_eq(out, "taken");
+    cr_expect_eq(len, 5);
+    cr_expect_eq(kube_buf_len(&b), 0, "take empties the buffer");
+    cr_expect_eq(kube_buf_adds(&b, "again"), KUBE_OK, "and it is usable");
+    free(out);
+    kube_buf_free(&b, 0);
+}
