@@ -11,20 +11,19 @@
 
 /* ---- anchors of the current document ---- */
 
-static int anchor_eq(const void *ctx, uint32_t idx, const void *key)
+static int anchor_eq(const void *ctx, uintptr_t val, const void *key)
 {
     const struct anchors *a = ctx;
 
-    return strcmp(a->v[idx].name, key) == 0;
+    return strcmp(a->v[val - 1].name, key) == 0;
 }
 
 static struct anchor *anchor_find(const struct anchors *a, const char *name)
 {
-    uint32_t h = kube_yaml_fnv1a(2166136261u, name, strlen(name));
-    const struct slot *s =
-        kube_yaml_slots_probe(&a->slots, h, anchor_eq, a, name);
+    uintptr_t v =
+        kube_htab_get(&a->slots, kube_hash_str(name), anchor_eq, a, name);
 
-    return s && s->idx1 ? &a->v[s->idx1 - 1] : NULL;
+    return v ? &a->v[v - 1] : NULL;
 }
 
 void kube_yaml_anchors_clear(struct anchors *a)
@@ -34,7 +33,7 @@ void kube_yaml_anchors_clear(struct anchors *a)
         json_decref(a->v[i].val);
     }
     free(a->v);
-    free(a->slots.v);
+    kube_htab_free(&a->slots);
     memset(a, 0, sizeof(*a));
 }
 
@@ -67,9 +66,9 @@ static int anchor_define(struct yp *p, const char *name, json_t *val,
                          uint32_t ent, size_t nodes, size_t height)
 {
     struct anchors *a = &p->anchors;
-    uint32_t h = kube_yaml_fnv1a(2166136261u, name, strlen(name));
+    uint32_t h = kube_hash_str(name);
     struct anchor *x = anchor_find(a, name);
-    struct slot *s;
+    struct kube_htab_slot *s;
     void *q;
 
     if (!x) {
@@ -79,16 +78,15 @@ static int anchor_define(struct yp *p, const char *name, json_t *val,
         if (!q)
             return kube_yaml_nomem(p);
         a->v = q;
-        if (kube_yaml_slots_reserve(&a->slots, a->n))
+        if (kube_htab_reserve(&a->slots))
             return kube_yaml_nomem(p);
         x = &a->v[a->n];
         x->name = strdup(name);
         if (!x->name)
             return kube_yaml_nomem(p);
         x->val = NULL;
-        s = kube_yaml_slots_probe(&a->slots, h, anchor_eq, a, name);
-        s->hash = h;
-        s->idx1 = (uint32_t)++a->n;
+        s = kube_htab_probe(&a->slots, h, anchor_eq, a, name);
+        kube_htab_put(&a->slots, s, h, (uintptr_t)++a->n);
     }
     json_decref(x->val);
     x->val = json_incref(val);

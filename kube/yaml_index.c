@@ -15,79 +15,20 @@ enum {
     WHERE_MAX_HOPS = 64,
 };
 
-/* ---- open addressing over indices into a caller's array ---- */
-
-uint32_t kube_yaml_fnv1a(uint32_t h, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
-/* Makes room for one more entry when n are in use. KUBE_ENOMEM leaves the
- * table as it was. */
-int kube_yaml_slots_reserve(struct slots *t, size_t n)
-{
-    struct slot *v;
-    size_t cap;
-
-    if (t->cap && (n + 1) * 2 <= t->cap)
-        return KUBE_OK;
-    cap = t->cap ? t->cap * 2 : 64;
-    v = calloc(cap, sizeof(*v));
-    if (!v)
-        return KUBE_ENOMEM;
-    for (size_t i = 0; i < t->cap; i++) {
-        size_t j = t->v[i].hash & (cap - 1);
-
-        if (!t->v[i].idx1)
-            continue;
-        while (v[j].idx1)
-            j = (j + 1) & (cap - 1);
-        v[j] = t->v[i];
-    }
-    free(t->v);
-    t->v = v;
-    t->cap = cap;
-    return KUBE_OK;
-}
-
-/* The slot holding key, or the empty slot where it would go; NULL for a
- * table never reserved. */
-struct slot *kube_yaml_slots_probe(const struct slots *t, uint32_t hash,
-                                   kube_yaml_slot_eq_fn eq, const void *ctx,
-                                   const void *key)
-{
-    size_t j;
-
-    if (!t->cap)
-        return NULL;
-    for (j = hash & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
-        struct slot *s = &t->v[j];
-
-        if (!s->idx1 || (s->hash == hash && eq(ctx, s->idx1 - 1, key)))
-            return s;
-    }
-}
-
 /* ---- position table: one entry per node, children found by name ---- */
 
 static uint32_t pos_hash(const struct pos_key *k)
 {
-    uint32_t h = kube_yaml_fnv1a(2166136261u, &k->parent, sizeof(k->parent));
+    uint32_t h = kube_hash_fnv1a(KUBE_HASH_SEED, &k->parent, sizeof(k->parent));
 
-    h = kube_yaml_fnv1a(h, &k->merge, 1);
-    return kube_yaml_fnv1a(h, k->name, k->len);
+    h = kube_hash_fnv1a(h, &k->merge, 1);
+    return kube_hash_fnv1a(h, k->name, k->len);
 }
 
-static int pos_eq(const void *ctx, uint32_t idx, const void *key)
+static int pos_eq(const void *ctx, uintptr_t val, const void *key)
 {
     const struct pos_table *t = ctx;
-    const struct pos_ent *e = &t->ents[idx];
+    const struct pos_ent *e = &t->ents[val - 1];
     const struct pos_key *k = key;
 
     return e->parent == k->parent && e->merge == k->merge &&
@@ -97,10 +38,9 @@ static int pos_eq(const void *ctx, uint32_t idx, const void *key)
 
 static uint32_t pos_find(const struct pos_table *t, const struct pos_key *k)
 {
-    const struct slot *s =
-        kube_yaml_slots_probe(&t->slots, pos_hash(k), pos_eq, t, k);
+    uintptr_t v = kube_htab_get(&t->slots, pos_hash(k), pos_eq, t, k);
 
-    return s && s->idx1 ? s->idx1 - 1 : NO_ENT;
+    return v ? (uint32_t)(v - 1) : NO_ENT;
 }
 
 /* p grown to hold need items of size bytes (doubling; *cap updated), p
@@ -127,7 +67,7 @@ int kube_yaml_pos_add(uint32_t *out, struct pos_table *t,
                       const struct pos_key *k, int kind)
 {
     struct pos_ent *e;
-    struct slot *s;
+    struct kube_htab_slot *s;
     uint32_t h = pos_hash(k);
     void *q;
 
@@ -141,7 +81,7 @@ int kube_yaml_pos_add(uint32_t *out, struct pos_table *t,
     if (!q)
         return KUBE_ENOMEM;
     t->names = q;
-    if (kube_yaml_slots_reserve(&t->slots, t->n))
+    if (kube_htab_reserve(&t->slots))
         return KUBE_ENOMEM;
     e = &t->ents[t->n];
     memset(e, 0, sizeof(*e));
@@ -154,9 +94,9 @@ int kube_yaml_pos_add(uint32_t *out, struct pos_table *t,
     e->merge = k->merge;
     memcpy(t->names + t->names_len, k->name, k->len);
     t->names_len += k->len;
-    s = kube_yaml_slots_probe(&t->slots, h, pos_eq, t, k);
-    s->hash = h; /* a repeated name cannot happen; if it did, newest wins */
-    s->idx1 = (uint32_t)t->n + 1;
+    s = kube_htab_probe(&t->slots, h, pos_eq, t, k);
+    /* a repeated name cannot happen; if it did, newest wins */
+    kube_htab_put(&t->slots, s, h, (uintptr_t)t->n + 1);
     *out = (uint32_t)t->n++;
     return KUBE_OK;
 }
@@ -167,7 +107,7 @@ void kube_yaml_pos_free(struct pos_table *t)
         return;
     free(t->ents);
     free(t->names);
-    free(t->slots.v);
+    kube_htab_free(&t->slots);
     free(t);
 }
 

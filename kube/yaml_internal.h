@@ -14,36 +14,10 @@
 #include <sys/types.h>
 #include <yaml.h>
 
+#include "kube/htab.h"
 #include "kube/yaml.h"
 
 #define NO_ENT UINT32_MAX
-
-/* ---- kube/yaml_index.c: open addressing over indices into an array ---- */
-
-struct slot {
-    uint32_t hash;
-    uint32_t idx1; /* index + 1; 0 marks an empty slot */
-};
-
-struct slots {
-    struct slot *v;
-    size_t cap; /* 0 or a power of two, at most half full */
-};
-
-typedef int (*kube_yaml_slot_eq_fn)(const void *ctx, uint32_t idx,
-                                    const void *key);
-
-uint32_t kube_yaml_fnv1a(uint32_t h, const void *p, size_t n);
-
-/* Makes room for one more entry when n are in use. KUBE_ENOMEM leaves the
- * table as it was. */
-int kube_yaml_slots_reserve(struct slots *t, size_t n);
-
-/* The slot holding key, or the empty slot where it would go; NULL for a
- * table never reserved. */
-struct slot *kube_yaml_slots_probe(const struct slots *t, uint32_t hash,
-                                   kube_yaml_slot_eq_fn eq, const void *ctx,
-                                   const void *key);
 
 /* p grown to hold need items of size bytes (doubling; *cap updated), p
  * itself when big enough, or NULL when out of memory (p is kept). */
@@ -66,7 +40,7 @@ struct pos_table {
     size_t n, cap;
     char *names;
     size_t names_len, names_cap;
-    struct slots slots;
+    struct kube_htab slots; /* index + 1 of each entry */
 };
 
 struct pos_key {
@@ -94,7 +68,7 @@ struct anchor {
 struct anchors {
     struct anchor *v;
     size_t n, cap;
-    struct slots slots;
+    struct kube_htab slots; /* index + 1 of each entry */
 };
 
 struct frame {
