@@ -20,7 +20,9 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+if os.path.join(ROOT, "tools") not in sys.path:
+    sys.path.insert(0, os.path.join(ROOT, "tools"))   # the kube_sim package
 KUBE_SIM = os.path.join(ROOT, "tools", "kube-sim")
 CRD_DIR = os.path.join(ROOT, "tools", "kube-sim-crds")
 
