@@ -4,8 +4,6 @@ a tiny HTTPS admission webhook, and certificates made with the openssl tool."""
 import base64
 import http.client
 import http.server
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -40,13 +38,6 @@ def _find_fixtures():
 FIXTURES = _find_fixtures()
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-
-def load_module():
-    loader = importlib.machinery.SourceFileLoader("kubesim_mod", KUBE_SIM)
-    spec = importlib.util.spec_from_loader("kubesim_mod", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
 
 def fixture_path(name):

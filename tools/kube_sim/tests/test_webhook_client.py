@@ -12,9 +12,8 @@ import threading
 import time
 import unittest
 
-from ksim_helper import load_module, make_certs
-
-KS = load_module()
+from ksim_helper import make_certs
+from kube_sim.webhook_client import CallError, WebhookClient
 
 
 class IdleClosingServer:
@@ -73,7 +72,7 @@ class ReusedConnection(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="ksim-wc-")
         ca, cert, key = make_certs(self.tmp)
         self.srv = IdleClosingServer(cert, key)
-        self.client = KS.WebhookClient(Cluster())
+        self.client = WebhookClient(Cluster())
         self.cc = {"url": "https://127.0.0.1:%d/validate" % self.srv.port,
                    "caBundle": base64.b64encode(ca.encode()).decode()}
 
@@ -100,7 +99,7 @@ class ReusedConnection(unittest.TestCase):
     def test_no_retry_on_a_new_connection(self):
         # a port nothing listens on: the first (new) connection fails and is not tried again
         self.srv.stop()
-        with self.assertRaisesRegex(KS.CallError, "connection refused"):
+        with self.assertRaisesRegex(CallError, "connection refused"):
             self.client.post(self.cc, 5, b"{}")
 
 
