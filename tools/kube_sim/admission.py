@@ -15,12 +15,17 @@ from .util import new_uid, now_ts
 from .webhook_client import CallError, _http_status_text
 
 
-class AdmissionMixin:
+class AdmissionChain:
+    """Mutating then validating webhooks, from the configurations in the cluster's store."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+
     """Calls the registered admission webhooks exactly like kube-apiserver v1.24."""
 
     def _webhook_configs(self, skey):
-        with self.lock:
-            cfgs = [o for _, o in sorted(self.store.objs[skey].items())]
+        with self.cluster.lock:
+            cfgs = [o for _, o in sorted(self.cluster.store.objs[skey].items())]
         cfgs.sort(key=lambda o: o["metadata"]["name"])
         return cfgs
 
@@ -62,7 +67,7 @@ class AdmissionMixin:
         if any(self._rule_matches(r, op, rt, sub) for r in rules):
             target = rt
         elif (wh.get("matchPolicy") or "Equivalent") == "Equivalent":
-            for other in self.skey_types(rt.skey):
+            for other in self.cluster.skey_types(rt.skey):
                 if other is not rt and any(self._rule_matches(r, op, other, sub) for r in rules):
                     target = other
                     break
@@ -76,8 +81,8 @@ class AdmissionMixin:
                 if not structured_selector_match(nsel, (o.get("metadata") or {}).get("labels")):
                     return None
             elif rt.namespaced:
-                with self.lock:
-                    nso = self.store.get("/namespaces", "", a["ns"])
+                with self.cluster.lock:
+                    nso = self.cluster.store.get("/namespaces", "", a["ns"])
                 labels = ((nso or {}).get("metadata") or {}).get("labels") or {}
                 if not structured_selector_match(nsel, labels):
                     return None
@@ -139,7 +144,7 @@ class AdmissionMixin:
                  "operation": a["op"], "resource": a["rt"].plural, "subResource": a["sub"] or "",
                  "namespace": a["ns"], "name": a["name"], "dryRun": bool(a["dry"])}
         try:
-            code, data = self.webhooks.post(wh.get("clientConfig") or {}, int(timeout), body)
+            code, data = self.cluster.webhooks.post(wh.get("clientConfig") or {}, int(timeout), body)
             if code < 200 or code > 299:
                 raise CallError("failed to call webhook: " + _http_status_text(code, data))
             try:
@@ -162,7 +167,7 @@ class AdmissionMixin:
             raise CallError(msg)
         finally:
             entry["seconds"] = round(time.time() - t0, 4)
-            self.admission_log.append(entry)
+            self.cluster.admission_log.append(entry)
 
     @staticmethod
     def _verify(out, uid, api, mutating):
@@ -285,7 +290,7 @@ class AdmissionMixin:
             raise err_internal(str(e))
         return new, new != obj
 
-    def validate_admission(self, ctx, a, obj, old):
+    def validate(self, ctx, a, obj, old):
         if a["rt"].skey in WEBHOOK_SKEYS:
             return
         a = dict(a, ctx=ctx, obj=obj, old=old)

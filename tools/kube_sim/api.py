@@ -278,7 +278,7 @@ class ApiOps:
         m["creationTimestamp"] = None
         a = {"rt": rt, "op": "CREATE", "sub": "", "name": m.get("name", ""), "ns": ns,
              "options": self.options_obj("CreateOptions", ctx), "dry": ctx.dry_run}
-        obj = self.admit(ctx, a, obj, None)
+        obj = self.admission.admit(ctx, a, obj, None)
         obj = self._check_body(rt, obj, ns)
         m = obj["metadata"]
         # BeforeCreate
@@ -301,7 +301,7 @@ class ApiOps:
         if errs:
             raise err_invalid(rt.kind, rt.group, m.get("name", ""), errs)
         a["name"] = m["name"]
-        self.validate_admission(ctx, a, obj, None)
+        self.admission.validate(ctx, a, obj, None)
         with self.lock:
             if self.store.get(rt.skey, ns, m["name"]) is not None:
                 if m.get("generateName") and not body.get("metadata", {}).get("name"):
@@ -455,7 +455,7 @@ class ApiOps:
                                "object meta: %s" % (m["uid"], em.get("uid")))
         a = {"rt": rt, "op": "UPDATE", "sub": sub, "name": name, "ns": ns,
              "options": self.options_obj("UpdateOptions", ctx), "dry": ctx.dry_run}
-        new = self.admit(ctx, a, req, self.out_obj(rt, existing))
+        new = self.admission.admit(ctx, a, req, self.out_obj(rt, existing))
         new = self._check_body(rt, new, ns, name)
         normalize_meta(new)
         m = new["metadata"]
@@ -512,7 +512,7 @@ class ApiOps:
         normalize_meta(final)
         if errs:
             raise err_invalid(rt.kind, rt.group, name, errs)
-        self.validate_admission(ctx, a, final, self.out_obj(rt, existing))
+        self.admission.validate(ctx, a, final, self.out_obj(rt, existing))
         with self.lock:
             cur = self.store.get(rt.skey, ns, name)
             if cur is None:
@@ -594,8 +594,8 @@ class ApiOps:
                     nm["finalizers"] = fins
                 if rt.skey == "/namespaces":
                     new.setdefault("status", {})["phase"] = "Terminating"
-            self.admit(ctx, a, None, old_out)
-            self.validate_admission(ctx, a, None, old_out)
+            self.admission.admit(ctx, a, None, old_out)
+            self.admission.validate(ctx, a, None, old_out)
             if new == old_out:
                 return 200, old_out
             if dry:
@@ -609,8 +609,8 @@ class ApiOps:
                 stored = self.store.commit(rt.skey, "MODIFIED", ns, name, self._to_storage(rt, new), existing)
                 self.after_commit(rt, "MODIFIED", stored, existing)
             return 200, self.out_obj(rt, stored)
-        self.admit(ctx, a, None, old_out)
-        self.validate_admission(ctx, a, None, old_out)
+        self.admission.admit(ctx, a, None, old_out)
+        self.admission.validate(ctx, a, None, old_out)
         st = status_obj(0, details=details_obj(name, rt.group, rt.plural, em.get("uid")), success=True)
         st.pop("code", None)
         if dry:

@@ -12,14 +12,14 @@ import tempfile
 import threading
 import time
 
-from .actors.base import Controllers
+from .actors.base import Client, Runner
 from .actors.datavolume import DataVolumes
 from .actors.gc import GarbageCollector
-from .actors.namespace import NamespaceLifecycle
+from .actors.namespace import CRDCleanup, NamespaceLifecycle, ServiceAccounts
 from .actors.pvc_binder import PVCBinder
 from .actors.snapshotter import Snapshotter
 from .actors.virt_api import VirtAPI
-from .admission import AdmissionMixin
+from .admission import AdmissionChain
 from .api import ApiOps
 from .cluster import Cluster
 from .context import system_ctx
@@ -63,9 +63,31 @@ class Server(http.server.ThreadingHTTPServer):
         pass
 
 
-class Sim(ApiOps, AdmissionMixin, TypesMixin, TableMixin, OpenAPIMixin, Controllers, GarbageCollector,
-          NamespaceLifecycle, Snapshotter, PVCBinder, DataVolumes, VirtAPI, Cluster):
-    pass
+# The actors, in the order they run after each change; each only sees the cluster through a Client.
+ACTORS = (GarbageCollector, NamespaceLifecycle, ServiceAccounts, CRDCleanup, Snapshotter, PVCBinder, DataVolumes,
+          VirtAPI)
+
+
+class Sim(ApiOps, TypesMixin, TableMixin, OpenAPIMixin, Cluster):
+    """The API server: the cluster state (store, registry), the verbs, types, tables and OpenAPI; it
+    holds the admission chain and the actors, which use it only through their Client."""
+
+    def __init__(self, opts):
+        Cluster.__init__(self, opts)
+        self.admission = AdmissionChain(self)
+        client = Client(self)
+        self.actors = [cls(client) for cls in ACTORS]
+        self.runner = Runner(self.store, self.timers, self.actors, self.controllers)
+
+    def actor(self, name):
+        return next(a for a in self.actors if a.name == name)
+
+    def kubevirt_freeze(self, ctx, ns, name, op, body):
+        """The freeze/unfreeze subresources of a VirtualMachineInstance, served by virt-api."""
+        return self.actor("virt-api").freeze(ctx, ns, name, op, body)
+
+    def start_controllers(self):
+        self.runner.start()
 
 
 # ---------------------------------------------------------------------------
@@ -191,9 +213,7 @@ def main(argv=None):
     while not stop.is_set():
         stop.wait(0.5)
     log("stopping")
-    sim.stop_evt.set()
-    with sim.store.changed:
-        sim.store.changed.notify_all()
+    sim.runner.stop()
     with sim.lock:
         ws = list(sim.store.watchers)
     for w in ws:

@@ -1,5 +1,7 @@
-# actors/base: the loop that runs the simulated controllers when the store changes or a timer is due,
-# and the client-side helpers (patch, set finalizers, delete as a system identity) they share.
+# actors/base: what the simulated controllers share - Client, the operations a controller does against
+# the API server (get/list from a cache, create, update, patch, delete as a system identity, like a
+# client-go informer plus clientset), Actor, and Runner, the loop that runs the switched-on actors when
+# the store changes or one of their timers is due (kube-controller-manager's role).
 
 import json
 import threading
@@ -10,10 +12,6 @@ from ..context import system_ctx
 from ..errors import ApiError
 from ..util import log
 
-
-# ---------------------------------------------------------------------------
-# the other actors of a cluster (each switchable: --disable NAME or POST /kube-sim/controllers)
-
 SNAP_GROUP = "snapshot.storage.k8s.io"
 VS_FIN_SOURCE = "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
 VS_FIN_BOUND = "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
@@ -21,13 +19,135 @@ VSC_FIN = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection
 FAIL_ANNOTATION = "kube-sim.io/snapshot-error"
 
 
-class Controllers:
-    def start_controllers(self):
-        self.stop_evt = threading.Event()
-        self.ctl_thread = threading.Thread(target=self._ctl_loop, name="controllers", daemon=True)
-        self.ctl_thread.start()
+class Client:
+    """An actor's only door to the cluster: reads from the store as from an informer's cache (under
+    `lock` for a consistent view), writes through the API verbs as the named component."""
 
-    def _ctl_loop(self):
+    def __init__(self, sim):
+        self._sim = sim
+        self.lock = sim.store.lock
+        self.timers = sim.timers      # key -> due time; the Runner wakes for the earliest
+
+    # ---- reads (the informer cache) ----
+
+    def get(self, skey, ns, name):
+        with self.lock:
+            return self._sim.store.get(skey, ns, name)
+
+    def objects(self, skey):
+        """[((namespace, name), object)] of one storage key, sorted."""
+        with self.lock:
+            return [(k, o) for k, o in sorted(self._sim.store.objs[skey].items())]
+
+    def cache(self):
+        """{storage key: {(namespace, name): object}}; hold `lock` while iterating."""
+        return self._sim.store.objs
+
+    def locate_uid(self, uid):
+        """(storage key, namespace, name) of the object with that uid, or None."""
+        with self.lock:
+            return self._sim.store.uids.get(uid)
+
+    def lookup(self, group, version, plural):
+        return self._sim.lookup(group, version, plural)
+
+    def storage_type(self, skey):
+        return self._sim.storage_type(skey)
+
+    def types(self):
+        with self.lock:
+            return list(self._sim.types.values())
+
+    def settings(self, actor):
+        """The actor's knobs (flags, POST /kube-sim/snapshotter ...), a dict shared with the admin API."""
+        return getattr(self._sim, actor.replace("-", "_"))
+
+    @property
+    def ca_pem(self):
+        return self._sim.ca_pem
+
+    @property
+    def freeze_log(self):
+        return self._sim.freeze_log
+
+    # ---- writes (the clientset) ----
+
+    def create(self, ctx, rt, ns, obj):
+        return self._sim.op_create(ctx, rt, ns, obj)
+
+    def update(self, ctx, rt, ns, name, body, sub=""):
+        return self._sim.op_update(ctx, rt, ns, name, body, sub)
+
+    def patch(self, ctx, rt, ns, name, ctype, body, sub=""):
+        return self._sim.op_patch(ctx, rt, ns, name, ctype, body, sub)
+
+    def delete(self, ctx, rt, ns, name, opts):
+        return self._sim.op_delete(ctx, rt, ns, name, opts)
+
+    def merge_patch(self, component, rt, ns, name, patch, sub=""):
+        return self.patch(system_ctx(component), rt, ns, name, "application/merge-patch+json", json.dumps(patch), sub)
+
+    def set_finalizers(self, component, rt, obj, fins):
+        """Replaces the finalizers if the object is unchanged since read; a lost race is no error."""
+        m = obj["metadata"]
+        ops = [{"op": "test", "path": "/metadata/resourceVersion", "value": m.get("resourceVersion")},
+               {"op": "add", "path": "/metadata/finalizers", "value": fins}]
+        try:
+            self.patch(system_ctx(component), rt, m.get("namespace", ""), m["name"],
+                       "application/json-patch+json", json.dumps(ops))
+        except ApiError as e:
+            if e.code not in (404, 409, 422):
+                raise
+
+    def delete_quietly(self, component, rt, ns, name, policy="Background"):
+        """Deletes; an object already gone is no error."""
+        try:
+            self.delete(system_ctx(component), rt, ns, name, {"propagationPolicy": policy})
+        except ApiError as e:
+            if e.code != 404:
+                raise
+
+    # ---- timers ----
+
+    def due(self, key, delay):
+        """True once `delay` seconds have passed since the first call with this key."""
+        now = time.time()
+        if key not in self.timers:
+            self.timers[key] = now + max(0.0, float(delay or 0))
+        return now >= self.timers[key]
+
+
+class Actor:
+    """One simulated controller. `name` is its switch (--disable NAME, POST /kube-sim/controllers);
+    an actor that is not switchable always runs."""
+    name = ""
+    switchable = True
+
+    def __init__(self, api):
+        self.api = api
+
+    def run(self):
+        raise NotImplementedError
+
+
+class Runner:
+    """Runs the actors in order whenever the store changes, or at the earliest timer, at least each second."""
+
+    def __init__(self, store, timers, actors, enabled):
+        self.store, self.timers, self.actors, self.enabled = store, timers, actors, enabled
+        self.stop_evt = threading.Event()
+        self.thread = None
+
+    def start(self):
+        self.thread = threading.Thread(target=self._loop, name="controllers", daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.stop_evt.set()
+        with self.store.changed:
+            self.store.changed.notify_all()
+
+    def _loop(self):
         last = -1
         while not self.stop_evt.is_set():
             with self.store.changed:
@@ -36,52 +156,17 @@ class Controllers:
                 last = self.store.gen
             if self.stop_evt.is_set():
                 return
-            for name, fn in (("gc", self._gc), ("namespace", self._namespaces), ("serviceaccount", self._sa),
-                             ("crd-cleanup", self._crd_cleanup), ("snapshotter", self._snapshotter),
-                             ("pvc-binder", self._pvc_binder), ("datavolume", self._datavolumes)):
-                if not self.controllers.get(name):
+            for actor in self.actors:
+                if actor.switchable and not self.enabled.get(actor.name):
                     continue
                 try:
-                    fn()
+                    actor.run()
                 except ApiError as e:
-                    log("controller %s: %s" % (name, e.status.get("message")))
+                    log("controller %s: %s" % (actor.name, e.status.get("message")))
                 except Exception:
-                    log("controller %s failed:\n%s" % (name, traceback.format_exc()))
-            self._freeze_timers()
+                    log("controller %s failed:\n%s" % (actor.name, traceback.format_exc()))
 
     def _next_wake(self):
         now = time.time()
         due = [t - now for t in list(self.timers.values()) if t > now]
         return max(0.01, min(due + [1.0]))
-
-    def _due(self, key, delay):
-        now = time.time()
-        if key not in self.timers:
-            self.timers[key] = now + max(0.0, float(delay or 0))
-        return now >= self.timers[key]
-
-    def _all(self, skey):
-        with self.lock:
-            return [(k, o) for k, o in sorted(self.store.objs[skey].items())]
-
-    def _patch(self, component, rt, ns, name, patch, sub=""):
-        ctx = system_ctx(component)
-        return self.op_patch(ctx, rt, ns, name, "application/merge-patch+json", json.dumps(patch), sub)
-
-    def _set_finalizers(self, component, rt, obj, fins):
-        m = obj["metadata"]
-        ops = [{"op": "test", "path": "/metadata/resourceVersion", "value": m.get("resourceVersion")},
-               {"op": "add", "path": "/metadata/finalizers", "value": fins}]
-        try:
-            self.op_patch(system_ctx(component), rt, m.get("namespace", ""), m["name"],
-                          "application/json-patch+json", json.dumps(ops))
-        except ApiError as e:
-            if e.code not in (404, 409, 422):
-                raise
-
-    def _delete(self, component, rt, ns, name, policy="Background"):
-        try:
-            self.op_delete(system_ctx(component), rt, ns, name, {"propagationPolicy": policy})
-        except ApiError as e:
-            if e.code != 404:
-                raise

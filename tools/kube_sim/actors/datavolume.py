@@ -2,26 +2,26 @@
 # reports its phase.
 
 
-from ..actors.base import SNAP_GROUP
+from .base import Actor, SNAP_GROUP
 from ..context import system_ctx
 from ..util import deep
 
 
-class DataVolumes:
-    # ---- CDI DataVolumes --------------------------------------------------------
+class DataVolumes(Actor):
+    name = "datavolume"
 
-    def _datavolumes(self):
-        dvrt = self.lookup("cdi.kubevirt.io", "v1beta1", "datavolumes")
-        pvcrt = self.lookup("", "v1", "persistentvolumeclaims")
+    def run(self):
+        dvrt = self.api.lookup("cdi.kubevirt.io", "v1beta1", "datavolumes")
+        pvcrt = self.api.lookup("", "v1", "persistentvolumeclaims")
         if dvrt is None:
             return
-        for (ns, name), dv in self._all("cdi.kubevirt.io/datavolumes"):
+        for (ns, name), dv in self.api.objects("cdi.kubevirt.io/datavolumes"):
             m = dv["metadata"]
             if m.get("deletionTimestamp"):
                 continue
             spec = dv.get("spec") or {}
-            with self.lock:
-                pvc = self.store.get("/persistentvolumeclaims", ns, name)
+            with self.api.lock:
+                pvc = self.api.get("/persistentvolumeclaims", ns, name)
             if pvc is None:
                 ps = deep(spec.get("pvc") or spec.get("storage") or {})
                 ps.setdefault("accessModes", ["ReadWriteOnce"])
@@ -32,18 +32,18 @@ class DataVolumes:
                                         "name": src["snapshot"].get("name")}
                 elif "pvc" in src:
                     ps["dataSource"] = {"kind": "PersistentVolumeClaim", "name": src["pvc"].get("name")}
-                self.op_create(system_ctx("cdi-controller"), pvcrt, ns, {
+                self.api.create(system_ctx("cdi-controller"), pvcrt, ns, {
                     "apiVersion": "v1", "kind": "PersistentVolumeClaim",
                     "metadata": {"name": name, "labels": {"app": "containerized-data-importer"},
                                  "ownerReferences": [{"apiVersion": dv.get("apiVersion"), "kind": "DataVolume",
                                                       "name": name, "uid": m["uid"], "controller": True,
                                                       "blockOwnerDeletion": True}]},
                     "spec": ps})
-                self._patch("cdi-controller", dvrt, ns, name, {"status": {"phase": "Pending",
+                self.api.merge_patch("cdi-controller", dvrt, ns, name, {"status": {"phase": "Pending",
                                                                           "progress": "N/A"}}, "status")
                 continue
             bound = (pvc.get("status") or {}).get("phase") == "Bound"
             want = "Succeeded" if bound else "Pending"
             if (dv.get("status") or {}).get("phase") != want:
-                self._patch("cdi-controller", dvrt, ns, name, {"status": {
+                self.api.merge_patch("cdi-controller", dvrt, ns, name, {"status": {
                     "phase": want, "progress": "100.0%" if bound else "N/A", "claimName": name}}, "status")
