@@ -5,8 +5,11 @@ import base64
 import collections
 import json
 
-from .errors import ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldErr, LABEL_MSG, MSG_MODIFIED, SUBDOMAIN_MSG, cause_obj, details_obj, err_already_exists, err_bad_request, err_conflict, err_expired, err_forbidden, err_invalid, err_not_found, qualified, status_obj
-from .managed import _MISSING, _apply_merge, _del_path, _fs_full, _fs_union, _has_path, _leaf_paths, _value_at, managed_fields_update
+from .errors import (ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldErr, LABEL_MSG, MSG_MODIFIED, SUBDOMAIN_MSG, cause_obj,
+    details_obj, err_already_exists, err_bad_request, err_conflict, err_expired, err_forbidden, err_invalid,
+    err_not_found, qualified, status_obj)
+from .managed import (_MISSING, _apply_merge, _del_path, _fs_full, _fs_union, _has_path, _leaf_paths, _value_at,
+    managed_fields_update)
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .selectors import SelectorError, field_match, label_match, parse_field_selector, parse_label_selector
 from .store import normalize_meta

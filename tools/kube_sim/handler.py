@@ -15,10 +15,13 @@ import traceback
 import urllib.parse
 
 from .context import Ctx, warning_headers
-from .errors import ApiError, cause_obj, details_obj, err_bad_request, err_internal, err_method_not_allowed, err_not_acceptable, status_obj
+from .errors import (ApiError, cause_obj, details_obj, err_bad_request, err_internal, err_method_not_allowed,
+    err_not_acceptable, status_obj)
 from .loader import load_documents
 from .pki import kubeconfig_text
+from .openapi import openapi_v3_docs
 from .protobuf import decode_k8s_protobuf
+from .tables import to_table
 from .types import RType
 from .util import CHUNK, SERVER_VERSION, _varint, dumps, log, new_uid, now_ts
 from .watch import Watcher
@@ -374,7 +377,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sim.authorize(ctx, "get", rt, ns, name, sub)
             obj = sim.op_get(ctx, rt, ns, name)
             if mode == "table":
-                return self.send_obj(200, sim.to_table(rt, [obj], collections.OrderedDict(
+                return self.send_obj(200, to_table(rt, [obj], collections.OrderedDict(
                     [("resourceVersion", obj["metadata"].get("resourceVersion", ""))]),
                     (self.query.get("includeObject") or ["Metadata"])[-1], tversion))
             if mode == "pom":
@@ -415,7 +418,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_obj(200, collections.OrderedDict([
                 ("swagger", "2.0"), ("info", {"title": "Kubernetes", "version": SERVER_VERSION["gitVersion"]}),
                 ("paths", {}), ("definitions", {})]))
-        docs = sim.openapi_v3_docs()
+        with sim.lock:
+            served = list(sim.types.values())
+        docs = openapi_v3_docs(served)
         if path in ("/openapi/v3", "/openapi/v3/"):
             paths = collections.OrderedDict()
             for gv, doc in sorted(docs.items()):
@@ -461,7 +466,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 tm["remainingItemCount"] = m["remainingItemCount"]
             tm["resourceVersion"] = m.get("resourceVersion", "")
             items = lst["items"]
-            return self.send_obj(200, self.sim.to_table(rt, items, tm, (self.query.get("includeObject") or
+            return self.send_obj(200, to_table(rt, items, tm, (self.query.get("includeObject") or
                                                                           ["Metadata"])[-1], tversion))
         if mode == "pom":
             items = [collections.OrderedDict([("kind", "PartialObjectMetadata"),
@@ -526,7 +531,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         def encode(typ, obj):
             if mode == "table" and typ != "ERROR" and typ != "BOOKMARK":
-                o = sim.to_table(rt, [obj], collections.OrderedDict(
+                o = to_table(rt, [obj], collections.OrderedDict(
                     [("resourceVersion", obj["metadata"].get("resourceVersion", ""))]),
                     (self.query.get("includeObject") or ["Metadata"])[-1], tversion, with_columns=first[0])
                 first[0] = False

@@ -25,9 +25,7 @@ from .cluster import Cluster
 from .context import system_ctx
 from .handler import Handler
 from .loader import load_documents
-from .openapi import OpenAPIMixin
 from .pki import PKI, kubeconfig_text
-from .tables import TableMixin
 from .types import TypesMixin
 from .util import log
 
@@ -68,8 +66,8 @@ ACTORS = (GarbageCollector, NamespaceLifecycle, ServiceAccounts, CRDCleanup, Sna
           VirtAPI)
 
 
-class Sim(ApiOps, TypesMixin, TableMixin, OpenAPIMixin, Cluster):
-    """The API server: the cluster state (store, registry), the verbs, types, tables and OpenAPI; it
+class Sim(ApiOps, TypesMixin, Cluster):
+    """The API server: the cluster state (store, registry), the verbs, defaulting and validation; it
     holds the admission chain and the actors, which use it only through their Client."""
 
     def __init__(self, opts):

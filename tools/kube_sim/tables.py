@@ -81,14 +81,15 @@ BUILTIN_COLUMNS = {
                            "%s/%s" % (((o.get("involvedObject") or {}).get("kind") or "").lower(),
                                       (o.get("involvedObject") or {}).get("name", "")),
                            o.get("message", ""), o["metadata"]["name"]]),
+    # printers.go gives the counts as int64 cells in "string" columns
     "/secrets": ([coldef("Name", fmt="name", desc=NAME_DESC), coldef("Type"), coldef("Data", "string"),
                   coldef("Age")],
-                 lambda o: [o["metadata"]["name"], o.get("type", ""), str(len(o.get("data") or {})), age(o)]),
+                 lambda o: [o["metadata"]["name"], o.get("type", ""), len(o.get("data") or {}), age(o)]),
     "/configmaps": ([coldef("Name", fmt="name", desc=NAME_DESC), coldef("Data", "string"), coldef("Age")],
                     lambda o: [o["metadata"]["name"],
-                               str(len(o.get("data") or {}) + len(o.get("binaryData") or {})), age(o)]),
+                               len(o.get("data") or {}) + len(o.get("binaryData") or {}), age(o)]),
     "/serviceaccounts": ([coldef("Name", fmt="name", desc=NAME_DESC), coldef("Secrets", "string"), coldef("Age")],
-                         lambda o: [o["metadata"]["name"], str(len(o.get("secrets") or [])), age(o)]),
+                         lambda o: [o["metadata"]["name"], len(o.get("secrets") or []), age(o)]),
     "/services": ([coldef("Name", fmt="name", desc=NAME_DESC), coldef("Type"), coldef("Cluster-IP"),
                    coldef("External-IP"), coldef("Port(s)"), coldef("Age")],
                   lambda o: [o["metadata"]["name"], (o.get("spec") or {}).get("type", ""),
@@ -152,44 +153,44 @@ def _crd_cell(typ, val):
     return val
 
 
-class TableMixin:
-    def table_columns(self, rt):
-        if rt.builtin:
-            if rt.skey in BUILTIN_COLUMNS:
-                return BUILTIN_COLUMNS[rt.skey]
-            return ([coldef("Name", fmt="name", desc=NAME_DESC), coldef("Age")],
-                    lambda o: [o["metadata"]["name"], age(o)])
-        cols = rt.columns or [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
-                               "description": AGE_DESC}]
-        defs = [coldef("Name", fmt="name", desc=NAME_DESC)]
+def table_columns(rt):
+    if rt.builtin:
+        if rt.skey in BUILTIN_COLUMNS:
+            return BUILTIN_COLUMNS[rt.skey]
+        return ([coldef("Name", fmt="name", desc=NAME_DESC), coldef("Age")],
+                lambda o: [o["metadata"]["name"], age(o)])
+    cols = rt.columns or [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
+                           "description": AGE_DESC}]
+    defs = [coldef("Name", fmt="name", desc=NAME_DESC)]
+    for c in cols:
+        defs.append(coldef(c.get("name", ""), c.get("type", "string"), c.get("format", ""),
+                           c.get("description", ""), c.get("priority", 0)))
+
+    def cells(o):
+        out = [o["metadata"]["name"]]
         for c in cols:
-            defs.append(coldef(c.get("name", ""), c.get("type", "string"), c.get("format", ""),
-                               c.get("description", ""), c.get("priority", 0)))
+            res = jsonpath(o, c.get("jsonPath", ""))
+            out.append(None if not res else _crd_cell(c.get("type", "string"), res[0]))
+        return out
+    return defs, cells
 
-        def cells(o):
-            out = [o["metadata"]["name"]]
-            for c in cols:
-                res = jsonpath(o, c.get("jsonPath", ""))
-                out.append(None if not res else _crd_cell(c.get("type", "string"), res[0]))
-            return out
-        return defs, cells
 
-    def to_table(self, rt, objs, list_meta, include="Metadata", version="v1", with_columns=True):
-        defs, cells = self.table_columns(rt)
-        rows = []
-        for o in objs:
-            row = collections.OrderedDict()
-            row["cells"] = cells(o)
-            if include == "Object":
-                row["object"] = o
-            elif include != "None":
-                row["object"] = collections.OrderedDict([("kind", "PartialObjectMetadata"),
-                                                         ("apiVersion", "meta.k8s.io/" + version),
-                                                         ("metadata", o.get("metadata") or {})])
-            rows.append(row)
-        t = collections.OrderedDict([("kind", "Table"), ("apiVersion", "meta.k8s.io/" + version),
-                                     ("metadata", list_meta)])
-        if with_columns:
-            t["columnDefinitions"] = defs
-        t["rows"] = rows
-        return t
+def to_table(rt, objs, list_meta, include="Metadata", version="v1", with_columns=True):
+    defs, cells = table_columns(rt)
+    rows = []
+    for o in objs:
+        row = collections.OrderedDict()
+        row["cells"] = cells(o)
+        if include == "Object":
+            row["object"] = o
+        elif include != "None":
+            row["object"] = collections.OrderedDict([("kind", "PartialObjectMetadata"),
+                                                     ("apiVersion", "meta.k8s.io/" + version),
+                                                     ("metadata", o.get("metadata") or {})])
+        rows.append(row)
+    t = collections.OrderedDict([("kind", "Table"), ("apiVersion", "meta.k8s.io/" + version),
+                                 ("metadata", list_meta)])
+    if with_columns:
+        t["columnDefinitions"] = defs
+    t["rows"] = rows
+    return t
