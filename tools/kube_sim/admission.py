@@ -16,16 +16,17 @@ from .webhook_client import CallError, _http_status_text
 
 
 class AdmissionChain:
-    """Mutating then validating webhooks, from the configurations in the cluster's store."""
+    """Mutating then validating webhooks, from the configurations in the store, called exactly like
+    kube-apiserver v1.24."""
 
-    def __init__(self, cluster):
-        self.cluster = cluster
-
-    """Calls the registered admission webhooks exactly like kube-apiserver v1.24."""
+    def __init__(self, store, registry, cluster):
+        self.store = store
+        self.registry = registry
+        self.cluster = cluster      # the webhook client and the admission log
 
     def _webhook_configs(self, skey):
-        with self.cluster.lock:
-            cfgs = [o for _, o in sorted(self.cluster.store.objs[skey].items())]
+        with self.store.lock:
+            cfgs = [o for _, o in sorted(self.store.objs[skey].items())]
         cfgs.sort(key=lambda o: o["metadata"]["name"])
         return cfgs
 
@@ -67,7 +68,7 @@ class AdmissionChain:
         if any(self._rule_matches(r, op, rt, sub) for r in rules):
             target = rt
         elif (wh.get("matchPolicy") or "Equivalent") == "Equivalent":
-            for other in self.cluster.skey_types(rt.skey):
+            for other in self.registry.skey_types(rt.skey):
                 if other is not rt and any(self._rule_matches(r, op, other, sub) for r in rules):
                     target = other
                     break
@@ -81,8 +82,8 @@ class AdmissionChain:
                 if not structured_selector_match(nsel, (o.get("metadata") or {}).get("labels")):
                     return None
             elif rt.namespaced:
-                with self.cluster.lock:
-                    nso = self.cluster.store.get("/namespaces", "", a["ns"])
+                with self.store.lock:
+                    nso = self.store.get("/namespaces", "", a["ns"])
                 labels = ((nso or {}).get("metadata") or {}).get("labels") or {}
                 if not structured_selector_match(nsel, labels):
                     return None

@@ -40,7 +40,18 @@ def _spec_part(obj, rt):
             not (rt.status and k == "status")}
 
 
-class ApiOps:
+class Api:
+    """The verbs over the store: types default and validate, the admission chain admits, the registry
+    says which versions share a storage key; the cluster holds the deny rules."""
+
+    def __init__(self, store, registry, types, admission, cluster):
+        self.store = store
+        self.lock = store.lock
+        self.registry = registry
+        self.types = types
+        self.admission = admission
+        self.cluster = cluster
+
     # ---- helpers ------------------------------------------------------------
 
     def out_obj(self, rt, obj):
@@ -52,7 +63,7 @@ class ApiOps:
     def authorize(self, ctx, verb, rt, ns, name, sub=""):
         res = rt.plural + ("/" + sub if sub else "")
         denied = ctx.user == "system:anonymous"
-        for r in self.deny_rules:
+        for r in self.cluster.deny_rules:
             if r.get("user") not in (None, "*", ctx.user):
                 continue
             if r.get("verb") not in (None, "*", verb):
@@ -226,7 +237,7 @@ class ApiOps:
                                   "%s in version \"%s\" cannot be handled as a %s: no kind \"%s\" is registered "
                                   "for version \"%s\"" % (rt.kind, rt.version, rt.kind, kind, av))
         if av and av != rt.api_version:
-            if not any(t.api_version == av for t in self.skey_types(rt.skey)):
+            if not any(t.api_version == av for t in self.registry.skey_types(rt.skey)):
                 raise err_bad_request("the API version in the data (%s) does not match the expected API version "
                                       "(%s)" % (av, rt.api_version))
         obj["apiVersion"] = rt.api_version
@@ -299,7 +310,7 @@ class ApiOps:
             obj.pop("status", None)
         errs = []
         self._validate_name(rt, obj, errs)
-        self.type_prepare_create(ctx, rt, obj, errs)
+        self.types.prepare_create(ctx, rt, obj, errs)
         normalize_meta(obj)
         if errs:
             raise err_invalid(rt.kind, rt.group, m.get("name", ""), errs)
@@ -316,11 +327,11 @@ class ApiOps:
             if ctx.dry_run:
                 return 201, self.out_obj(rt, obj)
             stored = self.store.commit(rt.skey, "ADDED", ns, m["name"], self._to_storage(rt, obj), None)
-            self.after_commit(rt, "ADDED", stored, None)
+            self.types.after_commit(rt, "ADDED", stored, None)
         return 201, self.out_obj(rt, stored)
 
     def _to_storage(self, rt, obj):
-        st = self.storage_type(rt.skey)
+        st = self.registry.storage_type(rt.skey)
         if st is not None and st.api_version != obj.get("apiVersion"):
             obj = dict(obj)
             obj["apiVersion"] = st.api_version
@@ -511,7 +522,7 @@ class ApiOps:
                 e = FieldErr("Forbidden", "metadata.finalizers", "no new finalizers can be added if the object is "
                              "being deleted, found new finalizers " + go_quote_list(added))
                 errs.extend([e, e] if not rt.builtin else [e])
-        self.type_prepare_update(ctx, rt, final, existing, errs, sub)
+        self.types.prepare_update(ctx, rt, final, existing, errs, sub)
         normalize_meta(final)
         if errs:
             raise err_invalid(rt.kind, rt.group, name, errs)
@@ -533,10 +544,10 @@ class ApiOps:
             if fm.get("deletionTimestamp") and not fm.get("finalizers") and not (
                     rt.skey == "/namespaces" and (final.get("spec") or {}).get("finalizers")):
                 self.store.commit(rt.skey, "DELETED", ns, name, stored_form, existing)
-                self.after_commit(rt, "DELETED", stored_form, existing)
+                self.types.after_commit(rt, "DELETED", stored_form, existing)
                 return 200, self.out_obj(rt, final)
             stored = self.store.commit(rt.skey, "MODIFIED", ns, name, stored_form, existing)
-            self.after_commit(rt, "MODIFIED", stored, existing)
+            self.types.after_commit(rt, "MODIFIED", stored, existing)
         return 200, self.out_obj(rt, stored)
 
     # ---- delete -------------------------------------------------------------
@@ -610,7 +621,7 @@ class ApiOps:
                 if cur["metadata"].get("resourceVersion") != em.get("resourceVersion"):
                     return self.op_delete(ctx, rt, ns, name, body)
                 stored = self.store.commit(rt.skey, "MODIFIED", ns, name, self._to_storage(rt, new), existing)
-                self.after_commit(rt, "MODIFIED", stored, existing)
+                self.types.after_commit(rt, "MODIFIED", stored, existing)
             return 200, self.out_obj(rt, stored)
         self.admission.admit(ctx, a, None, old_out)
         self.admission.validate(ctx, a, None, old_out)
@@ -625,7 +636,7 @@ class ApiOps:
             if cur["metadata"].get("resourceVersion") != em.get("resourceVersion"):
                 return self.op_delete(ctx, rt, ns, name, body)
             self.store.commit(rt.skey, "DELETED", ns, name, existing, existing)
-            self.after_commit(rt, "DELETED", existing, existing)
+            self.types.after_commit(rt, "DELETED", existing, existing)
         return 200, st
 
     def op_delete_collection(self, ctx, rt, ns, body=None):

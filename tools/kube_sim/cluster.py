@@ -1,24 +1,17 @@
-# cluster: the registry of served types (built-ins and CRDs), discovery documents, and the state the
-# server, admission chain and actors share (store, service map, tokens, faults, settings).
+# cluster: the registry of served types (built-ins and CRDs) with the discovery documents kube-apiserver
+# builds from it, and the cluster's shared settings and records (service map, tokens, deny rules,
+# faults, logs, actor knobs) that the handler, the admission chain and the actors read.
 
 import collections
 
-from .store import Store
 from .types import CORE_HASH, RType, builtin_types, storage_version_hash, version_priority
 from .webhook_client import WebhookClient
 
 
 class Cluster:
+    """Settings and records shared across the server's parts; no behaviour of its own."""
+
     def __init__(self, opts):
-        self.opts = opts
-        self.store = Store(opts.watch_history)
-        self.lock = self.store.lock
-        self.types = {}          # (group, version, plural) -> RType
-        self.builtin_groups = []
-        for rt in builtin_types():
-            self.types[(rt.group, rt.version, rt.plural)] = rt
-            if rt.group and rt.group not in self.builtin_groups:
-                self.builtin_groups.append(rt.group)
         self.service_map = dict(opts.service_map or {})
         self.tokens = dict(opts.tokens or {})
         self.deny_rules = []
@@ -39,13 +32,25 @@ class Cluster:
         self.ca_pem = ""
         self.timers = {}
 
+
+class Registry:
+    """The served resource types, by (group, version, plural); CRDs add and remove theirs."""
+
+    def __init__(self):
+        self.served = {}          # (group, version, plural) -> RType
+        self.builtin_groups = []
+        for rt in builtin_types():
+            self.served[(rt.group, rt.version, rt.plural)] = rt
+            if rt.group and rt.group not in self.builtin_groups:
+                self.builtin_groups.append(rt.group)
+
     # ---- registry ---------------------------------------------------------
 
     def lookup(self, group, version, plural):
-        return self.types.get((group, version, plural))
+        return self.served.get((group, version, plural))
 
     def skey_types(self, skey):
-        return [rt for rt in self.types.values() if rt.skey == skey]
+        return [rt for rt in self.served.values() if rt.skey == skey]
 
     def storage_type(self, skey):
         ts = self.skey_types(skey)
@@ -55,14 +60,14 @@ class Cluster:
         return ts[0] if ts else None
 
     def type_for(self, group, kind):
-        for rt in self.types.values():
+        for rt in self.served.values():
             if rt.group == group and rt.kind == kind and rt.storage:
                 return rt
         return None
 
     def type_for_api_version(self, api_version, kind):
         g, _, v = api_version.rpartition("/")
-        for rt in self.types.values():
+        for rt in self.served.values():
             if rt.group == g and rt.version == v and rt.kind == kind:
                 return rt
         return self.type_for(g, kind)
@@ -72,8 +77,8 @@ class Cluster:
         names = spec.get("names") or {}
         group = spec.get("group", "")
         plural = names.get("plural", "")
-        # copy-on-write: readers iterate self.types without the lock
-        types = {k: rt for k, rt in self.types.items() if rt.crd != crd["metadata"]["name"]}
+        # copy-on-write: readers iterate self.served without the lock
+        served = {k: rt for k, rt in self.served.items() if rt.crd != crd["metadata"]["name"]}
         for v in spec.get("versions") or []:
             if not v.get("served", True):
                 continue
@@ -89,11 +94,11 @@ class Cluster:
                        list_kind=names.get("listKind"), crd=crd["metadata"]["name"],
                        storage=bool(v.get("storage")),
                        selectable=[f.get("jsonPath", "").lstrip(".") for f in v.get("selectableFields") or []])
-            types[(group, rt.version, plural)] = rt
-        self.types = types
+            served[(group, rt.version, plural)] = rt
+        self.served = served
 
     def unregister_crd(self, name):
-        self.types = {k: rt for k, rt in self.types.items() if rt.crd != name}
+        self.served = {k: rt for k, rt in self.served.items() if rt.crd != name}
 
     # ---- discovery ----------------------------------------------------------
 
@@ -105,7 +110,7 @@ class Cluster:
             seen[g] = ["v1"]
             out.append(g)
         crd_groups = {}
-        for rt in self.types.values():
+        for rt in self.served.values():
             if rt.builtin:
                 continue
             crd_groups.setdefault(rt.group, [])
@@ -120,7 +125,7 @@ class Cluster:
         return res
 
     def kubevirt_enabled(self):
-        return ("kubevirt.io", "v1", "virtualmachineinstances") in self.types
+        return ("kubevirt.io", "v1", "virtualmachineinstances") in self.served
 
     def discovery_apis(self):
         groups = []
@@ -148,7 +153,7 @@ class Cluster:
                 res.append(collections.OrderedDict([
                     ("name", "virtualmachineinstances/" + sub), ("singularName", ""), ("namespaced", True),
                     ("kind", "VirtualMachineInstance"), ("verbs", ["update"])]))
-        types = [rt for rt in self.types.values() if rt.group == group and rt.version == version]
+        types = [rt for rt in self.served.values() if rt.group == group and rt.version == version]
         if not types and not res:
             return None
         if group == "":

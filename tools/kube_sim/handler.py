@@ -193,7 +193,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):
             tok = auth[7:].strip()
-            u = self.sim.tokens.get(tok)
+            u = self.sim.cluster.tokens.get(tok)
             if u is None:
                 raise ApiError(status_obj(401, "Unauthorized", "Unauthorized"))
             groups = list(u.get("groups") or [])
@@ -258,7 +258,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def apply_faults(self, method):
         hit = None
         with self.sim.lock:
-            for f in self.sim.faults:
+            for f in self.sim.cluster.faults:
                 if f.get("method") not in (None, "", "*", method):
                     continue
                 if f.get("pathRegex") and not re.search(f["pathRegex"], self.path):
@@ -269,7 +269,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     f["count"] -= 1
                 hit = dict(f)
                 break
-            self.sim.faults = [f for f in self.sim.faults if f.get("count") is None or f["count"] > 0]
+            self.sim.cluster.faults = [f for f in self.sim.cluster.faults if f.get("count") is None or f["count"] > 0]
         if hit is None:
             return
         if hit.get("delaySeconds"):
@@ -314,15 +314,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 doc = collections.OrderedDict([
                     ("kind", "APIVersions"), ("versions", ["v1"]),
                     ("serverAddressByClientCIDRs", [collections.OrderedDict([
-                        ("clientCIDR", "0.0.0.0/0"), ("serverAddress", "127.0.0.1:%d" % sim.port)])])])
+                        ("clientCIDR", "0.0.0.0/0"), ("serverAddress", "127.0.0.1:%d" % sim.cluster.port)])])])
             elif parts == ["apis"]:
-                doc = sim.discovery_apis()
+                doc = sim.registry.discovery_apis()
             elif parts[0] == "api":
-                doc = sim.discovery_resources("", parts[1]) if parts[1] == "v1" else None
+                doc = sim.registry.discovery_resources("", parts[1]) if parts[1] == "v1" else None
             elif len(parts) == 2:
-                doc = sim.discovery_group(parts[1])
+                doc = sim.registry.discovery_group(parts[1])
             else:
-                doc = sim.discovery_resources(parts[1], parts[2])
+                doc = sim.registry.discovery_resources(parts[1], parts[2])
             if doc is None:
                 raise ApiError(status_obj(404, "NotFound", "the server could not find the requested resource",
                                           details_obj()))
@@ -343,7 +343,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             name = rest[1]
         if len(rest) >= 3:
             sub = "/".join(rest[2:])
-        rt = sim.lookup(group, version, plural)
+        rt = sim.registry.lookup(group, version, plural)
         if rt is None or (ns and not rt.namespaced) or len(rest) > 3:
             raise ApiError(status_obj(404, "NotFound", "the server could not find the requested resource",
                                       details_obj()))
@@ -358,24 +358,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         watch = (self.query.get("watch") or [""])[-1] in ("true", "1")
         if name is None:
             if method == "GET":
-                sim.authorize(ctx, "watch" if watch else "list", rt, ns, "")
+                sim.api.authorize(ctx, "watch" if watch else "list", rt, ns, "")
                 if watch:
                     return self.serve_watch(rt, ns, mode, tversion)
-                lst = sim.op_list(ctx, rt, ns)
+                lst = sim.api.op_list(ctx, rt, ns)
                 return self.send_collection(rt, lst, mode, tversion)
             if method == "POST":
-                sim.authorize(ctx, "create", rt, ns, "")
+                sim.api.authorize(ctx, "create", rt, ns, "")
                 obj = self.parse_json(body)
-                code, out = sim.op_create(ctx, rt, ns, obj)
+                code, out = sim.api.op_create(ctx, rt, ns, obj)
                 return self.send_obj(code, out)
             if method == "DELETE":
-                sim.authorize(ctx, "deletecollection", rt, ns, "")
-                code, out = sim.op_delete_collection(ctx, rt, ns, self.parse_json(body) if body else None)
+                sim.api.authorize(ctx, "deletecollection", rt, ns, "")
+                code, out = sim.api.op_delete_collection(ctx, rt, ns, self.parse_json(body) if body else None)
                 return self.send_obj(code, out)
             raise err_method_not_allowed()
         if method == "GET":
-            sim.authorize(ctx, "get", rt, ns, name, sub)
-            obj = sim.op_get(ctx, rt, ns, name)
+            sim.api.authorize(ctx, "get", rt, ns, name, sub)
+            obj = sim.api.op_get(ctx, rt, ns, name)
             if mode == "table":
                 return self.send_obj(200, to_table(rt, [obj], collections.OrderedDict(
                     [("resourceVersion", obj["metadata"].get("resourceVersion", ""))]),
@@ -386,16 +386,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     ("metadata", obj["metadata"])]))
             return self.send_obj(200, obj)
         if method == "PUT":
-            sim.authorize(ctx, "update", rt, ns, name, sub)
-            code, out = sim.op_update(ctx, rt, ns, name, self.parse_json(body), sub)
+            sim.api.authorize(ctx, "update", rt, ns, name, sub)
+            code, out = sim.api.op_update(ctx, rt, ns, name, self.parse_json(body), sub)
             return self.send_obj(code, out)
         if method == "PATCH":
-            sim.authorize(ctx, "patch", rt, ns, name, sub)
-            code, out = sim.op_patch(ctx, rt, ns, name, self.headers.get("Content-Type"), body, sub)
+            sim.api.authorize(ctx, "patch", rt, ns, name, sub)
+            code, out = sim.api.op_patch(ctx, rt, ns, name, self.headers.get("Content-Type"), body, sub)
             return self.send_obj(code, out)
         if method == "DELETE" and not sub:
-            sim.authorize(ctx, "delete", rt, ns, name)
-            code, out = sim.op_delete(ctx, rt, ns, name, self.parse_json(body) if body.strip() else None)
+            sim.api.authorize(ctx, "delete", rt, ns, name)
+            code, out = sim.api.op_delete(ctx, rt, ns, name, self.parse_json(body) if body.strip() else None)
             return self.send_obj(code, out)
         raise err_method_not_allowed()
 
@@ -419,7 +419,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 ("swagger", "2.0"), ("info", {"title": "Kubernetes", "version": SERVER_VERSION["gitVersion"]}),
                 ("paths", {}), ("definitions", {})]))
         with sim.lock:
-            served = list(sim.types.values())
+            served = list(sim.registry.served.values())
         docs = openapi_v3_docs(served)
         if path in ("/openapi/v3", "/openapi/v3/"):
             paths = collections.OrderedDict()
@@ -481,8 +481,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def serve_watch(self, rt, ns, mode, tversion):
         sim, ctx = self.sim, self.ctx
-        lsel = sim.parse_lsel(ctx.q("labelSelector", ""))
-        fsel = sim.parse_fsel(rt, ctx.q("fieldSelector", ""))
+        lsel = sim.api.parse_lsel(ctx.q("labelSelector", ""))
+        fsel = sim.api.parse_fsel(rt, ctx.q("fieldSelector", ""))
         rvq = ctx.q("resourceVersion")
         bookmarks = (ctx.q("allowWatchBookmarks") or "").lower() in ("true", "1")
         try:
@@ -538,7 +538,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif typ in ("ERROR", "BOOKMARK"):
                 o = obj
             else:
-                o = sim.out_obj(rt, obj)
+                o = sim.api.out_obj(rt, obj)
             return (dumps(canon(collections.OrderedDict([("type", typ), ("object", o)]))) + "\n").encode()
 
         def chunk(data):
@@ -604,7 +604,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def kubevirt_route(self, method, version, rest, body):
         sim = self.sim
-        if not sim.kubevirt_enabled() or version != "v1":
+        if not sim.registry.kubevirt_enabled() or version != "v1":
             raise ApiError(status_obj(404, "NotFound", "the server could not find the requested resource",
                                       details_obj()))
         if len(rest) == 5 and rest[0] == "namespaces" and rest[2] == "virtualmachineinstances" and \
@@ -612,8 +612,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if method != "PUT":
                 raise err_method_not_allowed()
             ns, name, op = rest[1], rest[3], rest[4]
-            rt = sim.lookup("kubevirt.io", "v1", "virtualmachineinstances")
-            sim.authorize(self.ctx, "update", RType("subresources.kubevirt.io", "v1", "virtualmachineinstances",
+            rt = sim.registry.lookup("kubevirt.io", "v1", "virtualmachineinstances")
+            sim.api.authorize(self.ctx, "update", RType("subresources.kubevirt.io", "v1", "virtualmachineinstances",
                                                     "VirtualMachineInstance"), ns, name, op)
             b = None
             if body and body.strip():
@@ -644,9 +644,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_obj(200, obj, pretty=self.pretty)
         if what == "state":
             with sim.lock:
-                return ok({"port": sim.port, "resourceVersion": str(sim.store.rv),
+                return ok({"port": sim.cluster.port, "resourceVersion": str(sim.store.rv),
                            "windowBase": sim.store.window_base, "history": len(sim.store.log),
-                           "watches": len(sim.store.watchers), "controllers": sim.controllers,
+                           "watches": len(sim.store.watchers), "controllers": sim.cluster.controllers,
                            "objects": {k: len(v) for k, v in sim.store.objs.items() if v}})
         if what == "watches":
             with sim.lock:
@@ -666,15 +666,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if what == "controllers":
             if method == "POST":
                 for k, v in data.items():
-                    if k not in sim.controllers:
-                        raise err_bad_request("unknown controller %s (known: %s)" % (k, ", ".join(sim.controllers)))
-                    sim.controllers[k] = bool(v)
+                    if k not in sim.cluster.controllers:
+                        raise err_bad_request("unknown controller %s (known: %s)" % (k, ", ".join(sim.cluster.controllers)))
+                    sim.cluster.controllers[k] = bool(v)
                 with sim.store.changed:
                     sim.store.gen += 1
                     sim.store.changed.notify_all()
-            return ok(sim.controllers)
+            return ok(sim.cluster.controllers)
         if what in ("snapshotter", "pvc-binder", "kubevirt"):
-            cfg = {"snapshotter": sim.snapshotter, "pvc-binder": sim.pvc_binder, "kubevirt": sim.kubevirt}[what]
+            cfg = {"snapshotter": sim.cluster.snapshotter, "pvc-binder": sim.cluster.pvc_binder, "kubevirt": sim.cluster.kubevirt}[what]
             if method == "POST":
                 for k, v in data.items():
                     if k not in cfg:
@@ -687,42 +687,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if what == "freeze-log":
             with sim.lock:
                 if method == "DELETE":
-                    sim.freeze_log = []
-                return ok({"calls": list(sim.freeze_log)})
+                    sim.cluster.freeze_log = []
+                return ok({"calls": list(sim.cluster.freeze_log)})
         if what == "admission-log":
             if method == "DELETE":
-                sim.admission_log.clear()
-            return ok({"calls": list(sim.admission_log)})
+                sim.cluster.admission_log.clear()
+            return ok({"calls": list(sim.cluster.admission_log)})
         if what == "service-map":
             if method == "POST":
-                sim.service_map.update({k: v for k, v in data.items() if v})
+                sim.cluster.service_map.update({k: v for k, v in data.items() if v})
                 for k in [k for k, v in data.items() if not v]:
-                    sim.service_map.pop(k, None)
-            return ok(sim.service_map)
+                    sim.cluster.service_map.pop(k, None)
+            return ok(sim.cluster.service_map)
         if what == "tokens":
             if method == "POST":
                 if not data.get("token") or not data.get("user"):
                     raise err_bad_request("token and user are required")
-                sim.tokens[data["token"]] = {"user": data["user"], "groups": data.get("groups") or [],
+                sim.cluster.tokens[data["token"]] = {"user": data["user"], "groups": data.get("groups") or [],
                                              "uid": data.get("uid", "")}
             if method == "DELETE":
-                sim.tokens.pop(data.get("token"), None)
-            return ok({"tokens": {k: v for k, v in sim.tokens.items()}})
+                sim.cluster.tokens.pop(data.get("token"), None)
+            return ok({"tokens": {k: v for k, v in sim.cluster.tokens.items()}})
         if what == "certs":
             if method != "POST" or not data.get("user"):
                 raise err_bad_request("POST {\"user\": ..., \"groups\": [...]}")
             cert, key = self.server.pki.issue_client(data["user"], data.get("groups") or [])
-            kc = kubeconfig_text(sim.port, self.server.pki.ca_pem, cert, key, data["user"])
+            kc = kubeconfig_text(sim.cluster.port, self.server.pki.ca_pem, cert, key, data["user"])
             return ok({"cert": cert, "key": key, "ca": self.server.pki.ca_pem, "kubeconfig": kc})
         if what in ("forbid", "faults"):
             lst = "deny_rules" if what == "forbid" else "faults"
             with sim.lock:
                 if method == "POST":
                     rules = data if isinstance(data, list) else [data]
-                    getattr(sim, lst).extend(rules)
+                    getattr(sim.cluster, lst).extend(rules)
                 elif method == "DELETE":
-                    setattr(sim, lst, [])
-                return ok({"rules": getattr(sim, lst)})
+                    setattr(sim.cluster, lst, [])
+                return ok({"rules": getattr(sim.cluster, lst)})
         if what == "load":
             return ok({"results": load_documents(sim, body.decode("utf-8"))})
         raise ApiError(status_obj(404, "NotFound", "unknown kube-sim admin endpoint /kube-sim/%s" % what,

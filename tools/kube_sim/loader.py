@@ -23,7 +23,7 @@ def load_documents(sim, text, ctx=None):
         kind = d.get("kind", "")
         m = d.get("metadata") or {}
         res = {"kind": kind, "name": m.get("name", ""), "namespace": m.get("namespace", "")}
-        rt = sim.type_for_api_version(d.get("apiVersion", ""), kind)
+        rt = sim.registry.type_for_api_version(d.get("apiVersion", ""), kind)
         if rt is None:
             res["result"] = 'no matches for kind "%s" in version "%s"' % (kind, d.get("apiVersion"))
             results.append(res)
@@ -33,14 +33,14 @@ def load_documents(sim, text, ctx=None):
             with sim.lock:
                 existing = sim.store.get(rt.skey, ns, m.get("name", ""))
             if existing is None or not m.get("name"):
-                sim.op_create(ctx, rt, ns, d)
+                sim.api.op_create(ctx, rt, ns, d)
                 res["result"] = "created"
             else:
                 body = deep(d)
                 body.setdefault("metadata", {})["resourceVersion"] = existing["metadata"]["resourceVersion"]
                 if rt.status and "status" in existing:
                     body["status"] = existing["status"]
-                code, _ = sim.op_update(ctx, rt, ns, m["name"], body)
+                code, _ = sim.api.op_update(ctx, rt, ns, m["name"], body)
                 res["result"] = "configured"
         except ApiError as e:
             res["result"] = "error"

@@ -1,5 +1,5 @@
-# server: composes kube-sim - the threaded TLS server, the Sim (cluster + verbs + admission + types +
-# tables + actors), bootstrap of default namespaces and the command line (main).
+# server: composes kube-sim - the threaded TLS server, the Sim (store, registry, types, admission chain,
+# API verbs, shared cluster settings, actors), bootstrap of default namespaces and the command line.
 
 import argparse
 import http.server
@@ -20,13 +20,14 @@ from .actors.pvc_binder import PVCBinder
 from .actors.snapshotter import Snapshotter
 from .actors.virt_api import VirtAPI
 from .admission import AdmissionChain
-from .api import ApiOps
-from .cluster import Cluster
+from .api import Api
+from .cluster import Cluster, Registry
 from .context import system_ctx
 from .handler import Handler
 from .loader import load_documents
 from .pki import PKI, kubeconfig_text
-from .types import TypesMixin
+from .store import Store
+from .types import Types
 from .util import log
 
 
@@ -66,16 +67,22 @@ ACTORS = (GarbageCollector, NamespaceLifecycle, ServiceAccounts, CRDCleanup, Sna
           VirtAPI)
 
 
-class Sim(ApiOps, TypesMixin, Cluster):
-    """The API server: the cluster state (store, registry), the verbs, defaulting and validation; it
-    holds the admission chain and the actors, which use it only through their Client."""
+class Sim:
+    """The API server, composed: it holds the store, the registry of served types, the types'
+    defaulting and validation, the admission chain, the API verbs (given the parts they use), the
+    shared cluster settings and the actors, which reach the rest only through their Client."""
 
     def __init__(self, opts):
-        Cluster.__init__(self, opts)
-        self.admission = AdmissionChain(self)
-        client = Client(self)
+        self.store = Store(opts.watch_history)
+        self.lock = self.store.lock
+        self.cluster = Cluster(opts)
+        self.registry = Registry()
+        self.types = Types(self.store, self.registry)
+        self.admission = AdmissionChain(self.store, self.registry, self.cluster)
+        self.api = Api(self.store, self.registry, self.types, self.admission, self.cluster)
+        client = Client(self.store, self.registry, self.api, self.cluster)
         self.actors = [cls(client) for cls in ACTORS]
-        self.runner = Runner(self.store, self.timers, self.actors, self.controllers)
+        self.runner = Runner(self.store, self.cluster.timers, self.actors, self.cluster.controllers)
 
     def actor(self, name):
         return next(a for a in self.actors if a.name == name)
@@ -145,11 +152,11 @@ def parse_args(argv):
 
 def bootstrap(sim, opts):
     ctx = system_ctx("kube-apiserver")
-    nrt = sim.lookup("", "v1", "namespaces")
+    nrt = sim.registry.lookup("", "v1", "namespaces")
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
-        sim.op_create(ctx, nrt, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        sim.api.op_create(ctx, nrt, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     if not opts.no_default_storageclass:
-        sim.op_create(ctx, sim.lookup("storage.k8s.io", "v1", "storageclasses"), "", {
+        sim.api.op_create(ctx, sim.registry.lookup("storage.k8s.io", "v1", "storageclasses"), "", {
             "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
             "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
             "provisioner": "kube-sim.csi.k8s.io", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate",
@@ -175,7 +182,7 @@ def main(argv=None):
     pki = PKI(d)
     pki.init()
     sim = Sim(opts)
-    sim.ca_pem = pki.ca_pem
+    sim.cluster.ca_pem = pki.ca_pem
     Handler.sim = sim
     Handler.opts = opts
     sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -187,11 +194,11 @@ def main(argv=None):
     except NotImplementedError:
         pass
     server = Server(("127.0.0.1", opts.port), Handler, sctx, pki)
-    sim.port = server.server_address[1]
+    sim.cluster.port = server.server_address[1]
     bootstrap(sim, opts)
     kc_path = os.path.abspath(opts.kubeconfig_out or os.path.join(d, "kubeconfig"))
     with open(kc_path, "w") as f:
-        f.write(kubeconfig_text(sim.port, pki.ca_pem, open(pki.path("admin.crt")).read(),
+        f.write(kubeconfig_text(sim.cluster.port, pki.ca_pem, open(pki.path("admin.crt")).read(),
                                 open(pki.path("admin.key")).read()))
     os.chmod(kc_path, 0o600)
     sim.start_controllers()
@@ -203,8 +210,8 @@ def main(argv=None):
     signal.signal(signal.SIGINT, on_signal)
     t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="serve", daemon=True)
     t.start()
-    sys.stdout.write(json.dumps({"kubeconfig": kc_path, "port": sim.port, "ca": pki.path("ca.crt"),
-                                 "server": "https://127.0.0.1:%d" % sim.port, "dir": d,
+    sys.stdout.write(json.dumps({"kubeconfig": kc_path, "port": sim.cluster.port, "ca": pki.path("ca.crt"),
+                                 "server": "https://127.0.0.1:%d" % sim.cluster.port, "dir": d,
                                  "clientCert": pki.path("admin.crt"), "clientKey": pki.path("admin.key"),
                                  "pid": os.getpid()}) + "\n")
     sys.stdout.flush()

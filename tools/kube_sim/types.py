@@ -88,7 +88,7 @@ def builtin_types():
 
 
 # ---------------------------------------------------------------------------
-# the cluster: registry, storage, admission, API operations
+# defaulting and validation
 
 WEBHOOK_SKEYS = ("admissionregistration.k8s.io/validatingwebhookconfigurations",
                  "admissionregistration.k8s.io/mutatingwebhookconfigurations")
@@ -109,10 +109,15 @@ def _is_protected_group(g):
     return g in ("k8s.io", "kubernetes.io") or g.endswith(".k8s.io") or g.endswith(".kubernetes.io")
 
 
-class TypesMixin:
-    """Per-type defaulting and validation (the registry strategies)."""
+class Types:
+    """Per-type defaulting and validation (the registry strategies); it reads the store (the default
+    StorageClass) and keeps the registry in step with the stored CRDs."""
 
-    def type_prepare_create(self, ctx, rt, obj, errs):
+    def __init__(self, store, registry):
+        self.store = store
+        self.registry = registry
+
+    def prepare_create(self, ctx, rt, obj, errs):
         sk = rt.skey
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else None
         m = obj["metadata"]
@@ -168,7 +173,7 @@ class TypesMixin:
             if CRD_CLEANUP_FINALIZER not in fins:
                 fins.append(CRD_CLEANUP_FINALIZER)
 
-    def type_prepare_update(self, ctx, rt, obj, old, errs, sub):
+    def prepare_update(self, ctx, rt, obj, old, errs, sub):
         sk = rt.skey
         if sub:
             return
@@ -190,7 +195,7 @@ class TypesMixin:
                 data[k] = base64.b64encode(str(v).encode()).decode()
 
     def default_storage_class(self):
-        with self.lock:
+        with self.store.lock:
             for (_, name), sc in sorted(self.store.objs["storage.k8s.io/storageclasses"].items()):
                 ann = (sc.get("metadata") or {}).get("annotations") or {}
                 if ann.get("storageclass.kubernetes.io/is-default-class") == "true":
@@ -351,6 +356,6 @@ class TypesMixin:
     def after_commit(self, rt, typ, obj, prev):
         if rt.skey == "apiextensions.k8s.io/customresourcedefinitions":
             if typ == "DELETED":
-                self.unregister_crd(obj["metadata"]["name"])
+                self.registry.unregister_crd(obj["metadata"]["name"])
             else:
-                self.register_crd(obj)
+                self.registry.register_crd(obj)

@@ -23,66 +23,69 @@ class Client:
     """An actor's only door to the cluster: reads from the store as from an informer's cache (under
     `lock` for a consistent view), writes through the API verbs as the named component."""
 
-    def __init__(self, sim):
-        self._sim = sim
-        self.lock = sim.store.lock
-        self.timers = sim.timers      # key -> due time; the Runner wakes for the earliest
+    def __init__(self, store, registry, api, cluster):
+        self._store = store
+        self._registry = registry
+        self._api = api
+        self._cluster = cluster
+        self.lock = store.lock
+        self.timers = cluster.timers  # key -> due time; the Runner wakes for the earliest
 
     # ---- reads (the informer cache) ----
 
     def get(self, skey, ns, name):
         with self.lock:
-            return self._sim.store.get(skey, ns, name)
+            return self._store.get(skey, ns, name)
 
     def objects(self, skey):
         """[((namespace, name), object)] of one storage key, sorted."""
         with self.lock:
-            return [(k, o) for k, o in sorted(self._sim.store.objs[skey].items())]
+            return [(k, o) for k, o in sorted(self._store.objs[skey].items())]
 
     def cache(self):
         """{storage key: {(namespace, name): object}}; hold `lock` while iterating."""
-        return self._sim.store.objs
+        return self._store.objs
 
     def locate_uid(self, uid):
         """(storage key, namespace, name) of the object with that uid, or None."""
         with self.lock:
-            return self._sim.store.uids.get(uid)
+            return self._store.uids.get(uid)
 
     def lookup(self, group, version, plural):
-        return self._sim.lookup(group, version, plural)
+        return self._registry.lookup(group, version, plural)
 
     def storage_type(self, skey):
-        return self._sim.storage_type(skey)
+        return self._registry.storage_type(skey)
 
     def types(self):
         with self.lock:
-            return list(self._sim.types.values())
+            return list(self._registry.served.values())
 
     def settings(self, actor):
         """The actor's knobs (flags, POST /kube-sim/snapshotter ...), a dict shared with the admin API."""
-        return getattr(self._sim, actor.replace("-", "_"))
+        return getattr(self._cluster, actor.replace("-", "_"))
 
     @property
     def ca_pem(self):
-        return self._sim.ca_pem
+        return self._cluster.ca_pem
 
     @property
     def freeze_log(self):
-        return self._sim.freeze_log
+        return self._cluster.freeze_log
 
     # ---- writes (the clientset) ----
 
     def create(self, ctx, rt, ns, obj):
-        return self._sim.op_create(ctx, rt, ns, obj)
+        return self._api.op_create(ctx, rt, ns, obj)
 
     def update(self, ctx, rt, ns, name, body, sub=""):
-        return self._sim.op_update(ctx, rt, ns, name, body, sub)
+        return self._api.op_update(ctx, rt, ns, name, body, sub)
 
     def patch(self, ctx, rt, ns, name, ctype, body, sub=""):
-        return self._sim.op_patch(ctx, rt, ns, name, ctype, body, sub)
+        return self._api.op_patch(ctx, rt, ns, name, ctype, body, sub)
 
     def delete(self, ctx, rt, ns, name, opts):
-        return self._sim.op_delete(ctx, rt, ns, name, opts)
+        return self._api.op_delete(ctx, rt, ns, name, opts)
 
     def merge_patch(self, component, rt, ns, name, patch, sub=""):
         return self.patch(system_ctx(component), rt, ns, name, "application/merge-patch+json", json.dumps(patch), sub)
