@@ -6,7 +6,7 @@ PKGS     := libmicrohttpd gnutls jansson yajl yaml-0.1 openssl libcurl
 TESTPKGS := criterion
 DEBS     := gcc make pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev \
             libyaml-dev libssl-dev libcurl4-openssl-dev libcriterion-dev \
-            libgnutls28-dev python3 openssl curl
+            libgnutls28-dev python3 python3-yaml openssl curl
 
 B        ?= build
 SANFLAGS ?=
@@ -57,7 +57,8 @@ deps:
 
 check-deps:
 	@pkg-config --exists $(PKGS) $(TESTPKGS) && command -v python3 >/dev/null \
-	  && command -v kubectl >/dev/null || $(MAKE) --no-print-directory deps
+	  && python3 -c 'import yaml' 2>/dev/null && command -v kubectl >/dev/null \
+	  || $(MAKE) --no-print-directory deps
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the tests of tools/kube-sim (tests/kube-sim/test_*.py, unittest, standard library only) and exits
+# Runs the tests of tools/kube-sim (tools/kube_sim/tests/test_*.py, unittest + python3-yaml) and exits
 # non-zero when one fails. Needs python3 and openssl; the kubectl tests run when kubectl is on PATH (or
 # $KUBECTL names one). Prints unittest's summary, then "N passed, N failed, N skipped".
 set -u
@@ -7,7 +7,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 for tool in python3 openssl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "kube-sim.sh: $tool is missing" >&2; exit 1; }
 done
-cd "$root/tests/kube-sim" || exit 1
+cd "$root/tools/kube_sim/tests" || exit 1
 exec python3 -W ignore::ResourceWarning - <<'PY'
 import sys
 import unittest

@@ -4,8 +4,6 @@ a tiny HTTPS admission webhook, and certificates made with the openssl tool."""
 import base64
 import http.client
 import http.server
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -20,7 +18,9 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+if os.path.join(ROOT, "tools") not in sys.path:
+    sys.path.insert(0, os.path.join(ROOT, "tools"))   # the kube_sim package
 KUBE_SIM = os.path.join(ROOT, "tools", "kube-sim")
 CRD_DIR = os.path.join(ROOT, "tools", "kube-sim-crds")
 
@@ -38,13 +38,6 @@ def _find_fixtures():
 FIXTURES = _find_fixtures()
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-
-def load_module():
-    loader = importlib.machinery.SourceFileLoader("kubesim_mod", KUBE_SIM)
-    spec = importlib.util.spec_from_loader("kubesim_mod", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
 
 def fixture_path(name):

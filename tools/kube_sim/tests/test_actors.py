@@ -10,7 +10,8 @@ import time
 import unittest
 import http.client
 
-from ksim_helper import KubeSim, CRD_DIR, FIXTURES, load_module
+from ksim_helper import KubeSim, CRD_DIR, FIXTURES
+from kube_sim.yamlio import yaml_load_all
 
 NS = "/api/v1/namespaces/default"
 SNAP = "/apis/snapshot.storage.k8s.io/v1"
@@ -233,12 +234,11 @@ class ActorsTest(unittest.TestCase):
         self.assertEqual(sim.json("GET", NS + "/configmaps")[0], 200)
 
     def test_yaml_parser_on_fixture_files(self):
-        mod = load_module()
         if FIXTURES:
-            docs = mod.yaml_load_all(open(os.path.join(FIXTURES, "webhook-configurations.yaml")).read())
+            docs = yaml_load_all(open(os.path.join(FIXTURES, "webhook-configurations.yaml")).read())
             self.assertEqual([d["metadata"]["name"] for d in docs],
                              ["vmsnapshot-validator", "vmsnapshot-mutator", "vmsnapshot-status-validator"])
-        docs = mod.yaml_load_all("a: |\n  x\n  y\nb: [1, 'two']\nc:\n- k: v\n  l: 'q'\n")
+        docs = yaml_load_all("a: |\n  x\n  y\nb: [1, 'two']\nc:\n- k: v\n  l: 'q'\n")
         self.assertEqual(docs, [{"a": "x\ny\n", "b": [1, "two"], "c": [{"k": "v", "l": "q"}]}])
 
 

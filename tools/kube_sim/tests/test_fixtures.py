@@ -9,7 +9,8 @@ import unittest
 import urllib.parse
 
 from ksim_helper import (KubeSim, need_fixtures, fixture_http, fixture_json, fixture_text, api_requests, scrub,
-                         load_module, FIXTURES, UUID_RE)
+                         FIXTURES, UUID_RE)
+from kube_sim.handler import pack_replay
 
 VS = "/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots"
 VR = "/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinerestores"
@@ -368,10 +369,9 @@ class ListAndWatchTest(SimCase):
         self.create_vs("snap-c")
 
     def test_pack_replay_matches_fixture(self):
-        mod = load_module()
         st, h, body, chunks = fixture_http("api-watch-replay-chunking.http")
         lines = [l + b"\n" for l in body.split(b"\n") if l]
-        self.assertEqual([len(c) for c in mod.pack_replay(lines)], chunks)
+        self.assertEqual([len(c) for c in pack_replay(lines)], chunks)
 
     def test_live_watch_one_event_per_chunk_and_bookmark(self):
         import threading

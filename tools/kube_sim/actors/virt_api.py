@@ -1,0 +1,69 @@
+# actors/virt_api: KubeVirt's virt-api freeze/unfreeze subresources and virt-handler's unfreeze
+# timer (the guest agent's freeze with an unfreeze deadline).
+
+import time
+
+from ..errors import ApiError, details_obj, status_obj
+from ..util import now_ts, parse_go_duration
+from .base import Actor
+
+
+class VirtAPI(Actor):
+    name = "virt-api"
+    switchable = False   # the freeze subresource is the API server's; its unfreeze timer always runs
+
+    def freeze(self, ctx, ns, name, op, body):
+        vmirt = self.api.lookup("kubevirt.io", "v1", "virtualmachineinstances")
+        rec = {"time": now_ts(), "op": op, "namespace": ns, "name": name, "user": ctx.user,
+               "body": body if body is not None else None}
+        try:
+            with self.api.lock:
+                vmi = self.api.get("kubevirt.io/virtualmachineinstances", ns, name)
+            if vmi is None:
+                raise ApiError(status_obj(404, "NotFound", 'virtualmachineinstance.kubevirt.io "%s" not found' % name,
+                                          details_obj(name, "kubevirt.io", "virtualmachineinstance")))
+            phase = (vmi.get("status") or {}).get("phase")
+            if phase and phase != "Running":
+                raise ApiError(status_obj(409, "Conflict", 'Operation cannot be fulfilled on virtualmachineinstance.'
+                                          'kubevirt.io "%s": VMI is not running' % name,
+                                          details_obj(name, "kubevirt.io", "virtualmachineinstance")))
+            f = (self.api.settings("kubevirt").get("fail") or {}).get("%s/%s" % (ns, name)) or \
+                self.api.settings("kubevirt").get("failFreeze" if op == "freeze" else "failUnfreeze")
+            if isinstance(f, dict) and (f.get("op") in (None, op)):
+                code = int(f.get("code", 500))
+                raise ApiError(status_obj(code, f.get("reason", "InternalError" if code == 500 else ""),
+                                          f.get("message", "%s failed" % op)))
+            if op == "freeze":
+                self.api.merge_patch("virt-handler", vmirt, ns, name, {"status": {"fsFreezeStatus": "frozen"}}, "status")
+                timeout = parse_go_duration((body or {}).get("unfreezeTimeout")) if isinstance(body, dict) else None
+                if timeout:
+                    self.api.timers[("thaw", ns, name)] = time.time() + timeout
+            else:
+                self.api.merge_patch("virt-handler", vmirt, ns, name, {"status": {"fsFreezeStatus": None}}, "status")
+                self.api.timers.pop(("thaw", ns, name), None)
+            rec["result"] = 200
+            return 200
+        except ApiError as e:
+            rec["result"] = e.code
+            rec["error"] = e.status.get("message")
+            raise
+        finally:
+            with self.api.lock:
+                self.api.freeze_log.append(rec)
+
+    def run(self):
+        now = time.time()
+        vmirt = self.api.lookup("kubevirt.io", "v1", "virtualmachineinstances")
+        for key, due in list(self.api.timers.items()):
+            if key[0] == "thaw" and now >= due:
+                self.api.timers.pop(key, None)
+                if vmirt is None:
+                    continue
+                try:
+                    self.api.merge_patch("virt-handler", vmirt, key[1], key[2], {"status": {"fsFreezeStatus": None}},
+                                "status")
+                    with self.api.lock:
+                        self.api.freeze_log.append({"time": now_ts(), "op": "auto-thaw", "namespace": key[1],
+                                                "name": key[2], "user": "virt-handler", "result": 200})
+                except ApiError:
+                    pass
