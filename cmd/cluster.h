@@ -5,7 +5,9 @@
 #define VMSNAPD_CMD_CLUSTER_H
 
 #include "kube/errors.h"
+#include "reconciler/controllers.h"
 #include "kube/store.h"
+#include "webhook/metrics.h"
 #include "webhook/review.h"
 
 struct cmd_cluster_opts {
@@ -19,6 +21,7 @@ struct cmd_cluster_opts {
     long token_reread_ms;              /* bearer token file re-read */
     long resync_ms;                    /* informer resync; 0: off */
     long live_get_ms;                  /* timeout of a state door GET */
+    struct rc_opts rc;                 /* the controllers' timers */
 };
 
 struct cmd_cluster;
@@ -40,6 +43,10 @@ const struct wh_lookup *cmd_cluster_lookup(struct cmd_cluster *c);
 
 /* 1 once every cache the webhook reads has synced. Thread-safe. */
 int cmd_cluster_synced(struct cmd_cluster *c);
+
+/* The reconciler metrics hook for /metrics (borrowed, lives as long as
+ * c), or NULL without controllers. */
+const struct wh_metrics_extra *cmd_cluster_metrics(struct cmd_cluster *c);
 
 /* Stops leading (reconcilers stop at once) and releases the Lease. */
 void cmd_cluster_stop_leader(struct cmd_cluster *c);

@@ -88,7 +88,10 @@ static const char serve_usage[] =
     "  --token-reread DUR       bearer token file re-read period (1m)\n"
     "  --resync DUR             informer resync period (0: off)\n"
     "  --live-get-timeout DUR   a cache miss is read live within this "
-    "(2s)\n";
+    "(2s)\n"
+    "  --snapshot-retry-interval DUR  re-try a blocked source lock and a "
+    "failed\n"
+    "                           freeze after this (5s)\n";
 
 struct serve_opts {
     const char *listen, *cert, *key, *policy;
@@ -100,7 +103,7 @@ struct serve_opts {
     const char *kubeconfig, *context, *ns, *identity, *controllers;
     int leader_elect;
     int64_t lease_duration, renew_deadline, retry_period, token_reread, resync,
-        live_get_timeout;
+        live_get_timeout, snapshot_retry;
     char hostname[256];
 };
 
@@ -231,6 +234,8 @@ static const struct serve_opt {
     {"resync", OPT_DURATION, offsetof(struct serve_opts, resync), 0},
     {"live-get-timeout", OPT_DURATION,
      offsetof(struct serve_opts, live_get_timeout), 0},
+    {"snapshot-retry-interval", OPT_DURATION,
+     offsetof(struct serve_opts, snapshot_retry), 0},
 };
 #define NOPTS (sizeof(serve_opts_table) / sizeof(serve_opts_table[0]))
 
@@ -496,6 +501,7 @@ static int start_cluster(struct serve *sv, struct kube_err *err)
         .token_reread_ms = (long)(o->token_reread / NS_PER_MS),
         .resync_ms = (long)(o->resync / NS_PER_MS),
         .live_get_ms = (long)(o->live_get_timeout / NS_PER_MS),
+        .rc = {.retry_ms = (long)(o->snapshot_retry / NS_PER_MS)},
     };
     int rc = cmd_cluster_start(&sv->cluster, &co, err);
 
@@ -546,6 +552,9 @@ static int start(struct serve *sv)
         }
         if (rc == KUBE_OK)
             rc = wh_server_start(&sv->srv, &cfg, creds, policy, &err);
+        if (rc == KUBE_OK && sv->cluster)
+            wh_metrics_set_extra(wh_server_metrics(sv->srv),
+                                 cmd_cluster_metrics(sv->cluster));
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     if (rc < 0) {
@@ -661,6 +670,7 @@ int cmd_serve(int argc, char **argv)
                 .retry_period = 2 * NS_PER_S,
                 .token_reread = 60 * NS_PER_S,
                 .live_get_timeout = 2 * NS_PER_S,
+                .snapshot_retry = 5 * NS_PER_S,
             },
     };
     int rc = parse_args(&sv.opts, argc, argv);

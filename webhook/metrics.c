@@ -53,6 +53,7 @@ struct wh_metrics {
     atomic_uint_fast64_t reload_failures[2];
     atomic_int_fast64_t cert_expiry;
     atomic_int_fast64_t connections;
+    _Atomic(const struct wh_metrics_extra *) extra;
 };
 
 int wh_metrics_new(struct wh_metrics **out, const char *const *paths,
@@ -267,6 +268,7 @@ int wh_metrics_render(char **out, size_t *outlen, struct wh_metrics *m,
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
+    const struct wh_metrics_extra *x;
     int bad;
 
     if (!f)
@@ -274,6 +276,9 @@ int wh_metrics_render(char **out, size_t *outlen, struct wh_metrics *m,
     render_requests(f, m);
     render_latency(f, m);
     render_others(f, m);
+    x = atomic_load(&m->extra);
+    if (x)
+        x->fn(f, x->ctx);
     bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         free(buf);
@@ -282,4 +287,10 @@ int wh_metrics_render(char **out, size_t *outlen, struct wh_metrics *m,
     *out = buf;
     *outlen = len;
     return KUBE_OK;
+}
+
+void wh_metrics_set_extra(struct wh_metrics *m,
+                          const struct wh_metrics_extra *x)
+{
+    atomic_store(&m->extra, x);
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kube/errors.h"
 
@@ -58,6 +59,19 @@ void wh_metrics_set_cert_expiry(struct wh_metrics *m, int64_t unix_seconds);
 /* Adds delta (+1 opened, -1 closed) to the open TLS connections gauge.
  * Thread-safe, lock-free. */
 void wh_metrics_connections_add(struct wh_metrics *m, int delta);
+
+/* Metrics rendered after ours by another part of the daemon (the
+ * reconcilers): fn writes Prometheus text to f. Owned by the caller and
+ * alive until unset or the set is freed. */
+struct wh_metrics_extra {
+    void (*fn)(FILE *f, void *ctx);
+    void *ctx;
+};
+
+/* Installs x (NULL removes). Thread-safe: a render in progress uses the
+ * old or the new one. */
+void wh_metrics_set_extra(struct wh_metrics *m,
+                          const struct wh_metrics_extra *x);
 
 /* Renders every metric into *out (malloc'd, NUL-terminated, caller frees;
  * *outlen without the NUL). Counters that were never incremented are left
