@@ -128,9 +128,10 @@ int rc_has_finalizer(const json_t *obj, const char *f)
 
 /* [test path == old (null when absent), replace (add when absent) path
  * with new]: optimistic concurrency on one list. Steals repl. */
-static int patch_list_new(struct rc_call *c, const struct kube_gvr *gvr,
-                          const json_t *obj, const char *path, const char *key,
-                          json_t *repl, struct kube_err *err)
+static int patch_list_new(json_t **out, struct rc_call *c,
+                          const struct kube_gvr *gvr, const json_t *obj,
+                          const char *path, const char *key, json_t *repl,
+                          struct kube_err *err)
 {
     const json_t *old = json_object_get(json_object_get(obj, "metadata"), key);
     json_t *ops =
@@ -149,16 +150,16 @@ static int patch_list_new(struct rc_call *c, const struct kube_gvr *gvr,
     if (!ops)
         return kube_err_set(err, KUBE_ENOMEM, "out of memory");
     r.body = ops;
-    rc = rc_api_do(NULL, c, &r, NULL, err);
+    rc = rc_api_do(out, c, &r, NULL, err);
     json_decref(ops);
     /* a failed test is the server's generic 422: the list moved under us,
      * which is a conflict to re-read, not a bad request */
     return rc == KUBE_EINVAL ? KUBE_ECONFLICT : rc;
 }
 
-int rc_api_finalizer(struct rc_call *c, const struct kube_gvr *gvr,
-                     const json_t *obj, const char *f, int add,
-                     struct kube_err *err)
+int rc_api_finalizer(json_t **out, struct rc_call *c,
+                     const struct kube_gvr *gvr, const json_t *obj,
+                     const char *f, int add, struct kube_err *err)
 {
     const json_t *old =
         json_object_get(json_object_get(obj, "metadata"), "finalizers");
@@ -166,6 +167,8 @@ int rc_api_finalizer(struct rc_call *c, const struct kube_gvr *gvr,
     size_t i;
     int rc;
 
+    if (out)
+        *out = NULL;
     if (rc_has_finalizer(obj, f) == add)
         return KUBE_OK;
     list = json_array();
@@ -178,8 +181,8 @@ int rc_api_finalizer(struct rc_call *c, const struct kube_gvr *gvr,
     }
     if (add)
         json_array_append_new(list, json_string(f));
-    rc = patch_list_new(c, gvr, obj, "/metadata/finalizers", "finalizers", list,
-                        err);
+    rc = patch_list_new(out, c, gvr, obj, "/metadata/finalizers", "finalizers",
+                        list, err);
     return rc == KUBE_ENOTFOUND && !add ? KUBE_OK : rc;
 }
 
@@ -213,7 +216,7 @@ int rc_api_drop_owner(struct rc_call *c, const struct kube_gvr *gvr,
         json_decref(list);
         return KUBE_OK;
     }
-    return patch_list_new(c, gvr, obj, "/metadata/ownerReferences",
+    return patch_list_new(NULL, c, gvr, obj, "/metadata/ownerReferences",
                           "ownerReferences", list, err);
 }
 

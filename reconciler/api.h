@@ -53,9 +53,12 @@ int rc_has_finalizer(const json_t *obj, const char *f);
 /* Adds (add 1) or removes (add 0) finalizer f on obj (borrowed: the object
  * as read) with [test the list read, replace (or add) the new list]. A
  * no-op when nothing changes. A test that fails (the list moved) comes
- * back as KUBE_ECONFLICT; a missing object as KUBE_OK when removing. */
-int rc_api_finalizer(struct rc_call *c, const struct kube_gvr *gvr,
-                     const json_t *obj, const char *f, int add,
+ * back as KUBE_ECONFLICT; a missing object as KUBE_OK when removing. *out,
+ * when not NULL, is the object as patched (new reference; NULL when no
+ * patch was sent): later writes carry its resourceVersion. */
+int rc_api_finalizer(json_t **out, struct rc_call *c,
+                     const struct kube_gvr *gvr, const json_t *obj,
+                     const char *f, int add,
                      struct kube_err *err) KUBE_MUST_CHECK;
 
 /* A new {apiVersion, kind, name, uid, controller, blockOwnerDeletion}

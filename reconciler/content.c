@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kube/duration.h"
 #include "kube/json.h"
 #include "kube/log.h"
 #include "reconciler/api.h"
@@ -100,7 +101,7 @@ static int wind_down(struct cpass *p, int *done)
         if (rc < 0)
             return rc;
     }
-    rc = rc_api_finalizer(p->c, &rc_gvr_content, p->content,
+    rc = rc_api_finalizer(NULL, p->c, &rc_gvr_content, p->content,
                           RC_CONTENT_FINALIZER, 0, &p->err);
     *done = del;
     return rc;
@@ -316,7 +317,7 @@ static int steps(struct cpass *p)
         return KUBE_OK;
     }
     if (p->snap && rc_deadline(&dms, &left, p->snap, NULL) == KUBE_OK)
-        snprintf(dl, sizeof(dl), "%llds", (long long)(dms / 1000));
+        kube_duration_format(dl, sizeof(dl), dms * 1000000); /* "5m0s" */
     p->statuses = json_array();
     json_array_foreach(backups, i, b)
     {

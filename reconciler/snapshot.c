@@ -164,7 +164,7 @@ static int release(struct pass *p)
     if (p->content && rc_should_delete_content(p->snap, p->content) &&
         !rc_deleting(p->content) && !p->exceeded)
         return KUBE_OK; /* the DELETE has not shown in the cache yet */
-    return rc_api_finalizer(p->c, &rc_gvr_snapshot, p->snap,
+    return rc_api_finalizer(NULL, p->c, &rc_gvr_snapshot, p->snap,
                             RC_SNAPSHOT_FINALIZER, 0, &p->err);
 }
 
@@ -184,9 +184,16 @@ static int steps(struct pass *p)
 
     if (rc < 0)
         return rc;
-    if (!p->terminating)
-        rc = rc_api_finalizer(p->c, &rc_gvr_snapshot, p->snap,
+    if (!p->terminating) {
+        json_t *patched = NULL;
+        rc = rc_api_finalizer(&patched, p->c, &rc_gvr_snapshot, p->snap,
                               RC_SNAPSHOT_FINALIZER, 1, &p->err);
+        if (json_is_object(patched)) { /* the status write carries its RV */
+            json_decref(p->snap);
+            p->snap = patched;
+        } else
+            json_decref(patched);
+    }
     if (rc == KUBE_OK)
         rc = lock_and_content(p);
     if (rc == KUBE_OK)

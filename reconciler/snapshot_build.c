@@ -238,6 +238,8 @@ static void phase_and_progress(json_t *st, const struct rc_status_in *in)
         set_condition(st, "Progressing", 0, "Operation failed");
     } else if (strcmp(phase, "Succeeded") == 0 ||
                json_object_get(st, "creationTime")) {
+        if (strcmp(phase, "Succeeded") != 0 && in->src->vm)
+            update_indications(st, in->src); /* as taken, if never shown */
         json_object_set_new(st, "phase", json_string("Succeeded"));
         set_condition(st, "Progressing", 0, "Operation complete");
         if (in->content)

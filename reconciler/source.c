@@ -146,7 +146,8 @@ int rc_source_lock(struct rc_call *c, struct rc_source *src, const json_t *snap,
         if (rc < 0)
             return rc;
     }
-    rc = rc_api_finalizer(c, &rc_gvr_vm, src->vm, RC_SOURCE_FINALIZER, 1, err);
+    rc = rc_api_finalizer(NULL, c, &rc_gvr_vm, src->vm, RC_SOURCE_FINALIZER, 1,
+                          err);
     if (rc < 0)
         return rc; /* a partial lock, completed on a later pass */
     src->locked = 1;
@@ -162,7 +163,8 @@ int rc_source_unlock(struct rc_call *c, struct rc_source *src, const char *name,
     if (!src->vm ||
         strcmp(kube_json_str0(src->vm, "status.snapshotInProgress"), name) != 0)
         return KUBE_OK;
-    rc = rc_api_finalizer(c, &rc_gvr_vm, src->vm, RC_SOURCE_FINALIZER, 0, err);
+    rc = rc_api_finalizer(NULL, c, &rc_gvr_vm, src->vm, RC_SOURCE_FINALIZER, 0,
+                          err);
     if (rc == KUBE_OK)
         rc = put_in_progress(c, src->vm, NULL, err);
     if (rc == KUBE_ENOTFOUND)
