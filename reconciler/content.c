@@ -228,12 +228,33 @@ static void set_error(json_t *st, const char *msg)
 }
 
 /* §5.1 steps 6-8: the status, written when it changed. */
+/* 1 when st says nothing yet: no content status so far, and its
+ * VolumeSnapshots have no status of their own (just created). Their
+ * first status brings the next reconcile; writing now would cost a
+ * content and a snapshot status write for no news. */
+static int nothing_to_say(const struct cpass *p, const json_t *st)
+{
+    const json_t *e;
+    size_t i;
+
+    if (json_object_get(p->content, "status") ||
+        json_object_get(st, "creationTime") || json_object_get(st, "error"))
+        return 0;
+    json_array_foreach(json_object_get(st, "volumeSnapshotStatus"), i, e)
+    {
+        if (json_object_size(e) > 1)
+            return 0;
+    }
+    return json_array_size(json_object_get(st, "volumeSnapshotStatus")) > 0;
+}
+
 static int write_status(struct cpass *p, json_t *st)
 {
     json_t *obj;
     int rc;
 
-    if (json_equal(st, json_object_get(p->content, "status")))
+    if (json_equal(st, json_object_get(p->content, "status")) ||
+        nothing_to_say(p, st))
         return KUBE_OK;
     obj = json_deep_copy(p->content);
     if (!obj || json_object_set(obj, "status", st) < 0) {
