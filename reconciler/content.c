@@ -114,14 +114,54 @@ static void append_name(char *buf, size_t len, const char *name)
     snprintf(buf + used, len - used, "%s%s", used ? "," : "", name);
 }
 
-/* One backup's VolumeSnapshot: found, created, or recorded missing. */
-static int one_volume(struct cpass *p, const json_t *b, const char *dl)
+/* Freezes the guest once per pass, then creates the VolumeSnapshot of
+ * backup b; *vs is the object as created (NULL when it existed). */
+static int create_volume_snapshot(json_t **vs, struct cpass *p, const json_t *b,
+                                  const char *dl)
 {
     const char *name = kube_json_str0(b, "volumeSnapshotName");
     const char *vm =
         kube_json_str0(p->content, "spec.source.virtualMachine.metadata.name");
-    json_t *vs = NULL, *e;
+    char cls[RC_NAME_MAX];
+    json_t *obj = NULL;
     int rc = KUBE_OK;
+
+    if (!p->froze) {
+        rc = rc_source_freeze(p->c, &p->src, dl, &p->froze, &p->err);
+        p->freeze_error = rc < 0;
+        if (rc < 0)
+            return rc;
+        p->src.frozen |= p->froze; /* once per pass */
+    }
+    rc = rc_volume_snapshot_class(
+        cls, sizeof(cls), p->env->store,
+        kube_json_str0(b, "persistentVolumeClaim.spec.storageClassName"),
+        &p->err);
+    if (rc == KUBE_OK && !*cls)
+        rc = kube_err_set(&p->err, KUBE_EINVAL,
+                          "%s/%s VolumeSnapshot requested but no "
+                          "VolumeSnapshotClass",
+                          p->c->ns, name);
+    if (rc == KUBE_OK)
+        obj = rc_volume_snapshot_build(p->content, b, vm, cls);
+    if (rc == KUBE_OK)
+        rc = obj ? rc_api_create(vs, p->c, &rc_gvr_volsnap, p->c->ns, obj,
+                                 &p->err)
+                 : KUBE_ENOMEM;
+    if (rc == KUBE_OK)
+        rc_event(p->c, p->content, "Normal", "SuccessfulVolumeSnapshotCreate",
+                 "Successfully created VolumeSnapshot %s", name);
+    json_decref(obj);
+    return rc;
+}
+
+/* One backup's VolumeSnapshot: found, created, or recorded missing. */
+static int one_volume(struct cpass *p, const json_t *b, const char *dl)
+{
+    const char *name = kube_json_str0(b, "volumeSnapshotName");
+    json_t *vs = NULL, *e;
+    const json_t *st;
+    int rc;
 
     if (kube_store_get(&vs, p->env->store, "VolumeSnapshot", p->c->ns, name) <
         0)
@@ -137,41 +177,13 @@ static int one_volume(struct cpass *p, const json_t *b, const char *dl)
         return KUBE_OK;
     }
     if (!vs) {
-        char cls[RC_NAME_MAX];
-        json_t *obj;
-        if (!p->froze) {
-            rc = rc_source_freeze(p->c, &p->src, dl, &p->froze, &p->err);
-            p->freeze_error = rc < 0;
-            if (rc < 0)
-                return rc;
-            p->src.frozen |= p->froze; /* once per pass */
-        }
-        rc = rc_volume_snapshot_class(
-            cls, sizeof(cls), p->env->store,
-            kube_json_str0(b, "persistentVolumeClaim.spec.storageClassName"),
-            &p->err);
-        if (rc == KUBE_OK && !*cls)
-            rc = kube_err_set(&p->err, KUBE_EINVAL,
-                              "%s/%s VolumeSnapshot requested but no "
-                              "VolumeSnapshotClass",
-                              p->c->ns, name);
-        obj = rc == KUBE_OK ? rc_volume_snapshot_build(p->content, b, vm, cls)
-                            : NULL;
-        if (rc == KUBE_OK)
-            rc = obj ? rc_api_create(&vs, p->c, &rc_gvr_volsnap, p->c->ns, obj,
-                                     &p->err)
-                     : KUBE_ENOMEM;
-        if (rc == KUBE_OK)
-            rc_event(p->c, p->content, "Normal",
-                     "SuccessfulVolumeSnapshotCreate",
-                     "Successfully created VolumeSnapshot %s", name);
-        json_decref(obj);
+        rc = create_volume_snapshot(&vs, p, b, dl);
         if (rc < 0)
             return rc;
     }
     e = json_pack("{s:s}", "volumeSnapshotName", name);
-    if (vs && json_object_get(vs, "status")) {
-        const json_t *st = json_object_get(vs, "status");
+    st = json_object_get(vs, "status");
+    if (e && json_is_object(st)) {
         if (kube_json_str(st, "creationTime"))
             json_object_set(e, "creationTime",
                             json_object_get(st, "creationTime"));
