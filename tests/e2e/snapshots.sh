@@ -363,6 +363,10 @@ expect_has "metrics: reconcile histogram" "$m" 'vmsnapd_reconcile_duration_secon
 expect_has "metrics: API requests" "$m" 'vmsnapd_reconcile_api_requests_total{verb="POST",code="201"}'
 expect_has "metrics: queue depth" "$m" 'vmsnapd_reconcile_queue_depth{controller="content"}'
 
+kill -TERM "$pid_d2"
+d2_rc=0
+wait "$pid_d2" || d2_rc=$?
+expect_eq "d2 drains and exits 0 on SIGTERM (under ASan: no leak)" "$d2_rc" 0
 if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/d*.err; then
   ko "no sanitizer report" "$(grep -h -m 20 -E 'Sanitizer|runtime error|#[0-9]' "$T"/d*.err)"
 fi
