@@ -158,15 +158,20 @@ int rc_source_lock(struct rc_call *c, struct rc_source *src, const json_t *snap,
 int rc_source_unlock(struct rc_call *c, struct rc_source *src, const char *name,
                      struct kube_err *err)
 {
+    json_t *patched = NULL;
     int rc;
 
     if (!src->vm ||
         strcmp(kube_json_str0(src->vm, "status.snapshotInProgress"), name) != 0)
         return KUBE_OK;
-    rc = rc_api_finalizer(NULL, c, &rc_gvr_vm, src->vm, RC_SOURCE_FINALIZER, 0,
-                          err);
+    rc = rc_api_finalizer(&patched, c, &rc_gvr_vm, src->vm, RC_SOURCE_FINALIZER,
+                          0, err);
+    /* the status write carries the resourceVersion the patch made (the
+     * one read is stale by then: a sure 409) */
     if (rc == KUBE_OK)
-        rc = put_in_progress(c, src->vm, NULL, err);
+        rc = put_in_progress(c, json_is_object(patched) ? patched : src->vm,
+                             NULL, err);
+    json_decref(patched);
     if (rc == KUBE_ENOTFOUND)
         rc = KUBE_OK; /* the VM is gone: nothing left to unlock */
     if (rc == KUBE_OK)

@@ -67,13 +67,18 @@ def snap_doc(name, vm, **extra):
     return d
 
 
-def metrics(port, certs):
+def metrics_text(port, certs):
     ctx = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
     ctx.check_hostname = False
     c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
     c.request("GET", "/metrics")
     text = c.getresponse().read().decode()
     c.close()
+    return text
+
+
+def metrics(port, certs):
+    text = metrics_text(port, certs)
     writes = 0
     for m in re.finditer(r'vmsnapd_reconcile_api_requests_total\{verb="(\w+)",code="(\w+)"\} (\d+)', text):
         if m.group(1) != "GET":
@@ -220,8 +225,12 @@ def main():
         if len(lat) < a.burst:
             raise RuntimeError("only %d of %d Ready" % (len(lat), a.burst))
         p99 = lat[min(len(lat) - 1, int(round(0.99 * len(lat))) - 1)]
-        print("reconcile: create -> Ready over %d snapshots created at once: median %.2f s, p99 %.2f s" %
-              (a.burst, statistics.median(lat), p99))
+        text = metrics_text(port, os.path.join(tmp, "certs"))
+        retries = sum(int(x) for x in re.findall(r"vmsnapd_reconcile_retries_total\{[^}]*\} (\d+)", text))
+        conflicts = sum(int(x) for x in re.findall(r'api_requests_total\{verb="\w+",code="409"\} (\d+)', text))
+        print("reconcile: create -> Ready over %d snapshots created at once: median %.2f s, p99 %.2f s "
+              "(retried reconciles so far: %d, 409 answers: %d)" % (a.burst, statistics.median(lat), p99,
+                                                                    retries, conflicts))
 
         # MANY snapshots in the cluster (taken already: Succeeded, with the finalizer)
         cpu0, _ = proc_stat(sv.pid)
