@@ -35,10 +35,12 @@ static int load(struct cpass *p)
         kube_json_str0(p->content, "spec.virtualMachineSnapshotName");
     int64_t dl, left;
 
-    if (!*sname)
-        return kube_err_set(&p->err, KUBE_EINVAL,
-                            "VirtualMachineSnapshotName is not initialized "
-                            "in vm snapshot content");
+    if (!*sname) { /* the spec is immutable: retrying cannot help */
+        kube_err_set(&p->err, KUBE_EINVAL,
+                     "VirtualMachineSnapshotName is not initialized in vm "
+                     "snapshot content");
+        return RC_NORETRY;
+    }
     if (kube_store_get(&p->snap, p->env->store, "VirtualMachineSnapshot",
                        p->c->ns, sname) < 0)
         p->snap = NULL;
@@ -338,7 +340,7 @@ static int steps(struct cpass *p)
     size_t i;
     int rc = load(p), done = 0;
 
-    if (rc < 0)
+    if (rc != KUBE_OK)
         return rc;
     if (p->terminating) {
         rc = wind_down(p, &done);
@@ -381,7 +383,7 @@ int rc_content_reconcile(struct rc_call *c)
     if (rc < 0 && p.froze && rc_source_unfreeze(c, &p.src, 0, &uerr) < 0)
         kube_log(KUBE_LOG_WARN, "unfreeze failed", "{s:s, s:s, s:s}",
                  "namespace", c->ns, "content", c->name, "error", uerr.msg);
-    if (rc < 0 && rc != KUBE_ECONFLICT)
+    if ((rc < 0 && rc != KUBE_ECONFLICT) || rc == RC_NORETRY)
         kube_log(KUBE_LOG_WARN, "content reconcile failed", "{s:s, s:s, s:s}",
                  "namespace", c->ns, "name", c->name, "error", p.err.msg);
     rc_source_free(&p.src);

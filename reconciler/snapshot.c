@@ -40,8 +40,8 @@ static int load(struct pass *p)
                        "VirtualMachineSnapshotContent", p->c->ns, cname) < 0)
         p->content = NULL;
     rc = rc_deadline(&p->deadline_ms, &p->left_ms, p->snap, &p->err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) /* the spec is immutable: a retry reads the same text */
+        return rc == KUBE_EINVAL ? RC_NORETRY : rc;
     phase = kube_json_str0(p->snap, "status.phase");
     p->progressing =
         strcmp(phase, "Failed") != 0 && strcmp(phase, "Succeeded") != 0;
@@ -182,7 +182,7 @@ static int steps(struct pass *p)
 {
     int rc = load(p);
 
-    if (rc < 0)
+    if (rc != KUBE_OK)
         return rc;
     if (!p->terminating) {
         json_t *patched = NULL;
@@ -223,13 +223,13 @@ int rc_snapshot_reconcile(struct rc_call *c)
                        c->name) < 0)
         return KUBE_OK; /* gone: nothing left to do */
     rc = steps(&p);
-    if (rc < 0 && rc != KUBE_ECONFLICT)
+    if ((rc < 0 && rc != KUBE_ECONFLICT) || rc == RC_NORETRY)
         kube_log(KUBE_LOG_WARN, "snapshot reconcile failed", "{s:s, s:s, s:s}",
                  "namespace", c->ns, "name", c->name, "error", p.err.msg);
     rc_source_free(&p.src);
     json_decref(p.content);
     json_decref(p.snap);
-    return rc == KUBE_EINVAL && !*p.err.msg ? RC_NORETRY : rc;
+    return rc;
 }
 
 /* The snapshots of VM ns/name (events on VMs and VMIs). */
