@@ -101,18 +101,16 @@ Test(rc_snapshot_logic, source_state)
         struct rc_source s;
 
         rc_source_state(&s, vm, vmi, "snap");
-        cr_expect_eq(s.exists, source_cases[i].exists, "%s: exists",
-                     source_cases[i].name);
-        cr_expect_eq(s.online, source_cases[i].online, "%s: online",
-                     source_cases[i].name);
-        cr_expect_eq(s.paused, source_cases[i].paused, "%s: paused",
-                     source_cases[i].name);
-        cr_expect_eq(s.guest_agent, source_cases[i].agent, "%s: agent",
-                     source_cases[i].name);
-        cr_expect_eq(s.frozen, source_cases[i].frozen, "%s: frozen",
-                     source_cases[i].name);
-        cr_expect_eq(s.locked, source_cases[i].locked, "%s: locked",
-                     source_cases[i].name);
+        int got[] = {s.exists, s.online,      s.paused,
+                     s.frozen, s.guest_agent, s.locked};
+        int want[] = {source_cases[i].exists, source_cases[i].online,
+                      source_cases[i].paused, source_cases[i].frozen,
+                      source_cases[i].agent,  source_cases[i].locked};
+        for (size_t f = 0; f < sizeof(got) / sizeof(got[0]); f++)
+            cr_expect_eq(got[f], want[f],
+                         "%s: flag %zu (exists, online, "
+                         "paused, frozen, agent, locked)",
+                         source_cases[i].name, f);
         cr_expect_str_eq(s.lock_msg, source_cases[i].msg, "%s",
                          source_cases[i].name);
         json_decref(vm);
