@@ -140,7 +140,8 @@ int rc_volume_snapshot_name(char *out, size_t len, const char *snapshot_uid,
  * `volume "<vol>" cannot be snapshotted: StorageClass "<sc>" has no
  * VolumeSnapshotClass` (or `...: PersistentVolumeClaim "<pvc>" has no
  * StorageClass`). Otherwise 0 and *out a new reference; negative codes
- * (KUBE_ENOMEM, KUBE_EINVAL with err: several default classes, no uid). */
+ * (KUBE_ENOMEM; KUBE_EINVAL with err: several matching classes and no
+ * default among them, or no metadata.uid). */
 int rc_content_build(json_t **out, char *fail, size_t fail_len,
                      struct kube_store *st, const json_t *snapshot,
                      const json_t *vm, const json_t *revision_vm,
@@ -197,8 +198,10 @@ void rc_content_eval_free(struct rc_content_eval *e);
  * when exceeded (phase already Failed, or still progressing and past
  * creationTimestamp + deadline), 0 when not, KUBE_EINVAL with err for an
  * unparsable spec.failureDeadline or creationTimestamp. *left_ms gets the
- * ms until the deadline when it is ahead (a timed re-queue), else 0 (no
- * deadline: "0"; or passed; or Succeeded/Failed). Default 5m. */
+ * ms until the deadline when it is ahead (a timed re-queue; 1 when now is
+ * exactly the deadline, so it is looked at once more), else 0 (no
+ * deadline: "0"; or passed; or Succeeded/Failed: KubeVirt re-queues a
+ * Succeeded snapshot until its deadline for nothing). Default 5m. */
 int rc_deadline(int64_t *left_ms, const json_t *snapshot, int64_t now_ms,
                 struct kube_err *err) KUBE_MUST_CHECK;
 
@@ -213,9 +216,14 @@ struct rc_snapshot_in {
 };
 
 /* §4.4 (with §4.2): the snapshot's new status as a new reference in *out,
- * computed from in->snapshot's status (never modified). A condition keeps
- * its lastTransitionTime when status and reason are unchanged; changed or
- * new ones get now_ms; lastProbeTime is null. Returns 0 or KUBE_ENOMEM. */
+ * computed from in->snapshot's status (never modified). Each condition's
+ * final value is worked out first, then merged once: it keeps its
+ * lastTransitionTime when status and reason are unchanged, a changed or
+ * new one gets now_ms (KubeVirt sets Progressing twice when in error and
+ * can move the time for nothing); new types are appended in KubeVirt's
+ * order (Failure, Progressing, Ready); lastProbeTime is null and message
+ * absent. Succeeded fills snapshotVolumes and PartialSnapshot from
+ * in->content. Returns 0 or KUBE_ENOMEM. */
 int rc_snapshot_status(json_t **out,
                        const struct rc_snapshot_in *in) KUBE_MUST_CHECK;
 
