@@ -12,20 +12,21 @@
 #include "kube/log.h"
 #include "reconciler/api.h"
 #include "reconciler/controllers.h"
+#include "reconciler/lock.h"
+#include "reconciler/snapshot_logic.h"
 
 struct cpass {
     struct rc_call *c;
     struct rc_env *env;
-    json_t *content; /* new reference */
-    json_t *snap;    /* new reference, or NULL: the snapshot is gone */
-    json_t *fake;    /* a stand-in snapshot naming the source, or NULL */
+    json_t *content;  /* new reference */
+    json_t *snap;     /* new reference, or NULL: the snapshot is gone */
+    json_t *vm, *vmi; /* new references, or NULL */
     struct rc_source src;
+    struct rc_content_eval ev;
     int terminating;
     int froze;        /* this pass froze the guest */
     int freeze_error; /* the freeze call failed */
-    json_t *statuses; /* volumeSnapshotStatus being built */
-    char deleted[512], skipped[512], errmsg[512];
-    int created, ready;
+    int64_t now_ms;
     struct kube_err err;
 };
 
@@ -33,7 +34,8 @@ static int load(struct cpass *p)
 {
     const char *sname =
         kube_json_str0(p->content, "spec.virtualMachineSnapshotName");
-    int64_t dl, left;
+    const char *vm;
+    int64_t left;
 
     if (!*sname) { /* the spec is immutable: retrying cannot help */
         kube_err_set(&p->err, KUBE_EINVAL,
@@ -41,27 +43,17 @@ static int load(struct cpass *p)
                      "snapshot content");
         return RC_NORETRY;
     }
-    if (kube_store_get(&p->snap, p->env->store, "VirtualMachineSnapshot",
-                       p->c->ns, sname) < 0)
-        p->snap = NULL;
-    if (!p->snap) /* the source still matters: a thaw on the way out */
-        p->fake = json_pack(
-            "{s:{s:s, s:s}, s:{s:{s:s, s:s}}}", "metadata", "name", sname,
-            "namespace", p->c->ns, "spec", "source", "kind", "VirtualMachine",
-            "name",
-            kube_json_str0(p->content,
-                           "spec.source.virtualMachine.metadata.name"));
-    if (rc_source_load(&p->src, p->env->store, p->snap ? p->snap : p->fake,
-                       &p->err) < 0)
-        memset(&p->src, 0, sizeof(p->src)); /* no source: nothing to thaw */
-    p->terminating =
-        !p->snap || rc_deleting(p->snap) ||
-        strcmp(kube_json_str0(p->snap, "status.phase"), "Failed") == 0;
-    if (p->snap && !p->terminating &&
-        rc_deadline(&dl, &left, p->snap, NULL) == KUBE_OK && dl != 0 &&
-        left < 0 &&
-        strcmp(kube_json_str0(p->snap, "status.phase"), "Succeeded") != 0)
-        p->terminating = 1;
+    p->snap = rc_env_get(p->env, "VirtualMachineSnapshot", p->c->ns, sname);
+    /* the source matters even without the snapshot: a thaw on the way out */
+    vm = p->snap ? kube_json_str0(p->snap, "spec.source.name")
+                 : kube_json_str0(p->content,
+                                  "spec.source.virtualMachine.metadata.name");
+    p->vm = rc_env_get(p->env, "VirtualMachine", p->c->ns, vm);
+    p->vmi = rc_env_get(p->env, "VirtualMachineInstance", p->c->ns, vm);
+    rc_source_state(&p->src, p->vm, p->vmi, sname);
+    p->now_ms = rc_now_ms();
+    p->terminating = !p->snap || rc_deleting(p->snap) ||
+                     rc_deadline(&left, p->snap, p->now_ms, NULL) == 1;
     return KUBE_OK;
 }
 
@@ -84,8 +76,9 @@ static int delete_volume_snapshots(struct cpass *p)
     return KUBE_OK;
 }
 
-/* §5.1 step 2: the snapshot is gone or terminating. Returns 1 when the
- * reconcile ends here. */
+/* §5.1 step 2: the snapshot is gone or terminating: thaw, delete the
+ * VolumeSnapshots with a content that goes, drop the finalizer. *done
+ * says the reconcile ends here. */
 static int wind_down(struct cpass *p, int *done)
 {
     struct kube_err uerr = {0};
@@ -94,7 +87,7 @@ static int wind_down(struct cpass *p, int *done)
     int rc;
 
     *done = 0;
-    if (rc_source_unfreeze(p->c, &p->src, 1, &uerr) < 0)
+    if (rc_guest_unfreeze(p->c, &p->src, p->vmi, 1, &uerr) < 0)
         kube_log(KUBE_LOG_WARN, "unfreeze failed", "{s:s, s:s, s:s}",
                  "namespace", p->c->ns, "content", p->c->name, "error",
                  uerr.msg);
@@ -109,33 +102,36 @@ static int wind_down(struct cpass *p, int *done)
     return rc;
 }
 
-static void append_name(char *buf, size_t len, const char *name)
+/* The failureDeadline as Go prints it ("5m0s"): the freeze's
+ * unfreezeTimeout, after which virt-launcher thaws by itself. */
+static void unfreeze_timeout(char *buf, size_t len, const json_t *snap)
 {
-    size_t used = strlen(buf);
+    const char *fd = kube_json_str0(snap, "spec.failureDeadline");
+    int64_t ns = (int64_t)RC_DEFAULT_FAILURE_DEADLINE_MS * 1000000;
 
-    snprintf(buf + used, len - used, "%s%s", used ? "," : "", name);
+    if (*fd && kube_duration_parse(&ns, fd, 1, NULL) < 0)
+        ns = (int64_t)RC_DEFAULT_FAILURE_DEADLINE_MS * 1000000;
+    kube_duration_format(buf, len, ns);
 }
 
 /* Freezes the guest once per pass, then creates the VolumeSnapshot of
- * backup b; *vs is the object as created (NULL when it existed). */
-static int create_volume_snapshot(json_t **vs, struct cpass *p, const json_t *b,
-                                  const char *dl)
+ * backup b (borrowed). */
+static int create_volume_snapshot(struct cpass *p, const json_t *b)
 {
     const char *name = kube_json_str0(b, "volumeSnapshotName");
-    const char *vm =
-        kube_json_str0(p->content, "spec.source.virtualMachine.metadata.name");
-    char cls[RC_NAME_MAX];
+    char cls[RC_NAME_MAX], dl[32];
     json_t *obj = NULL;
     int rc = KUBE_OK;
 
     if (!p->froze) {
-        rc = rc_source_freeze(p->c, &p->src, dl, &p->froze, &p->err);
+        unfreeze_timeout(dl, sizeof(dl), p->snap);
+        rc = rc_guest_freeze(p->c, &p->src, p->vmi, dl, &p->froze, &p->err);
         p->freeze_error = rc < 0;
         if (rc < 0)
             return rc;
         p->src.frozen |= p->froze; /* once per pass */
     }
-    rc = rc_volume_snapshot_class(
+    rc = rc_vsclass_for_storage_class(
         cls, sizeof(cls), p->env->store,
         kube_json_str0(b, "persistentVolumeClaim.spec.storageClassName"),
         &p->err);
@@ -145,89 +141,14 @@ static int create_volume_snapshot(json_t **vs, struct cpass *p, const json_t *b,
                           "VolumeSnapshotClass",
                           p->c->ns, name);
     if (rc == KUBE_OK)
-        obj = rc_volume_snapshot_build(p->content, b, vm, cls);
+        rc = rc_volume_snapshot_build(&obj, p->content, b, cls, &p->err);
     if (rc == KUBE_OK)
-        rc = obj ? rc_api_create(vs, p->c, &rc_gvr_volsnap, p->c->ns, obj,
-                                 &p->err)
-                 : KUBE_ENOMEM;
+        rc = rc_api_create(NULL, p->c, &rc_gvr_volsnap, p->c->ns, obj, &p->err);
     if (rc == KUBE_OK)
         rc_event(p->c, p->content, "Normal", "SuccessfulVolumeSnapshotCreate",
                  "Successfully created VolumeSnapshot %s", name);
     json_decref(obj);
     return rc;
-}
-
-/* One backup's VolumeSnapshot: found, created, or recorded missing. */
-static int one_volume(struct cpass *p, const json_t *b, const char *dl)
-{
-    const char *name = kube_json_str0(b, "volumeSnapshotName");
-    json_t *vs = NULL, *e;
-    const json_t *st;
-    int rc;
-
-    if (kube_store_get(&vs, p->env->store, "VolumeSnapshot", p->c->ns, name) <
-        0)
-        vs = NULL;
-    if (!vs && kube_json_str(p->content, "status.creationTime")) {
-        rc_event(p->c, p->content, "Warning", "VolumeSnapshotMissing",
-                 "VolumeSnapshot %s no longer exists", name);
-        append_name(p->deleted, sizeof(p->deleted), name);
-        return KUBE_OK;
-    }
-    if (!vs && (!p->snap || rc_deleting(p->snap))) {
-        append_name(p->skipped, sizeof(p->skipped), name);
-        return KUBE_OK;
-    }
-    if (!vs) {
-        rc = create_volume_snapshot(&vs, p, b, dl);
-        if (rc < 0)
-            return rc;
-    }
-    e = json_pack("{s:s}", "volumeSnapshotName", name);
-    st = json_object_get(vs, "status");
-    if (e && json_is_object(st)) {
-        if (kube_json_str(st, "creationTime"))
-            json_object_set(e, "creationTime",
-                            json_object_get(st, "creationTime"));
-        json_object_set_new(e, "readyToUse",
-                            json_boolean(kube_json_true(st, "readyToUse")));
-        if (json_is_object(json_object_get(st, "error")))
-            json_object_set(e, "error", json_object_get(st, "error"));
-    }
-    json_array_append_new(p->statuses, e);
-    json_decref(vs);
-    return KUBE_OK;
-}
-
-/* §5.1 step 5: created, ready and the error message. */
-static void aggregate(struct cpass *p)
-{
-    json_t *e;
-    size_t i;
-
-    p->created = p->ready = 0;
-    if (*p->deleted) {
-        snprintf(p->errmsg, sizeof(p->errmsg), "VolumeSnapshots (%s) missing",
-                 p->deleted);
-        return;
-    }
-    if (*p->skipped) {
-        snprintf(p->errmsg, sizeof(p->errmsg),
-                 "VolumeSnapshots (%s) skipped because vm snapshot is deleted",
-                 p->skipped);
-        return;
-    }
-    p->created = p->ready = 1;
-    json_array_foreach(p->statuses, i, e)
-    {
-        const char *m = kube_json_str0(e, "error.message");
-        p->created &= kube_json_str(e, "creationTime") != NULL;
-        p->ready &= kube_json_true(e, "readyToUse");
-        if (*m && !*p->errmsg)
-            snprintf(p->errmsg, sizeof(p->errmsg),
-                     "VolumeSnapshot %s error: %s",
-                     kube_json_str0(e, "volumeSnapshotName"), m);
-    }
 }
 
 static void set_error(json_t *st, const char *msg)
@@ -241,7 +162,6 @@ static void set_error(json_t *st, const char *msg)
                         json_pack("{s:s, s:s}", "time", now, "message", msg));
 }
 
-/* §5.1 steps 6-8: the status, written when it changed. */
 /* 1 when st says nothing yet: no content status so far, and its
  * VolumeSnapshots have no status of their own (just created). Their
  * first status brings the next reconcile; writing now would cost a
@@ -262,12 +182,13 @@ static int nothing_to_say(const struct cpass *p, const json_t *st)
     return json_array_size(json_object_get(st, "volumeSnapshotStatus")) > 0;
 }
 
+/* §5.1 step 8: the status, written when it changed. */
 static int write_status(struct cpass *p, json_t *st)
 {
     json_t *obj;
     int rc;
 
-    if (json_equal(st, json_object_get(p->content, "status")) ||
+    if (!rc_status_differs(st, json_object_get(p->content, "status")) ||
         nothing_to_say(p, st))
         return KUBE_OK;
     obj = json_deep_copy(p->content);
@@ -277,42 +198,6 @@ static int write_status(struct cpass *p, json_t *st)
     }
     rc = rc_api_update_status(NULL, p->c, &rc_gvr_content, obj, &p->err);
     json_decref(obj);
-    return rc;
-}
-
-static int finish(struct cpass *p)
-{
-    const json_t *old = json_object_get(p->content, "status");
-    json_t *st = json_is_object(old) ? json_deep_copy(old) : json_object();
-    char now[32];
-    int rc = KUBE_OK;
-
-    aggregate(p);
-    if (p->created && !json_object_get(st, "creationTime")) {
-        rc = rc_source_unfreeze(p->c, &p->src, 1, &p->err);
-        if (rc == KUBE_OK) {
-            rc_time_now(now);
-            json_object_set_new(st, "creationTime", json_string(now));
-            p->froze = 0; /* thawed */
-        } else if (strstr(p->err.msg, "fsfreeze is limited")) {
-            set_error(st, p->err.msg); /* Windows VSS: recorded, retried */
-            json_object_set_new(st, "readyToUse", json_false());
-            p->c->requeue_after_ms = p->env->o.retry_ms;
-            rc = write_status(p, st);
-            json_decref(st);
-            return rc;
-        }
-    }
-    if (rc == KUBE_OK) {
-        if (*p->errmsg && !p->ready)
-            set_error(st, p->errmsg);
-        else if (!*p->errmsg)
-            json_object_del(st, "error");
-        json_object_set_new(st, "readyToUse", json_boolean(p->ready));
-        json_object_set(st, "volumeSnapshotStatus", p->statuses);
-        rc = write_status(p, st);
-    }
-    json_decref(st);
     return rc;
 }
 
@@ -331,12 +216,33 @@ static int freeze_failed(struct cpass *p)
     return rc;
 }
 
+/* §5.1 step 6: all created just now: thaw. A "fsfreeze is limited" thaw
+ * error (the Windows VSS limit) is recorded and retried; others fail the
+ * reconcile, creationTime not kept. */
+static int thaw_when_created(struct cpass *p)
+{
+    json_t *st = p->ev.status;
+    int rc;
+
+    if (!p->ev.first_created)
+        return KUBE_OK;
+    rc = rc_guest_unfreeze(p->c, &p->src, p->vmi, 1, &p->err);
+    if (rc == KUBE_OK) {
+        p->froze = 0;
+        return KUBE_OK;
+    }
+    if (!strstr(p->err.msg, "fsfreeze is limited"))
+        return rc;
+    json_object_del(st, "creationTime");
+    set_error(st, p->err.msg);
+    json_object_set_new(st, "readyToUse", json_false());
+    p->c->requeue_after_ms = p->env->o.retry_ms;
+    return KUBE_OK;
+}
+
 static int steps(struct cpass *p)
 {
-    const json_t *backups = kube_json_path(p->content, "spec.volumeBackups");
-    char dl[32] = "0s";
-    int64_t dms = 0, left;
-    json_t *b;
+    json_t *v;
     size_t i;
     int rc = load(p), done = 0;
 
@@ -351,18 +257,22 @@ static int steps(struct cpass *p)
         p->c->requeue_after_ms = p->env->o.content_delete_ms;
         return KUBE_OK;
     }
-    if (p->snap && rc_deadline(&dms, &left, p->snap, NULL) == KUBE_OK)
-        kube_duration_format(dl, sizeof(dl), dms * 1000000); /* "5m0s" */
-    p->statuses = json_array();
-    json_array_foreach(backups, i, b)
+    if (rc_content_evaluate(&p->ev, p->content, p->env->store,
+                            !p->snap || rc_deleting(p->snap), p->now_ms) < 0)
+        return kube_err_set(&p->err, KUBE_ENOMEM, "out of memory");
+    json_array_foreach(p->ev.create, i, v)
     {
-        if (!*kube_json_str0(b, "volumeSnapshotName"))
-            continue;
-        rc = one_volume(p, b, dl);
+        rc = create_volume_snapshot(p, v);
         if (rc < 0)
             return p->freeze_error ? freeze_failed(p) : rc;
     }
-    return finish(p);
+    json_array_foreach(p->ev.deleted, i, v)
+    {
+        rc_event(p->c, p->content, "Warning", "VolumeSnapshotMissing",
+                 "VolumeSnapshot %s no longer exists", json_string_value(v));
+    }
+    rc = thaw_when_created(p);
+    return rc < 0 ? rc : write_status(p, p->ev.status);
 }
 
 int rc_content_reconcile(struct rc_call *c)
@@ -376,19 +286,20 @@ int rc_content_reconcile(struct rc_call *c)
         c->requeue_after_ms = 200;
         return KUBE_OK;
     }
-    if (kube_store_get(&p.content, env->store, "VirtualMachineSnapshotContent",
-                       c->ns, c->name) < 0)
+    p.content =
+        rc_env_get(env, "VirtualMachineSnapshotContent", c->ns, c->name);
+    if (!p.content)
         return KUBE_OK;
     rc = steps(&p);
-    if (rc < 0 && p.froze && rc_source_unfreeze(c, &p.src, 0, &uerr) < 0)
+    if (rc < 0 && p.froze && rc_guest_unfreeze(c, &p.src, p.vmi, 0, &uerr) < 0)
         kube_log(KUBE_LOG_WARN, "unfreeze failed", "{s:s, s:s, s:s}",
                  "namespace", c->ns, "content", c->name, "error", uerr.msg);
     if ((rc < 0 && rc != KUBE_ECONFLICT) || rc == RC_NORETRY)
         kube_log(KUBE_LOG_WARN, "content reconcile failed", "{s:s, s:s, s:s}",
                  "namespace", c->ns, "name", c->name, "error", p.err.msg);
-    rc_source_free(&p.src);
-    json_decref(p.statuses);
-    json_decref(p.fake);
+    rc_content_eval_free(&p.ev);
+    json_decref(p.vmi);
+    json_decref(p.vm);
     json_decref(p.snap);
     json_decref(p.content);
     return rc;
@@ -404,9 +315,9 @@ void rc_content_watch(struct rc_manager *m, size_t self, const char *kind,
 
     (void)ctx;
     if (strcmp(kind, "VirtualMachineSnapshot") == 0) {
-        rc_content_name(name, sizeof(name), obj);
-        snprintf(key, sizeof(key), "%s/%s", ns, name);
-        rc_manager_enqueue(m, self, key, 0);
+        if (rc_content_name(name, sizeof(name), obj) == KUBE_OK &&
+            snprintf(key, sizeof(key), "%s/%s", ns, name) < (int)sizeof(key))
+            rc_manager_enqueue(m, self, key, 0);
         return;
     }
     if (strcmp(kind, "VolumeSnapshot") != 0)

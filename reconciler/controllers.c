@@ -31,6 +31,16 @@ void rc_env_init(struct rc_env *env, struct kube_client *client,
         env->o.content_delete_ms = 5000;
 }
 
+json_t *rc_env_get(struct rc_env *env, const char *kind, const char *ns,
+                   const char *name)
+{
+    json_t *obj = NULL;
+
+    if (!*name || kube_store_get(&obj, env->store, kind, ns, name) < 0)
+        return NULL;
+    return obj;
+}
+
 void rc_env_fini(struct rc_env *env)
 {
     (void)env;

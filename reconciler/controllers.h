@@ -57,6 +57,11 @@ extern const size_t rc_ncontrollers;
 void rc_env_init(struct rc_env *env, struct kube_client *client,
                  struct kube_store *store, const struct rc_opts *o);
 
+/* The cached object kind ns/name as a new reference, or NULL when the
+ * cache has none (or name is ""). Thread-safe. */
+json_t *rc_env_get(struct rc_env *env, const char *kind, const char *ns,
+                   const char *name);
+
 /* Releases what rc_env_init took (nothing today); accepts a zeroed env. */
 void rc_env_fini(struct rc_env *env);
 

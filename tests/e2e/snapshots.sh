@@ -134,6 +134,7 @@ metadata:
 spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Gi}}
+  ${SC:+storageClassName: $SC}
 ---
 apiVersion: kubevirt.io/v1
 kind: VirtualMachine
@@ -180,6 +181,10 @@ print(" ".join(c["op"] for c in json.load(sys.stdin)["calls"] if c["name"] == sy
 wait_ready() { k wait vmsnapshot "$1" -n "${2:-default}" --for condition=Ready --timeout=30s >/dev/null; }
 
 for v in vm-off vm-del vm-two vm-kill vm-ret vm-gone vm-vserr vm-take; do vm "$v"; done
+# a StorageClass no VolumeSnapshotClass serves
+printf 'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: nosnap\nprovisioner: other.csi.example.com\n' |
+  k apply -f - >/dev/null
+SC=nosnap vm vm-nocls
 vm vm-agent agent
 vm vm-noagent online
 vm vm-dl agent
@@ -265,6 +270,26 @@ expect_eq "deadline: frozen then thawed" "$(freezes vm-dl)" "freeze unfreeze"
 # the next VolumeSnapshots take 4 s to bind (kube-sim fixes a bind time at creation): long
 # enough to see a snapshot in progress
 ksim -X POST -d '{"bindDelay": 4}' "$api/kube-sim/snapshotter" >/dev/null
+
+# a volume whose StorageClass has no VolumeSnapshotClass fails the snapshot, and says so for good
+snap s-nocls vm-nocls
+nocls='volume "disk0" cannot be snapshotted: StorageClass "nosnap" has no VolumeSnapshotClass'
+until_ok 10 "no VolumeSnapshotClass: Failed" is vmsnapshot s-nocls '{.status.phase}' Failed
+expect_eq "no VolumeSnapshotClass: the Failure reason" \
+  "$(jp vmsnapshot s-nocls '{.status.conditions[?(@.type=="Failure")].reason}')" "$nocls"
+until_ok 10 "no VolumeSnapshotClass: VM unlocked" unlocked vm-nocls
+# snapshot reconciles so far, from d1's /metrics
+reconciles() {
+  python3 "$root/tests/e2e/https.py" --cacert "$T/certs/ca.crt" --servername vmsnapd.vmsnapd-system.svc \
+    "https://127.0.0.1:$port_d1/metrics" |
+    awk '/^vmsnapd_reconcile_total\{controller="snapshot"/ {n += $2} END {print n + 0}'
+}
+n0=$(reconciles)
+k label vmsnapshot s-nocls poke=1 >/dev/null # one more reconcile, with nothing to change
+more_reconciles() { [ "$(reconciles)" -gt "$n0" ]; }
+until_ok 10 "no VolumeSnapshotClass: reconciled again" more_reconciles
+expect_eq "no VolumeSnapshotClass: the reason stays" \
+  "$(jp vmsnapshot s-nocls '{.status.conditions[?(@.type=="Failure")].reason}')" "$nocls"
 
 # the VM deleted mid-way: its finalizer holds it until the snapshot ends, then it goes
 snap s-gone vm-gone
