@@ -12,7 +12,9 @@
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/log.h"
+#include "reconciler/controllers.h"
 #include "reconciler/leader.h"
+#include "reconciler/manager.h"
 #include "webhook/metrics.h"
 
 /* A row per kind the daemon caches. webhook: the state door reads it, so
@@ -56,8 +58,17 @@ static const struct cluster_kind {
 };
 #define NKINDS (sizeof(cluster_kinds) / sizeof(cluster_kinds[0]))
 
+/* An informer's handlers' context: which kind it feeds the manager. */
+struct kind_hook {
+    struct cmd_cluster *c;
+    const char *kind;
+};
+
 struct cmd_cluster {
     struct kube_client *client;
+    struct rc_manager *mgr; /* NULL without --controllers all */
+    struct rc_env env;      /* the controllers' context */
+    struct kind_hook hooks[NKINDS];
     struct kube_store *store;
     struct kube_informer *inf[NKINDS]; /* NULL when not started */
     struct rc_leader *leader;          /* NULL without election */
@@ -113,17 +124,77 @@ static int lookup_get(json_t **out, void *ctx, const char *kind, const char *ns,
 
 static void on_started(void *ctx)
 {
-    (void)ctx;
-    /* the snapshot, content and restore controllers start here once they
-     * exist; no issue asks for them yet (see README) */
-    kube_log(KUBE_LOG_INFO, "leading: reconcilers not implemented yet", NULL);
+    struct cmd_cluster *c = ctx;
+    struct kube_err err = {0};
+
+    if (rc_manager_lead(c->mgr, &err) < 0) {
+        /* the next term (after a lost lease) tries again */
+        kube_log(KUBE_LOG_ERROR, "leading: reconcilers did not start", "{s:s}",
+                 "error", err.msg);
+        return;
+    }
+    kube_log(KUBE_LOG_INFO, "leading: reconcilers started", NULL);
 }
 
-/* Losing the lease stops reconciling at once: nothing runs yet. */
+/* Losing the lease stops reconciling at once: waiting keys are dropped,
+ * running reconciles cancelled and waited for. */
 static void on_stopped(void *ctx)
 {
-    (void)ctx;
+    struct cmd_cluster *c = ctx;
+
+    rc_manager_unlead(c->mgr);
     kube_log(KUBE_LOG_INFO, "not leading: reconcilers stopped", NULL);
+}
+
+static void hook_add(const json_t *obj, void *ctx)
+{
+    struct kind_hook *h = ctx;
+
+    rc_manager_event(h->c->mgr, h->kind, obj);
+}
+
+static void hook_update(const json_t *old, const json_t *obj, void *ctx)
+{
+    (void)old;
+    hook_add(obj, ctx);
+}
+
+/* 1 once every informer started has listed: the controllers read them
+ * all (a missing content in an unsynced cache is not a missing content). */
+static int all_synced(void *ctx)
+{
+    struct cmd_cluster *c = ctx;
+
+    for (size_t i = 0; i < NKINDS; i++)
+        if (c->inf[i] && !kube_informer_synced(c->inf[i]))
+            return 0;
+    return 1;
+}
+
+/* The controllers' manager and its context, made once: informers feed it
+ * for the daemon's life, each leadership term runs its workers. */
+static int start_manager(struct cmd_cluster *c,
+                         const struct cmd_cluster_opts *o, struct kube_err *err)
+{
+    struct rc_manager_opts mo = {
+        .controllers = rc_controllers,
+        .ncontrollers = rc_ncontrollers,
+        .store = c->store,
+        .ctx = &c->env,
+    };
+
+    int rc;
+
+    if (!o->controllers)
+        return KUBE_OK;
+    rc_env_init(&c->env, c->client, c->store, &o->rc);
+    c->env.synced = all_synced;
+    c->env.synced_ctx = c;
+    mo.observe = rc_env_observe;
+    mo.observe_ctx = &c->env;
+    rc = rc_manager_new(&c->mgr, &mo, err);
+    c->env.mgr = c->mgr;
+    return rc;
 }
 
 static int start_informers(struct cmd_cluster *c,
@@ -135,11 +206,15 @@ static int start_informers(struct cmd_cluster *c,
             .gvr = &cluster_kinds[i].gvr,
             .resync_ms = o->resync_ms,
         };
+        struct kube_informer_handlers h = {hook_add, hook_update, hook_add,
+                                           &c->hooks[i]};
         int rc;
 
         if (!cluster_kinds[i].webhook && !o->controllers)
             continue;
-        rc = kube_informer_new(&c->inf[i], c->client, c->store, &io, NULL, err);
+        c->hooks[i] = (struct kind_hook){c, cluster_kinds[i].kind};
+        rc = kube_informer_new(&c->inf[i], c->client, c->store, &io,
+                               c->mgr ? &h : NULL, err);
         if (rc == KUBE_OK)
             rc = kube_informer_start(c->inf[i], err);
         if (rc < 0)
@@ -167,10 +242,9 @@ static int start_leader(struct cmd_cluster *c, const struct cmd_cluster_opts *o,
     if (!o->controllers)
         return KUBE_OK; /* webhook only: next to KubeVirt's controller */
     if (!o->leader_elect) {
-        kube_log(KUBE_LOG_INFO,
-                 "leader election off: this replica would reconcile "
-                 "(reconcilers not implemented yet)",
+        kube_log(KUBE_LOG_INFO, "leader election off: this replica reconciles",
                  NULL);
+        on_started(c);
         return KUBE_OK;
     }
     rc = rc_leader_new(&c->leader, c->client, &lo, err);
@@ -229,6 +303,8 @@ int cmd_cluster_start(struct cmd_cluster **out,
         rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
     if (rc == KUBE_OK && kube_store_new(&c->store) < 0)
         rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
+    if (rc == KUBE_OK)
+        rc = start_manager(c, o, err);
     if (rc == KUBE_OK)
         rc = start_informers(c, o, err);
     if (rc == KUBE_OK)
@@ -321,12 +397,16 @@ void cmd_cluster_metrics(FILE *f, void *ctx)
         "reads refused (--live-get-max reached) and reads that stopped "
         "waiting (--live-get-wait); the last two answer 503.",
         "outcome", outcomes, v, 4);
+    if (c->mgr)
+        rc_metrics_render(f, &c->env); /* the reconcilers' own */
 }
 
 void cmd_cluster_stop_leader(struct cmd_cluster *c)
 {
     if (c->leader)
         rc_leader_stop(c->leader);
+    if (c->mgr) /* leader election off: this replica led until now */
+        rc_manager_unlead(c->mgr);
 }
 
 void cmd_cluster_stop_informers(struct cmd_cluster *c)
@@ -349,6 +429,8 @@ void cmd_cluster_free(struct cmd_cluster *c)
     cmd_cluster_stop_informers(c);
     for (size_t i = 0; i < NKINDS; i++)
         kube_informer_free(c->inf[i]);
+    rc_manager_free(c->mgr);
+    rc_env_fini(&c->env);
     if (c->client)
         kube_client_shutdown(c->client); /* live GETs end */
     cmd_live_free(c->live);

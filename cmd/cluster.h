@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "kube/errors.h"
+#include "reconciler/controllers.h"
 #include "kube/store.h"
 #include "webhook/review.h"
 
@@ -24,6 +25,7 @@ struct cmd_cluster_opts {
     long live_wait_ms;                 /* a review waits this for it */
     int live_get_max;                  /* live GETs at once; 0: 4 */
     long stale_ms; /* a cache failing this long is not fresh; 0: never */
+    struct rc_opts rc;                 /* the controllers' timers */
 };
 
 struct cmd_cluster;

@@ -108,7 +108,10 @@ static const char serve_usage[] =
     "                           then answers 503 (500ms)\n"
     "  --live-get-max N         live reads at once; more get a 503 (4)\n"
     "  --cache-stale-after DUR  a cache failing this long answers 503 and\n"
-    "                           fails /readyz (1m; 0: never)\n";
+    "                           fails /readyz (1m; 0: never)\n"
+    "  --snapshot-retry-interval DUR  re-try a blocked source lock and a "
+    "failed\n"
+    "                           freeze after this (5s)\n";
 
 struct serve_opts {
     const char *listen, *cert, *key, *policy;
@@ -121,7 +124,7 @@ struct serve_opts {
     const char *kubeconfig, *context, *ns, *identity, *controllers;
     int leader_elect;
     int64_t lease_duration, renew_deadline, retry_period, token_reread, resync,
-        live_get_timeout, live_get_wait, cache_stale_after;
+        live_get_timeout, live_get_wait, cache_stale_after, snapshot_retry;
     unsigned long live_get_max;
     char hostname[256];
 };
@@ -258,6 +261,8 @@ static const struct serve_opt {
     {"live-get-max", OPT_UINT, offsetof(struct serve_opts, live_get_max), 1024},
     {"cache-stale-after", OPT_DURATION,
      offsetof(struct serve_opts, cache_stale_after), 0},
+    {"snapshot-retry-interval", OPT_DURATION,
+     offsetof(struct serve_opts, snapshot_retry), 0},
 };
 #define NOPTS (sizeof(serve_opts_table) / sizeof(serve_opts_table[0]))
 
@@ -484,6 +489,7 @@ static int start_cluster(struct serve *sv, struct kube_err *err)
         .live_wait_ms = (long)(o->live_get_wait / NS_PER_MS),
         .live_get_max = (int)o->live_get_max,
         .stale_ms = (long)(o->cache_stale_after / NS_PER_MS),
+        .rc = {.retry_ms = (long)(o->snapshot_retry / NS_PER_MS)},
     };
     int rc = cmd_cluster_start(&sv->cluster, &co, err);
 
@@ -684,6 +690,7 @@ int cmd_serve(int argc, char **argv)
                 .live_get_wait = 500 * NS_PER_MS,
                 .live_get_max = 4,
                 .cache_stale_after = 60 * NS_PER_S,
+                .snapshot_retry = 5 * NS_PER_S,
             },
     };
     int rc;

@@ -515,6 +515,32 @@ void rc_queue_shutdown_drain(struct rc_queue *q)
     pthread_mutex_unlock(&q->lock);
 }
 
+/* Shuts down and drops the ready keys: a leader that lost its lease must
+ * not start one more reconcile. Keys being handled finish (their handlers
+ * see the caller's cancel flag). Caller holds q->lock. */
+static void discard_ready_locked(struct rc_queue *q)
+{
+    struct entry *e = q->head, *next;
+
+    q->head = q->tail = NULL;
+    q->nready = 0;
+    for (; e; e = next) {
+        next = e->qnext;
+        e->dirty = 0;
+        release(q, e);
+    }
+}
+
+void rc_queue_shutdown_discard(struct rc_queue *q)
+{
+    rc_queue_shutdown(q);
+    pthread_mutex_lock(&q->lock);
+    discard_ready_locked(q);
+    while (q->nprocessing > 0)
+        pthread_cond_wait(&q->idle, &q->lock);
+    pthread_mutex_unlock(&q->lock);
+}
+
 /* ---- workers ---- */
 
 static void handle(struct rc_queue *q, const char *key)
@@ -546,9 +572,15 @@ static void *worker(void *arg)
 int rc_queue_start(struct rc_queue *q, int n, rc_queue_handler_fn fn, void *ctx,
                    struct kube_err *err)
 {
-    if (n < 1 || q->threads)
+    int down;
+
+    pthread_mutex_lock(&q->lock);
+    down = q->shutting_down;
+    pthread_mutex_unlock(&q->lock);
+    if (n < 1 || q->threads || down)
         return kube_err_set(err, KUBE_EINVAL,
-                            "queue: workers already running or n < 1");
+                            "queue: workers already running, queue shut "
+                            "down, or n < 1");
     q->threads = calloc((size_t)n, sizeof(*q->threads));
     if (!q->threads)
         return kube_err_set(err, KUBE_ENOMEM, "queue: out of memory");
@@ -563,6 +595,15 @@ int rc_queue_start(struct rc_queue *q, int n, rc_queue_handler_fn fn, void *ctx,
     return KUBE_OK;
 }
 
+static void join_workers(struct rc_queue *q)
+{
+    for (int i = 0; i < q->nthreads; i++)
+        pthread_join(q->threads[i], NULL);
+    q->nthreads = 0;
+    free(q->threads);
+    q->threads = NULL;
+}
+
 void rc_queue_stop(struct rc_queue *q)
 {
     if (q->nthreads == 0) { /* nobody to drain the ready keys */
@@ -570,7 +611,11 @@ void rc_queue_stop(struct rc_queue *q)
         return;
     }
     rc_queue_shutdown_drain(q);
-    for (int i = 0; i < q->nthreads; i++)
-        pthread_join(q->threads[i], NULL);
-    q->nthreads = 0;
+    join_workers(q);
+}
+
+void rc_queue_stop_now(struct rc_queue *q)
+{
+    rc_queue_shutdown_discard(q);
+    join_workers(q);
 }

@@ -82,6 +82,11 @@ void rc_queue_shutdown(struct rc_queue *q);
  * calling rc_queue_get) when keys are ready. */
 void rc_queue_shutdown_drain(struct rc_queue *q);
 
+/* rc_queue_shutdown, then drops the ready keys (they are not handled) and
+ * waits until no key is being handled. For a leader that lost its lease:
+ * nothing new starts. Idempotent. */
+void rc_queue_shutdown_discard(struct rc_queue *q);
+
 /* A worker's handler. Returns 0 when key is handled (its failures are
  * forgotten; setting *requeue_after_ms > 0 re-adds it after that delay,
  * e.g. to check a deadline), or < 0 when it failed (re-added with
@@ -95,7 +100,12 @@ typedef int (*rc_queue_handler_fn)(const char *key, void *ctx,
 int rc_queue_start(struct rc_queue *q, int n, rc_queue_handler_fn fn, void *ctx,
                    struct kube_err *err) KUBE_MUST_CHECK;
 
-/* Shuts down with drain and joins the workers. Idempotent. */
+/* Shuts down with drain and joins the workers. Idempotent. A stopped
+ * queue stays shut down (adds fail): take a new queue to start again. */
 void rc_queue_stop(struct rc_queue *q);
+
+/* Shuts down without draining (rc_queue_shutdown_discard) and joins the
+ * workers: the handlers running finish, no other key is handled. */
+void rc_queue_stop_now(struct rc_queue *q);
 
 #endif

@@ -12,6 +12,7 @@ echo
 python3 "$here/review-table.py" "$bin"
 echo
 echo "== The user journey of the documentation, with kubectl against tools/kube-sim"
-echo "   (vmsnapd serve is the admission webhook; kube-sim stands in for kube-apiserver, and the"
-echo "   lines in parentheses are KubeVirt's controllers, simulated)"
+echo "   (vmsnapd serve is the admission webhook and the snapshot controller; kube-sim stands in for"
+echo "   kube-apiserver, the CSI snapshotter and virt-api, and the lines in parentheses are the other"
+echo "   KubeVirt controllers, simulated)"
 "$here/../tests/e2e/journey.sh" --demo "$bin"

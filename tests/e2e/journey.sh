@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The user journey of the product documentation (create a VM snapshot, wait for it, describe it,
 # list a VM's snapshots, restore, delete), run with kubectl against tools/kube-sim with vmsnapd's
-# webhooks from manifests/ in front of it, plus the requests vmsnapd turns down.
+# webhooks from manifests/ in front of it and vmsnapd's snapshot controller taking the snapshots
+# (kube-sim plays the CSI snapshotter and virt-api's freeze), plus the requests vmsnapd turns down.
 #
 #   journey.sh --test VMSNAPD   asserts kubectl's own stdout, stderr and exit codes; prints one line
 #                               per check and a closing "N passed, N failed"; exits 1 on a failure
@@ -179,19 +180,18 @@ say "kube-sim: $api (KUBECONFIG=$KUBECONFIG), kubectl $kminor"
 run "$VMSNAPD" certs create --service vmsnapd --namespace vmsnapd-system --out "$T/certs"
 [ "$rc" = 0 ] || die "certs create failed: $(cat "$err")"
 
-with_view=0
+# vmsnapd runs as its service account, the identity content.controllerUsers admits (kube-sim
+# issues the client certificate a token would stand for in a cluster)
+ksim_api -X POST -d '{"user": "system:serviceaccount:vmsnapd-system:vmsnapd",
+  "groups": ["system:serviceaccounts", "system:serviceaccounts:vmsnapd-system"]}' \
+  "$api/kube-sim/certs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["kubeconfig"])' \
+  >"$T/work/vmsnapd.kubeconfig" || die "kube-sim issued no certificate for vmsnapd"
+with_view=1
 serve_args=(serve --listen 127.0.0.1:0 --tls-cert-file "$T/certs/tls.crt"
-  --tls-key-file "$T/certs/tls.key" --shutdown-delay 0 --grace-period 5s)
-if "$VMSNAPD" serve --help 2>&1 | grep -q -- '--kubeconfig'; then
-  with_view=1
-  serve_args+=(--kubeconfig "$KUBECONFIG")
-  # webhook only: KubeVirt's controllers are the ones simulated here (statuses written below), so
-  # vmsnapd's own reconcilers and their leader election stay off
-  if "$VMSNAPD" serve --help 2>&1 | grep -q -- '--controllers'; then
-    serve_args+=(--controllers none)
-  fi
-fi
-"$VMSNAPD" "${serve_args[@]}" >"$T/serve.out" 2>"$T/serve.err" &
+  --tls-key-file "$T/certs/tls.key" --shutdown-delay 0 --grace-period 5s
+  --kubeconfig vmsnapd.kubeconfig --controllers all --namespace default --identity vmsnapd-0
+  --lease-duration 2s --renew-deadline 1500ms --retry-period 200ms)
+(cd "$T/work" && exec "$VMSNAPD" "${serve_args[@]}") >"$T/serve.out" 2>"$T/serve.err" &
 serve_pid=$!
 say "\$ $(shown vmsnapd "${serve_args[@]}") &"
 port=""
@@ -221,14 +221,43 @@ expect_rc "apply the webhook configurations" 0
 [ "$rc" = 0 ] || die "cannot apply the webhook configurations: $(cat "$err")"
 
 # --- the cluster: a stopped VM and a running one ----------------------------------------------
-heading "Two virtual machines: my-vm (stopped) and running-vm (running)"
+heading "Two virtual machines: my-vm (stopped) and running-vm (running), each with a disk"
 cat >"$T/work/vms.yaml" <<'EOF'
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotClass
+metadata:
+  name: csi-snapclass
+driver: kube-sim.csi.k8s.io
+deletionPolicy: Delete
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: my-vm-disk
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: running-vm-disk
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
 apiVersion: kubevirt.io/v1
 kind: VirtualMachine
 metadata:
   name: my-vm
 spec:
   runStrategy: Halted
+  template:
+    spec:
+      domain: {devices: {disks: [{name: rootdisk, disk: {bus: virtio}}]}}
+      volumes:
+      - name: rootdisk
+        persistentVolumeClaim: {claimName: my-vm-disk}
 ---
 apiVersion: kubevirt.io/v1
 kind: VirtualMachine
@@ -236,6 +265,12 @@ metadata:
   name: running-vm
 spec:
   runStrategy: Always
+  template:
+    spec:
+      domain: {devices: {disks: [{name: rootdisk, disk: {bus: virtio}}]}}
+      volumes:
+      - name: rootdisk
+        persistentVolumeClaim: {claimName: running-vm-disk}
 ---
 apiVersion: kubevirt.io/v1
 kind: VirtualMachineInstance
@@ -244,7 +279,7 @@ metadata:
 EOF
 show vms.yaml
 kc apply -f vms.yaml
-expect_rc "create the VMs" 0
+expect_rc "create the VMs, their disks and the VolumeSnapshotClass" 0
 # virt-handler's part: the VMI runs, with a guest agent (a status write, as a controller does it)
 setstatus() { # GROUP/VERSION/RESOURCE NAME JSON
   ksim_api -X PATCH -A "${STATUS_WRITER:-virt-controller}" \
@@ -289,28 +324,29 @@ expect_out_has "get -o yaml" '^    snapshot.kubevirt.io/source-vm-name: my-vm$'
 kc get vmsnapshot my-vmsnapshot -o 'jsonpath={.spec.failureDeadline} {.metadata.labels.snapshot\.kubevirt\.io/source-vm-name}'
 expect_out "jsonpath deadline and label" "5m0s my-vm"
 
-# the snapshot controller's part (KubeVirt is not simulated): content bound, Ready
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-snap_ready() { # NAME SOURCE-UID [INDICATIONS-JSON]
-  setstatus snapshot.kubevirt.io/v1beta1/virtualmachinesnapshots "$1" "{\"phase\": \"Succeeded\",
-    \"readyToUse\": true, \"creationTime\": \"$now\", \"sourceUID\": \"$2\",
-    \"virtualMachineSnapshotContentName\": \"vmsnapshot-content-$1\", \"indications\": ${3:-null},
-    \"conditions\": [
-      {\"type\": \"Progressing\", \"status\": \"False\", \"reason\": \"Operation complete\", \"lastProbeTime\": null, \"lastTransitionTime\": \"$now\"},
-      {\"type\": \"Ready\", \"status\": \"True\", \"reason\": \"Operation complete\", \"lastProbeTime\": null, \"lastTransitionTime\": \"$now\"}]}"
-}
-snap_ready my-vmsnapshot "$vm_uid"
-say "(snapshot controller, simulated: my-vmsnapshot bound to its content and Ready)"
-
-heading "Wait for it and check its status"
-kc wait vmsnapshot my-vmsnapshot --for condition=Ready --timeout=20s
+heading "Wait for it (vmsnapd's controller takes it) and check its status"
+kc wait vmsnapshot my-vmsnapshot --for condition=Ready --timeout=30s
 expect_rc "kubectl wait --for condition=Ready" 0
 expect_out "kubectl wait" "virtualmachinesnapshot.snapshot.kubevirt.io/my-vmsnapshot condition met"
+my_uid=$("$KUBECTL" get vmsnapshot my-vmsnapshot -o jsonpath='{.metadata.uid}')
 kc describe vmsnapshot my-vmsnapshot
 expect_rc "kubectl describe" 0
 expect_out_has "kubectl describe" '^Name: +my-vmsnapshot$'
 expect_out_has "kubectl describe" 'Failure Deadline: +5m0s'
 expect_out_has "kubectl describe" 'Ready To Use: +true'
+expect_out_has "kubectl describe" '^  Phase: +Succeeded$'
+expect_out_has "kubectl describe" "^  Virtual Machine Snapshot Content Name: +vmsnapshot-content-$my_uid\$"
+expect_out_has "kubectl describe" '^    Reason: +Operation complete$'
+expect_out_has "kubectl describe" "Normal +SuccessfulVirtualMachineSnapshotContentCreate +.* +snapshot-controller +Successfully created VirtualMachineSnapshotContent vmsnapshot-content-$my_uid\$"
+
+heading "What was made: the content (a copy of the VM) and one VolumeSnapshot per disk"
+kc get vmsnapshotcontent
+expect_rc "kubectl get vmsnapshotcontent" 0
+expect_out_has "kubectl get vmsnapshotcontent" "^vmsnapshot-content-$my_uid +true "
+kc get volumesnapshot
+expect_rc "kubectl get volumesnapshot" 0
+expect_out_has "kubectl get volumesnapshot" "^vmsnapshot-$my_uid-volume-rootdisk +true +my-vm-disk +.*csi-snapclass"
 
 heading "List the snapshots of one VM"
 kc get vmsnapshot -l snapshot.kubevirt.io/source-vm-name=my-vm
@@ -406,21 +442,46 @@ deny "content created by a user" \
   "$content_msg"
 
 # --- restores ---------------------------------------------------------------------------------
-heading "Snapshots to restore from: an offline one of running-vm, an online one of my-vm"
+heading "An online snapshot of running-vm: its guest agent freezes the filesystems, then thaws them"
 mksnap running-vm-snapshot.yaml running-vm-snapshot '  source:
     apiGroup: kubevirt.io
     kind: VirtualMachine
     name: running-vm'
+show running-vm-snapshot.yaml
+kc create -f running-vm-snapshot.yaml
+expect_rc "create running-vm-snapshot" 0
+kc wait vmsnapshot running-vm-snapshot --for condition=Ready --timeout=30s
+expect_rc "kubectl wait running-vm-snapshot" 0
+kc get vmsnapshot running-vm-snapshot -o 'jsonpath={.status.indications}'
+expect_out "running-vm-snapshot indications" '["GuestAgent","Online"]'
+freezes() { ksim_api "$api/kube-sim/freeze-log" | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["calls"]:
+    if c["name"] == sys.argv[1]:
+        print("PUT .../virtualmachineinstances/%s/%s %s -> %s" % (c["name"], c["op"], json.dumps(c["body"]) if c["body"] else "", c["result"]))' "$1"; }
+say "(virt-api, as kube-sim saw it: vmsnapd froze the guest before the VolumeSnapshot and thawed it after)"
+frz=$(freezes running-vm)
+say "$frz"
+expect_eq "running-vm frozen, then thawed" "$(printf '%s\n' "$frz" | awk '{sub(/.*\//, "", $2); print $2}' | paste -sd ' ')" "freeze unfreeze"
+
+heading "An online snapshot of my-vm (started for a moment), to show a restore vmsnapd refuses"
+printf 'apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: my-vm\n' >"$T/work/my-vm-vmi.yaml"
+kc apply -f my-vm-vmi.yaml
+expect_rc "start my-vm (its VMI)" 0
+setstatus kubevirt.io/v1/virtualmachineinstances my-vm \
+  '{"phase": "Running", "conditions": [{"type": "AgentConnected", "status": "True"}]}'
+say "(virt-handler, simulated: my-vm's VMI is Running with a guest agent)"
 mksnap online-snapshot.yaml online-snapshot '  source:
     apiGroup: kubevirt.io
     kind: VirtualMachine
     name: my-vm'
-kc create -f running-vm-snapshot.yaml -f online-snapshot.yaml
-expect_rc "create running-vm-snapshot and online-snapshot" 0
-snap_ready running-vm-snapshot "$running_uid"
-snap_ready online-snapshot "$vm_uid" '["Online", "GuestAgent"]'
-say "(snapshot controller, simulated: both Ready; running-vm-snapshot was taken offline, online-snapshot"
-say " while my-vm ran: status.indications Online, GuestAgent)"
+kc create -f online-snapshot.yaml
+expect_rc "create online-snapshot" 0
+kc wait vmsnapshot online-snapshot --for condition=Ready --timeout=30s
+expect_rc "kubectl wait online-snapshot" 0
+kc delete vmi my-vm
+expect_rc "stop my-vm (its VMI goes)" 0
+say "(virt-controller, simulated: my-vm stopped)"
 kc get vmsnapshot
 expect_out_has "kubectl get vmsnapshot" '^online-snapshot +VirtualMachine +my-vm +Succeeded +true'
 
@@ -433,7 +494,10 @@ mkrestore online-restore my-vm online-snapshot
 mkrestore missing-restore my-vm no-such-snapshot
 mkrestore my-vmrestore my-vm my-vmsnapshot
 
-running_msg='spec.target: VirtualMachine "running-vm" run strategy has to be Halted: stop it first (virtctl stop running-vm)'
+# running-vm-snapshot was taken while running-vm ran (there is no other way to take one of it)
+running_msg='
+* spec.virtualMachineSnapshotName: VirtualMachineSnapshot "running-vm-snapshot" was taken while the VM was running; only an offline snapshot can be restored
+* spec.target: VirtualMachine "running-vm" run strategy has to be Halted: stop it first (virtctl stop running-vm)'
 online_msg='spec.virtualMachineSnapshotName: VirtualMachineSnapshot "online-snapshot" was taken while the VM was running; only an offline snapshot can be restored'
 missing_msg='spec.virtualMachineSnapshotName: VirtualMachineSnapshot "no-such-snapshot" does not exist'
 
@@ -576,6 +640,9 @@ expect_out "delete my-vmsnapshot" 'virtualmachinesnapshot.snapshot.kubevirt.io "
 kc get vmsnapshot
 expect_rc "kubectl get vmsnapshot after the delete" 0
 if grep -q '^my-vmsnapshot ' "$out"; then ko "my-vmsnapshot still listed" "$(cat "$out")"; else ok "my-vmsnapshot is gone"; fi
+kc get vmsnapshotcontent,volumesnapshot
+expect_rc "kubectl get vmsnapshotcontent,volumesnapshot after the delete" 0
+if grep -q -- "$my_uid" "$out"; then ko "my-vmsnapshot's content or VolumeSnapshot left" "$(cat "$out")"; else ok "its content and VolumeSnapshot went with it"; fi
 
 # --- what the webhook saw ---------------------------------------------------------------------
 calls=$(ksim_api "$api/kube-sim/admission-log" | python3 -c '

@@ -152,7 +152,7 @@ expect_eq "4 b does not take a live lease" a "$(holder default)"
 kill -KILL "$pid_a"
 { wait "$pid_a"; } 2>/dev/null || true # reaped quietly
 until_ok 60 "b leads after a was killed" holder_is default b
-until_ok 30 "b logs that it leads" grep -q '"msg":"leading: reconcilers not implemented yet"' "$T/b.err"
+until_ok 30 "b logs that it leads" grep -q '"msg":"leading: reconcilers started"' "$T/b.err"
 r=$(review "$port_b" virtualmachinerestores "$(restore_req vm1)")
 expect_contains "4 b serves the webhook too" "$(not_stopped vm1)" "$r"
 # term NAME: SIGTERM, then term_rc is the exit code (0: drained; under ASan also no leak)

@@ -164,3 +164,7 @@ valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
 IR=$(awk '/Collected :/ {print $4}' "$OUT/callgrind.log")
 echo "instructions per review (callgrind, wh_review_handle in-process, 4000 reviews): $((IR / 4000))"
 echo "top functions: callgrind_annotate $OUT/callgrind.out"
+
+# the reconcile rows: vmsnapd serve --controllers all against kube-sim, delays at 0
+echo
+python3 tools/bench/reconcile.py "$VMSNAPD"

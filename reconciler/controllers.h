@@ -1,0 +1,80 @@
+/* reconciler/controllers.h - the daemon's controller table (the snapshot
+ * and content workers of ../shared/spec/kubevirt-controller.md §4-§5) and
+ * the context every reconcile gets: the API client, the informers' store,
+ * the timers, and the reconciler metrics. */
+#ifndef VMSNAPD_RECONCILER_CONTROLLERS_H
+#define VMSNAPD_RECONCILER_CONTROLLERS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "kube/client.h"
+#include "kube/store.h"
+#include "reconciler/manager.h"
+
+/* Timers and sizes; zero fields take the defaults in brackets. */
+struct rc_opts {
+    long retry_ms;          /* [5000] snapshotRetryInterval: after a lock
+                               attempt; also the freeze-failure retry */
+    long content_delete_ms; /* [5000] contentDeletionInterval */
+};
+
+/* The API verbs and status codes counted; the last code slot (0) is
+ * "other", code 1 a request that got no answer. */
+#define RC_NVERBS 5
+#define RC_NCODES 12
+
+/* Reconciler metrics: relaxed atomics in fixed slots. */
+struct rc_metrics {
+    atomic_ulong requests[RC_NVERBS][RC_NCODES];
+    atomic_ulong reconciles[2][3]; /* controller x {ok, retried, noretry} */
+    atomic_ulong duration[2][13];  /* controller x bucket (+Inf last) */
+    atomic_ullong duration_ns[2];  /* controller: sum */
+};
+
+/* What every reconcile gets as rc_call.ctx. */
+struct rc_env {
+    struct kube_client *client; /* borrowed */
+    struct kube_store *store;   /* borrowed */
+    struct rc_manager *mgr;     /* set once made; borrowed */
+    struct rc_opts o;
+    struct rc_metrics metrics;
+    /* 1 once the caches the controllers read have synced; NULL: always */
+    int (*synced)(void *ctx);
+    void *synced_ctx;
+};
+
+/* The rows: "snapshot" (VirtualMachineSnapshot) and "content"
+ * (VirtualMachineSnapshotContent), in that order. */
+extern const struct rc_controller rc_controllers[];
+extern const size_t rc_ncontrollers;
+#define RC_SNAPSHOT 0
+#define RC_CONTENT 1
+
+/* Fills env for client and store (both borrowed) with o (NULL: defaults).
+ * Cannot fail. */
+void rc_env_init(struct rc_env *env, struct kube_client *client,
+                 struct kube_store *store, const struct rc_opts *o);
+
+/* The cached object kind ns/name as a new reference, or NULL when the
+ * cache has none (or name is ""). Thread-safe. */
+json_t *rc_env_get(struct rc_env *env, const char *kind, const char *ns,
+                   const char *name);
+
+/* Releases what rc_env_init took (nothing today); accepts a zeroed env. */
+void rc_env_fini(struct rc_env *env);
+
+/* rc_observe_fn for the manager: reconcile counts and durations. */
+void rc_env_observe(const struct rc_controller *ctl, int rc,
+                    long long duration_ns, void *ctx);
+
+/* Counts one API request: verb ("GET"...), HTTP code (0: no answer). */
+void rc_metrics_request(struct rc_metrics *m, const char *verb, int code);
+
+/* Writes the reconciler metrics (Prometheus text) to f: snapshots by
+ * phase (from the store), reconciles, their durations, queue depth,
+ * retries, API requests by verb and code. ctx is the env. */
+void rc_metrics_render(FILE *f, void *ctx);
+
+#endif

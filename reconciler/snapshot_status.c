@@ -1,0 +1,409 @@
+/* reconciler/snapshot_status.c - a VirtualMachineSnapshot's status, its
+ * failureDeadline, and metav1.Time text (spec/kubevirt-controller.md §4.4,
+ * §4.6, §1.2 on conditions). */
+#include "reconciler/snapshot_logic.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "kube/duration.h"
+#include "kube/json.h"
+
+void rc_time_format(char *buf, size_t len, int64_t ms)
+{
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    if (gmtime_r(&t, &tm))
+        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* n decimal digits at *p into *v; advances *p. 0 when not all digits. */
+static int digits(const char **p, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return 0;
+        *v = *v * 10 + (**p - '0');
+    }
+    return 1;
+}
+
+/* The zone suffix at p ("Z", "+hh:mm", "-hh:mm") as seconds east of UTC;
+ * 0 when it is not one. */
+static int zone(const char *p, long *off)
+{
+    int hh, mm, sign = *p == '-' ? -1 : 1;
+
+    if (strcmp(p, "Z") == 0 || strcmp(p, "z") == 0) {
+        *off = 0;
+        return 1;
+    }
+    if (*p != '+' && *p != '-')
+        return 0;
+    p++;
+    if (!digits(&p, 2, &hh) || *p++ != ':' || !digits(&p, 2, &mm) || *p)
+        return 0;
+    *off = sign * (hh * 3600L + mm * 60L);
+    return 1;
+}
+
+int rc_time_parse(int64_t *ms, const char *s)
+{
+    struct tm tm = {0};
+    const char *p = s;
+    int y, mo, d, h, mi, sec, frac = 0, scale = 1000;
+    long off;
+
+    if (!s || !digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) ||
+        *p++ != '-' || !digits(&p, 2, &d) || (*p != 'T' && *p != 't') ||
+        !(++p, digits(&p, 2, &h)) || *p++ != ':' || !digits(&p, 2, &mi) ||
+        *p++ != ':' || !digits(&p, 2, &sec))
+        return KUBE_EINVAL;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            if (scale > 1) {
+                scale /= 10;
+                frac += (*p - '0') * scale;
+            }
+    }
+    if (!zone(p, &off) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || sec > 60)
+        return KUBE_EINVAL;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    *ms = ((int64_t)timegm(&tm) - off) * 1000 + frac;
+    return KUBE_OK;
+}
+
+static int phase_is(const json_t *snapshot, const char *phase)
+{
+    return strcmp(kube_json_str0(snapshot, "status.phase"), phase) == 0;
+}
+
+/* spec.failureDeadline in ms: 5m when unset. */
+static int deadline_ms(int64_t *out, const json_t *snapshot,
+                       struct kube_err *err)
+{
+    const json_t *v = kube_json_path(snapshot, "spec.failureDeadline");
+    int64_t ns;
+    int rc;
+
+    *out = RC_DEFAULT_FAILURE_DEADLINE_MS;
+    if (!v)
+        return KUBE_OK;
+    if (!json_is_string(v))
+        return kube_err_set(err, KUBE_EINVAL,
+                            "spec.failureDeadline is not a duration string");
+    rc = kube_duration_parse(&ns, json_string_value(v), 0, err);
+    if (rc == KUBE_OK)
+        *out = ns / 1000000;
+    return rc;
+}
+
+int rc_deadline(int64_t *left_ms, const json_t *snapshot, int64_t now_ms,
+                struct kube_err *err)
+{
+    const char *created = kube_json_str(snapshot, "metadata.creationTimestamp");
+    int64_t d, c, left;
+    int rc;
+
+    *left_ms = 0;
+    if (phase_is(snapshot, "Failed"))
+        return 1;
+    if (phase_is(snapshot, "Succeeded"))
+        return 0; /* a Succeeded snapshot never fails */
+    rc = deadline_ms(&d, snapshot, err);
+    if (rc < 0 || d == 0)
+        return rc; /* "0" disables the deadline */
+    if (rc_time_parse(&c, created) < 0)
+        return kube_err_set(err, KUBE_EINVAL,
+                            "metadata.creationTimestamp: not RFC 3339: %s",
+                            created ? created : "(none)");
+    left = c + d - now_ms;
+    if (left < 0)
+        return 1;
+    *left_ms = left > 0 ? left : 1; /* at the deadline: look once more */
+    return 0;
+}
+
+int rc_should_delete_content(const json_t *snapshot, const json_t *content)
+{
+    const char *policy = kube_json_str(snapshot, "spec.deletionPolicy");
+
+    return !policy || strcmp(policy, "Delete") == 0 ||
+           !kube_json_true(content, "status.readyToUse");
+}
+
+/* A copy of status (borrowed, may be NULL) without conditions'
+ * lastProbeTime, for comparing. New reference or NULL. */
+static json_t *without_probe_times(const json_t *status)
+{
+    json_t *c = json_deep_copy(status), *cond;
+    size_t i;
+
+    json_array_foreach(json_object_get(c, "conditions"), i, cond)
+        json_object_del(cond, "lastProbeTime");
+    return c;
+}
+
+int rc_status_differs(const json_t *a, const json_t *b)
+{
+    json_t *x = without_probe_times(a), *y = without_probe_times(b);
+    int differs;
+
+    if (!a || !b)
+        differs = a != b;
+    else
+        differs = !x || !y || !json_equal(x, y); /* no memory: write */
+    json_decref(x);
+    json_decref(y);
+    return differs;
+}
+
+/* A condition the computation wants: type, status, reason. */
+struct want {
+    const char *type, *status, *reason;
+};
+
+/* §1.2: conditions are matched by type; one whose status and reason are
+ * unchanged is left as it is, a changed one is replaced with a fresh
+ * lastTransitionTime, a missing one is appended. */
+static int set_condition(json_t *status, const struct want *w, const char *now)
+{
+    json_t *conds = json_object_get(status, "conditions"), *c, *fresh;
+    size_t i;
+
+    if (!json_is_array(conds)) {
+        conds = json_array();
+        if (json_object_set_new(status, "conditions", conds))
+            return KUBE_ENOMEM;
+    }
+    fresh = json_pack("{s:s, s:s, s:n, s:s, s:s}", "type", w->type, "status",
+                      w->status, "lastProbeTime", "lastTransitionTime", now,
+                      "reason", w->reason);
+    if (!fresh)
+        return KUBE_ENOMEM;
+    json_array_foreach(conds, i, c)
+    {
+        if (strcmp(kube_json_str0(c, "type"), w->type) != 0)
+            continue;
+        if (strcmp(kube_json_str0(c, "status"), w->status) == 0 &&
+            strcmp(kube_json_str0(c, "reason"), w->reason) == 0) {
+            json_decref(fresh);
+            return KUBE_OK;
+        }
+        return json_array_set_new(conds, i, fresh) ? KUBE_ENOMEM : KUBE_OK;
+    }
+    return json_array_append_new(conds, fresh) ? KUBE_ENOMEM : KUBE_OK;
+}
+
+/* Sets key to a copy of value (borrowed), or removes key when NULL. */
+static int set_or_del(json_t *obj, const char *key, const json_t *value)
+{
+    if (!value || json_is_null(value)) {
+        json_object_del(obj, key);
+        return KUBE_OK;
+    }
+    return json_object_set_new(obj, key, json_deep_copy(value)) ? KUBE_ENOMEM
+                                                                : KUBE_OK;
+}
+
+/* §4.4 step 3: what the content's status says. */
+static int copy_content(json_t *st, const json_t *content)
+{
+    const json_t *cs = kube_json_path(content, "status");
+
+    if (!cs)
+        return KUBE_OK;
+    if (json_object_set_new(
+            st, "virtualMachineSnapshotContentName",
+            json_string(kube_json_str0(content, "metadata.name"))) ||
+        set_or_del(st, "creationTime", json_object_get(cs, "creationTime")) ||
+        set_or_del(st, "readyToUse", json_object_get(cs, "readyToUse")) ||
+        set_or_del(st, "error", json_object_get(cs, "error")))
+        return KUBE_ENOMEM;
+    return KUBE_OK;
+}
+
+/* Whether the content has a volumeBackup for volume name. */
+static int backed_up(const json_t *content, const char *name)
+{
+    const json_t *b;
+    size_t i;
+
+    json_array_foreach(kube_json_path(content, "spec.volumeBackups"), i, b)
+    {
+        if (strcmp(kube_json_str0(b, "volumeName"), name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int snapshottable(const json_t *vol)
+{
+    return json_object_get(vol, "persistentVolumeClaim") ||
+           json_object_get(vol, "dataVolume") ||
+           json_object_get(vol, "memoryDump");
+}
+
+/* Appends PartialSnapshot to both indication lists unless present. */
+static int add_partial(json_t *st)
+{
+    json_t *ind = json_object_get(st, "indications"), *v;
+    size_t i;
+
+    json_array_foreach(ind, i, v)
+    {
+        if (json_is_string(v) &&
+            strcmp(json_string_value(v), "PartialSnapshot") == 0)
+            return KUBE_OK;
+    }
+    if (!json_is_array(ind) &&
+        json_object_set_new(st, "indications", ind = json_array()))
+        return KUBE_ENOMEM;
+    if (!json_is_array(json_object_get(st, "sourceIndications")) &&
+        json_object_set_new(st, "sourceIndications", json_array()))
+        return KUBE_ENOMEM;
+    if (json_array_append_new(ind, json_string("PartialSnapshot")) ||
+        json_array_append_new(
+            json_object_get(st, "sourceIndications"),
+            json_pack("{s:s, s:s}", "indication", "PartialSnapshot", "message",
+                      rc_indication_message("PartialSnapshot"))))
+        return KUBE_ENOMEM;
+    return KUBE_OK;
+}
+
+/* §4.4 Succeeded: snapshotVolumes from the content's VM, PartialSnapshot
+ * when a snapshottable volume was left out. */
+static int snapshot_volumes(json_t *st, const json_t *content)
+{
+    const json_t *vols = kube_json_path(
+        content, "spec.source.virtualMachine.spec.template.spec.volumes");
+    json_t *inc = json_array(), *exc = json_array(), *sv = json_object();
+    const json_t *vol;
+    size_t i;
+    int rc = inc && exc && sv ? KUBE_OK : KUBE_ENOMEM, partial = 0;
+
+    json_array_foreach(vols, i, vol)
+    {
+        const char *name = kube_json_str0(vol, "name");
+        int in = backed_up(content, name);
+
+        if (rc == KUBE_OK &&
+            json_array_append_new(in ? inc : exc, json_string(name)))
+            rc = KUBE_ENOMEM;
+        partial |= !in && snapshottable(vol);
+    }
+    if (rc == KUBE_OK && json_array_size(inc))
+        rc = json_object_set(sv, "includedVolumes", inc) ? KUBE_ENOMEM : 0;
+    if (rc == KUBE_OK && json_array_size(exc))
+        rc = json_object_set(sv, "excludedVolumes", exc) ? KUBE_ENOMEM : 0;
+    if (rc == KUBE_OK && content)
+        rc = json_object_set(st, "snapshotVolumes", sv) ? KUBE_ENOMEM : 0;
+    if (rc == KUBE_OK && partial)
+        rc = add_partial(st);
+    json_decref(inc);
+    json_decref(exc);
+    json_decref(sv);
+    return rc;
+}
+
+/* §4.2: recomputed indications of an InProgress snapshot with a source. */
+static int update_indications(json_t *st, const struct rc_source *src)
+{
+    json_t *ind = NULL, *srcind = NULL;
+    int rc = rc_indications(&ind, &srcind, src, st,
+                            kube_json_str(st, "error.message"));
+
+    if (rc == KUBE_OK && (set_or_del(st, "indications", ind) ||
+                          set_or_del(st, "sourceIndications", srcind)))
+        rc = KUBE_ENOMEM;
+    json_decref(ind);
+    json_decref(srcind);
+    return rc;
+}
+
+/* §4.4 step 4: the phase, and the Failure and Progressing wanted (in the
+ * order KubeVirt first sets them, which is the list's order). Returns the
+ * number of conditions written to w. */
+static int phase_and_conditions(json_t *st, const struct rc_snapshot_in *in,
+                                struct want *w, int *rc)
+{
+    const char *phase = kube_json_str0(st, "phase");
+    const char *p;
+    int n = 0;
+
+    if (in->deadline_exceeded) {
+        p = "Failed";
+        w[n++] = (struct want){"Failure", "True", "snapshot deadline exceeded"};
+        w[n++] = (struct want){"Progressing", "False", "Operation failed"};
+    } else if (strcmp(phase, "Succeeded") == 0 ||
+               json_object_get(st, "creationTime")) {
+        p = "Succeeded";
+        w[n++] = (struct want){"Progressing", "False", "Operation complete"};
+        *rc = in->content ? snapshot_volumes(st, in->content) : KUBE_OK;
+    } else {
+        p = "InProgress";
+        if (in->source->exists) {
+            w[n++] = (struct want){"Progressing",
+                                   in->source->locked ? "True" : "False",
+                                   in->source->lock_msg};
+            *rc = update_indications(st, in->source);
+        } else
+            w[n++] =
+                (struct want){"Progressing", "False", "Source does not exist"};
+        if (in->deleting) {
+            p = "Deleting";
+            w[n - 1].reason = "VM snapshot is deleting";
+            w[n - 1].status = "False";
+        }
+    }
+    if (*rc == KUBE_OK && json_object_set_new(st, "phase", json_string(p)))
+        *rc = KUBE_ENOMEM;
+    return n;
+}
+
+int rc_snapshot_status(json_t **out, const struct rc_snapshot_in *in)
+{
+    const json_t *old = kube_json_path(in->snapshot, "status");
+    struct want w[4];
+    char now[32];
+    int n, rc = KUBE_OK, ready;
+    json_t *st;
+
+    *out = NULL;
+    st = old ? json_deep_copy(old) : json_pack("{s:b}", "readyToUse", 0);
+    if (!st)
+        return KUBE_ENOMEM;
+    if (in->source->exists &&
+        json_object_set_new(st, "sourceUID", json_string(in->source->uid)))
+        rc = KUBE_ENOMEM;
+    if (rc == KUBE_OK && in->content)
+        rc = copy_content(st, in->content);
+    n = rc == KUBE_OK ? phase_and_conditions(st, in, w, &rc) : 0;
+    ready = json_is_true(json_object_get(st, "readyToUse"));
+    w[n++] = (struct want){"Ready", ready ? "True" : "False",
+                           ready ? "Ready" : "Not ready"};
+    if (json_object_get(st, "error")) /* step 6 overrides Progressing */
+        for (int i = 0; i < n; i++)
+            if (strcmp(w[i].type, "Progressing") == 0)
+                w[i] = (struct want){"Progressing", "False", "In error state"};
+    rc_time_format(now, sizeof(now), in->now_ms);
+    for (int i = 0; rc == KUBE_OK && i < n; i++)
+        rc = set_condition(st, &w[i], now);
+    if (rc < 0)
+        json_decref(st);
+    else
+        *out = st;
+    return rc;
+}
