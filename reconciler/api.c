@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "kube/log.h"
+#include "kube/metatime.h"
 #include "reconciler/controllers.h"
 
 const struct kube_gvr rc_gvr_vm = {"kubevirt.io", "v1", "virtualmachines"};
@@ -222,11 +223,7 @@ int rc_api_drop_owner(struct rc_call *c, const struct kube_gvr *gvr,
 
 void rc_time_now(char buf[32])
 {
-    time_t t = time(NULL);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    kube_metatime_format(buf, 32, (int64_t)time(NULL) * 1000);
 }
 
 /* client-go's recorder names an event <object>.<nanoseconds in hex>. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/metatime.h"
 
 void rc_content_eval_free(struct rc_content_eval *e)
 {
@@ -130,7 +131,7 @@ static int apply(struct rc_content_eval *e, json_t *st, int created,
     const char *old_msg = kube_json_str(st, "error.message");
     char now[32];
 
-    rc_time_format(now, sizeof(now), now_ms);
+    kube_metatime_format(now, sizeof(now), now_ms);
     if (created && !kube_json_path(st, "creationTime")) {
         if (json_object_set_new(st, "creationTime", json_string(now)))
             return KUBE_ENOMEM;

@@ -237,12 +237,4 @@ int rc_status_differs(const json_t *a, const json_t *b);
  * readyToUse. */
 int rc_should_delete_content(const json_t *snapshot, const json_t *content);
 
-/* metav1.Time text for ms since the Unix epoch, seconds precision
- * ("2026-12-04T05:03:17Z"). Cannot fail; cut to len (21 suffices). */
-void rc_time_format(char *buf, size_t len, int64_t ms);
-
-/* Parses RFC 3339 ("2026-12-04T05:03:17Z", fraction and offsets allowed)
- * into ms since the Unix epoch. KUBE_EINVAL when s is not one. */
-int rc_time_parse(int64_t *ms, const char *s) KUBE_MUST_CHECK;
-
 #endif

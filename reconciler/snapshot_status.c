@@ -1,6 +1,6 @@
-/* reconciler/snapshot_status.c - a VirtualMachineSnapshot's status, its
- * failureDeadline, and metav1.Time text (spec/kubevirt-controller.md §4.4,
- * §4.6, §1.2 on conditions). */
+/* reconciler/snapshot_status.c - a VirtualMachineSnapshot's status and
+ * its failureDeadline (spec/kubevirt-controller.md §4.4, §4.6, §1.2 on
+ * conditions). */
 #include "reconciler/snapshot_logic.h"
 
 #include <stdio.h>
@@ -9,81 +9,8 @@
 
 #include "kube/duration.h"
 #include "kube/json.h"
-
-void rc_time_format(char *buf, size_t len, int64_t ms)
-{
-    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
-
-    if (len == 0)
-        return;
-    buf[0] = '\0';
-    if (gmtime_r(&t, &tm))
-        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* n decimal digits at *p into *v; advances *p. 0 when not all digits. */
-static int digits(const char **p, int n, int *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++, (*p)++) {
-        if (**p < '0' || **p > '9')
-            return 0;
-        *v = *v * 10 + (**p - '0');
-    }
-    return 1;
-}
-
-/* The zone suffix at p ("Z", "+hh:mm", "-hh:mm") as seconds east of UTC;
- * 0 when it is not one. */
-static int zone(const char *p, long *off)
-{
-    int hh, mm, sign = *p == '-' ? -1 : 1;
-
-    if (strcmp(p, "Z") == 0 || strcmp(p, "z") == 0) {
-        *off = 0;
-        return 1;
-    }
-    if (*p != '+' && *p != '-')
-        return 0;
-    p++;
-    if (!digits(&p, 2, &hh) || *p++ != ':' || !digits(&p, 2, &mm) || *p)
-        return 0;
-    *off = sign * (hh * 3600L + mm * 60L);
-    return 1;
-}
-
-int rc_time_parse(int64_t *ms, const char *s)
-{
-    struct tm tm = {0};
-    const char *p = s;
-    int y, mo, d, h, mi, sec, frac = 0, scale = 1000;
-    long off;
-
-    if (!s || !digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) ||
-        *p++ != '-' || !digits(&p, 2, &d) || (*p != 'T' && *p != 't') ||
-        !(++p, digits(&p, 2, &h)) || *p++ != ':' || !digits(&p, 2, &mi) ||
-        *p++ != ':' || !digits(&p, 2, &sec))
-        return KUBE_EINVAL;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            if (scale > 1) {
-                scale /= 10;
-                frac += (*p - '0') * scale;
-            }
-    }
-    if (!zone(p, &off) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || sec > 60)
-        return KUBE_EINVAL;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    *ms = ((int64_t)timegm(&tm) - off) * 1000 + frac;
-    return KUBE_OK;
-}
+#include "kube/metatime.h"
+#include "reconciler/conditions.h"
 
 static int phase_is(const json_t *snapshot, const char *phase)
 {
@@ -125,7 +52,7 @@ int rc_deadline(int64_t *left_ms, const json_t *snapshot, int64_t now_ms,
     rc = deadline_ms(&d, snapshot, err);
     if (rc < 0 || d == 0)
         return rc; /* "0" disables the deadline */
-    if (rc_time_parse(&c, created) < 0)
+    if (kube_metatime_parse(&c, created) < 0)
         return kube_err_set(err, KUBE_EINVAL,
                             "metadata.creationTimestamp: not RFC 3339: %s",
                             created ? created : "(none)");
@@ -174,38 +101,6 @@ int rc_status_differs(const json_t *a, const json_t *b)
 struct want {
     const char *type, *status, *reason;
 };
-
-/* §1.2: conditions are matched by type; one whose status and reason are
- * unchanged is left as it is, a changed one is replaced with a fresh
- * lastTransitionTime, a missing one is appended. */
-static int set_condition(json_t *status, const struct want *w, const char *now)
-{
-    json_t *conds = json_object_get(status, "conditions"), *c, *fresh;
-    size_t i;
-
-    if (!json_is_array(conds)) {
-        conds = json_array();
-        if (json_object_set_new(status, "conditions", conds))
-            return KUBE_ENOMEM;
-    }
-    fresh = json_pack("{s:s, s:s, s:n, s:s, s:s}", "type", w->type, "status",
-                      w->status, "lastProbeTime", "lastTransitionTime", now,
-                      "reason", w->reason);
-    if (!fresh)
-        return KUBE_ENOMEM;
-    json_array_foreach(conds, i, c)
-    {
-        if (strcmp(kube_json_str0(c, "type"), w->type) != 0)
-            continue;
-        if (strcmp(kube_json_str0(c, "status"), w->status) == 0 &&
-            strcmp(kube_json_str0(c, "reason"), w->reason) == 0) {
-            json_decref(fresh);
-            return KUBE_OK;
-        }
-        return json_array_set_new(conds, i, fresh) ? KUBE_ENOMEM : KUBE_OK;
-    }
-    return json_array_append_new(conds, fresh) ? KUBE_ENOMEM : KUBE_OK;
-}
 
 /* Sets key to a copy of value (borrowed), or removes key when NULL. */
 static int set_or_del(json_t *obj, const char *key, const json_t *value)
@@ -377,7 +272,6 @@ int rc_snapshot_status(json_t **out, const struct rc_snapshot_in *in)
 {
     const json_t *old = kube_json_path(in->snapshot, "status");
     struct want w[4];
-    char now[32];
     int n, rc = KUBE_OK, ready;
     json_t *st;
 
@@ -398,12 +292,13 @@ int rc_snapshot_status(json_t **out, const struct rc_snapshot_in *in)
         for (int i = 0; i < n; i++)
             if (strcmp(w[i].type, "Progressing") == 0)
                 w[i] = (struct want){"Progressing", "False", "In error state"};
-    rc_time_format(now, sizeof(now), in->now_ms);
-    for (int i = 0; rc == KUBE_OK && i < n; i++)
-        rc = set_condition(st, &w[i], now);
+    for (int i = 0; rc >= 0 && i < n;
+         i++) /* §1.2, in reconciler/conditions.c */
+        rc = rc_condition_set(st, w[i].type, strcmp(w[i].status, "True") == 0,
+                              w[i].reason, in->now_ms);
     if (rc < 0)
         json_decref(st);
     else
         *out = st;
-    return rc;
+    return rc < 0 ? rc : KUBE_OK;
 }

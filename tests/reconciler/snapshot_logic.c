@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/metatime.h"
 #include "reconciler/snapshot_logic.h"
 
 TestSuite(rc_snapshot_logic);
@@ -675,14 +676,14 @@ Test(rc_snapshot_logic, times)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t got = 0;
-        int rc = rc_time_parse(&got, cases[i].in);
+        int rc = kube_metatime_parse(&got, cases[i].in);
 
         cr_expect_eq(rc, cases[i].rc, "%s", cases[i].in);
         if (rc == 0)
             cr_expect_eq(got, cases[i].want, "%s: %lld", cases[i].in,
                          (long long)got);
     }
-    rc_time_format(buf, sizeof(buf), T0 + 999);
+    kube_metatime_format(buf, sizeof(buf), T0 + 999);
     cr_expect_str_eq(buf, NOW_S);
 }
 
