@@ -24,8 +24,8 @@ struct cmd_cluster_opts {
     long live_get_ms;                  /* timeout of a state door GET */
     long live_wait_ms;                 /* a review waits this for it */
     int live_get_max;                  /* live GETs at once; 0: 4 */
-    long stale_ms; /* a cache failing this long is not fresh; 0: never */
-    struct rc_opts rc;                 /* the controllers' timers */
+    long stale_ms;     /* a cache failing this long is not fresh; 0: never */
+    struct rc_opts rc; /* the controllers' timers */
 };
 
 struct cmd_cluster;
