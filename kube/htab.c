@@ -99,6 +99,14 @@ void kube_htab_remove(struct kube_htab *t, struct kube_htab_slot *s)
     t->n--;
 }
 
+uintptr_t kube_htab_next(const struct kube_htab *t, size_t *i)
+{
+    for (; *i < t->cap; (*i)++)
+        if (t->v[*i].val)
+            return t->v[(*i)++].val;
+    return 0;
+}
+
 void kube_htab_free(struct kube_htab *t)
 {
     free(t->v);

@@ -59,6 +59,10 @@ void kube_htab_put(struct kube_htab *t, struct kube_htab_slot *s, uint32_t hash,
  * probe run back so every lookup still finds them. */
 void kube_htab_remove(struct kube_htab *t, struct kube_htab_slot *s);
 
+/* Walks the values: start with *i = 0; returns the next value, or 0 at
+ * the end. The table must not change during the walk. */
+uintptr_t kube_htab_next(const struct kube_htab *t, size_t *i);
+
 /* Frees the slots (not the values); the table is empty and usable. */
 void kube_htab_free(struct kube_htab *t);
 

@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "kube/client_time.h"
+#include "kube/htab.h"
 
 #define NO_HEAP SIZE_MAX
 
 /* All that is known about one key; it exists while any field is set. */
 struct entry {
-    struct entry *hnext; /* hash chain */
     struct entry *qnext; /* ready FIFO, while dirty and not processing */
     int dirty;           /* wants handling */
     int processing;      /* a worker has it */
@@ -32,8 +32,7 @@ struct rc_queue {
                              shutdown */
     pthread_cond_t idle;  /* processing dropped to zero */
     /* guarded by lock */
-    struct entry **buckets; /* power of two */
-    size_t nbuckets, nentries;
+    struct kube_htab keys;     /* struct entry * by key */
     struct entry *head, *tail; /* ready FIFO */
     size_t nready, nprocessing;
     struct entry **heap; /* delayed keys, min-heap */
@@ -59,81 +58,48 @@ void rc_queue_opts_default(struct rc_queue_opts *o)
 
 /* ---- key table ---- */
 
-static uint32_t hash(const char *s)
+static int key_eq(const void *ctx, uintptr_t val, const void *key)
 {
-    uint32_t h = 2166136261u;
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
+    (void)ctx;
+    return strcmp(((const struct entry *)val)->key, key) == 0;
 }
 
 static struct entry *find(struct rc_queue *q, const char *key)
 {
-    struct entry *e = q->buckets[hash(key) & (q->nbuckets - 1)];
-
-    while (e && strcmp(e->key, key) != 0)
-        e = e->hnext;
-    return e;
-}
-
-static void grow(struct rc_queue *q)
-{
-    size_t n = q->nbuckets * 2;
-    struct entry **b = calloc(n, sizeof(*b));
-
-    if (!b)
-        return; /* longer chains, still correct */
-    for (size_t i = 0; i < q->nbuckets; i++) {
-        struct entry *e = q->buckets[i], *next;
-        for (; e; e = next) {
-            next = e->hnext;
-            e->hnext = b[hash(e->key) & (n - 1)];
-            b[hash(e->key) & (n - 1)] = e;
-        }
-    }
-    free(q->buckets);
-    q->buckets = b;
-    q->nbuckets = n;
+    return (struct entry *)kube_htab_get(&q->keys, kube_hash_str(key), key_eq,
+                                         NULL, key);
 }
 
 /* The entry for key, created when absent; NULL on allocation failure. */
 static struct entry *intern(struct rc_queue *q, const char *key)
 {
     struct entry *e = find(q, key);
-    size_t len, i;
+    size_t len;
+    uint32_t h;
 
     if (e)
         return e;
+    if (kube_htab_reserve(&q->keys) < 0)
+        return NULL;
     len = strlen(key);
     e = calloc(1, sizeof(*e) + len + 1);
     if (!e)
         return NULL;
     memcpy(e->key, key, len + 1);
     e->heap = NO_HEAP;
-    if (q->nentries >= q->nbuckets)
-        grow(q);
-    i = hash(key) & (q->nbuckets - 1);
-    e->hnext = q->buckets[i];
-    q->buckets[i] = e;
-    q->nentries++;
+    h = kube_hash_str(key);
+    kube_htab_put(&q->keys, kube_htab_probe(&q->keys, h, key_eq, NULL, key), h,
+                  (uintptr_t)e);
     return e;
 }
 
 /* Frees e once nothing refers to it. */
 static void release(struct rc_queue *q, struct entry *e)
 {
-    struct entry **p;
-
     if (e->dirty || e->processing || e->failures || e->heap != NO_HEAP)
         return;
-    p = &q->buckets[hash(e->key) & (q->nbuckets - 1)];
-    while (*p != e)
-        p = &(*p)->hnext;
-    *p = e->hnext;
-    q->nentries--;
+    kube_htab_remove(&q->keys, kube_htab_probe(&q->keys, kube_hash_str(e->key),
+                                               key_eq, NULL, e->key));
     free(e);
 }
 
@@ -323,18 +289,11 @@ int rc_queue_new(struct rc_queue **out, const struct rc_queue_opts *o,
         q->o = *o;
     else
         rc_queue_opts_default(&q->o);
-    q->nbuckets = 64;
-    q->buckets = calloc(q->nbuckets, sizeof(*q->buckets));
     q->tokens = q->o.burst;
     q->tokens_at = kube_time_now_ms();
-    if (!q->buckets) {
-        free(q);
-        return kube_err_set(err, KUBE_ENOMEM, "queue: out of memory");
-    }
     if (pthread_mutex_init(&q->lock, NULL) != 0 ||
         kube_time_cond_init(&q->ready) < 0 ||
         kube_time_cond_init(&q->idle) < 0) {
-        free(q->buckets);
         free(q);
         return kube_err_set(err, KUBE_ERR, "queue: lock init failed");
     }
@@ -344,16 +303,14 @@ int rc_queue_new(struct rc_queue **out, const struct rc_queue_opts *o,
 
 void rc_queue_free(struct rc_queue *q)
 {
+    size_t i = 0;
+    uintptr_t e;
+
     if (!q)
         return;
-    for (size_t i = 0; i < q->nbuckets; i++) {
-        struct entry *e = q->buckets[i], *next;
-        for (; e; e = next) {
-            next = e->hnext;
-            free(e);
-        }
-    }
-    free(q->buckets);
+    for (e = kube_htab_next(&q->keys, &i); e; e = kube_htab_next(&q->keys, &i))
+        free((struct entry *)e);
+    kube_htab_free(&q->keys);
     free(q->heap);
     free(q->threads);
     pthread_cond_destroy(&q->ready);

@@ -39,6 +39,14 @@ Test(kube_htab, removals_keep_runs_intact)
     for (uintptr_t k = 1; k <= N; k++)
         cr_expect_eq(present(&t, k), k % 3 != 0, "key %zu", (size_t)k);
     cr_expect_eq(t.n, N - N / 3);
+    {
+        size_t i = 0, seen = 0;
+
+        for (uintptr_t v = kube_htab_next(&t, &i); v;
+             v = kube_htab_next(&t, &i))
+            seen += v % 3 != 0;
+        cr_expect_eq(seen, N - N / 3, "the walk sees each value once");
+    }
     kube_htab_free(&t);
 }
 
