@@ -55,6 +55,10 @@ static const struct cluster_kind {
      0,
      1},
     {"StorageClass", {"storage.k8s.io", "v1", "storageclasses"}, 0, 1},
+    /* the lock's volume checks (§4.1): a DataVolume's claim is locked only
+     * once populated, an offline VM's only when no pod mounts it */
+    {"DataVolume", {"cdi.kubevirt.io", "v1beta1", "datavolumes"}, 0, 0},
+    {"Pod", {"", "v1", "pods"}, 0, 0},
 };
 #define NKINDS (sizeof(cluster_kinds) / sizeof(cluster_kinds[0]))
 

@@ -233,6 +233,55 @@ expect_eq "online without guest agent: indications" "$(jp vmsnapshot s-noagent '
   '["NoGuestAgent","Online"]'
 expect_eq "online without guest agent: no freeze" "$(freezes vm-noagent)" ""
 
+# --- the lock's volume checks: a DataVolume's claim, a pod using an offline VM's PVC --------------
+echo "-- the lock waits for its volume checks"
+cat <<'EOF' | k apply -f - >/dev/null
+apiVersion: cdi.kubevirt.io/v1beta1
+kind: DataVolume
+metadata:
+  name: vm-dv-disk
+spec:
+  source: {blank: {}}
+  pvc: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: vm-dv
+spec:
+  runStrategy: Halted
+  template:
+    spec:
+      domain: {devices: {disks: [{name: disk0, disk: {bus: virtio}}]}}
+      volumes:
+      - name: disk0
+        dataVolume: {name: vm-dv-disk}
+EOF
+until_ok 20 "DataVolume populated by kube-sim's CDI" is dv vm-dv-disk '{.status.phase}' Succeeded
+snap s-dv vm-dv
+wait_ready s-dv && ok "a VM on a populated DataVolume: Ready" ||
+  ko "a VM on a populated DataVolume: Ready" "$(jp vmsnapshot s-dv '{.status.conditions}')"
+vm vm-pod
+cat <<'EOF' | k apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata:
+  name: user-pod
+spec:
+  containers: [{name: c, image: busybox}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: vm-pod-disk}}]
+EOF
+snap s-pod vm-pod
+held() {
+  jp vmsnapshot s-pod '{.status.conditions[?(@.type=="Progressing")].reason}' |
+    grep -qxF "Source not locked source is offline but 1 pods using PVCs [user-pod]"
+}
+until_ok 20 "offline VM with a pod on its PVC: held back, the pod named" held
+expect_eq "held back: no content yet" "$(jp vmsnapshot s-pod '{.status.virtualMachineSnapshotContentName}')" ""
+k delete pod user-pod --grace-period=0 --force >/dev/null 2>&1
+wait_ready s-pod && ok "the pod gone: Ready" ||
+  ko "the pod gone: Ready" "$(jp vmsnapshot s-pod '{.status.conditions}')"
+
 # --- deletion under both policies ---------------------------------------------------------------
 echo "-- deletion"
 snap s-del vm-del
