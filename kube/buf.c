@@ -2,19 +2,39 @@
  * ceiling so a buffer never holds more than its owner allowed. */
 #include "kube/buf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 void kube_buf_init(struct kube_buf *b, size_t first, size_t max)
 {
-    *b = (struct kube_buf){.max = max, .first = first ? first : 256};
+    kube_buf_init_mem(b, first, max, NULL);
+}
+
+void kube_buf_init_mem(struct kube_buf *b, size_t first, size_t max,
+                       const struct kube_buf_mem *mem)
+{
+    *b =
+        (struct kube_buf){.mem = mem, .max = max, .first = first ? first : 256};
+}
+
+/* Sets the capacity to cap (> b->cap). */
+static int resize(struct kube_buf *b, size_t cap)
+{
+    char *p = b->mem ? b->mem->resize(b->p, b->p ? b->len + 1 : 0, b->cap, cap)
+                     : realloc(b->p, cap);
+
+    if (!p)
+        return b->err = KUBE_ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return KUBE_OK;
 }
 
 /* Grows so that n more bytes and the NUL fit. */
 static int grow(struct kube_buf *b, size_t n)
 {
     size_t need, cap;
-    char *p;
 
     if (b->err)
         return b->err;
@@ -28,12 +48,28 @@ static int grow(struct kube_buf *b, size_t n)
         cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
     if (cap > b->max + 1)
         cap = b->max + 1;
-    p = realloc(b->p, cap);
-    if (!p)
-        return b->err = KUBE_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return KUBE_OK;
+    return resize(b, cap);
+}
+
+int kube_buf_reserve(struct kube_buf *b, size_t n)
+{
+    int rc;
+
+    if (b->err)
+        return b->err;
+    if (n > b->max)
+        return b->err = KUBE_ETOOBIG;
+    if (n + 1 <= b->cap)
+        return KUBE_OK;
+    rc = resize(b, n + 1);
+    if (rc == KUBE_OK && b->len == 0)
+        b->p[0] = '\0';
+    return rc;
+}
+
+size_t kube_buf_cap(const struct kube_buf *b)
+{
+    return b->cap;
 }
 
 int kube_buf_add(struct kube_buf *b, const void *p, size_t n)
@@ -87,6 +123,7 @@ char *kube_buf_take(struct kube_buf *b, size_t *len)
 {
     char *p = b->p;
 
+    assert(!b->mem); /* the caller would free() another allocator's memory */
     if (len)
         *len = b->len;
     b->p = NULL;
@@ -107,7 +144,10 @@ void kube_buf_free(struct kube_buf *b, int wipe)
 {
     if (b->p && wipe)
         explicit_bzero(b->p, b->cap);
-    free(b->p);
+    if (b->mem)
+        b->mem->release(b->p, b->cap);
+    else
+        free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
     b->err = 0;

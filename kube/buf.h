@@ -13,19 +13,42 @@
 
 #include "kube/errors.h"
 
+/* Where a buffer's memory comes from, when not malloc: the webhook keeps
+ * large request bodies in their own mappings so that a burst gives its
+ * memory back to the kernel at once. */
+struct kube_buf_mem {
+    /* p (cap bytes, of which used hold data; NULL when cap is 0) grown
+     * to ncap bytes; NULL on failure, p untouched */
+    void *(*resize)(void *p, size_t used, size_t cap, size_t ncap);
+    void (*release)(void *p, size_t cap); /* p may be NULL */
+};
+
 /* Kept on the caller's stack or inside its struct; fields are private. */
 struct kube_buf {
-    char *p;      /* private: NULL until the first add */
-    size_t len;   /* private */
-    size_t cap;   /* private */
-    size_t max;   /* private: ceiling on len */
-    size_t first; /* private: first allocation */
-    int err;      /* private: 0, KUBE_ENOMEM or KUBE_ETOOBIG, sticky */
+    const struct kube_buf_mem *mem; /* private: NULL means malloc */
+    char *p;                        /* private: NULL until the first add */
+    size_t len;                     /* private */
+    size_t cap;                     /* private */
+    size_t max;                     /* private: ceiling on len */
+    size_t first;                   /* private: first allocation */
+    int err; /* private: 0, KUBE_ENOMEM or KUBE_ETOOBIG, sticky */
 };
 
 /* An empty buffer that will hold at most max bytes (plus the NUL) and
  * allocates first bytes the first time (0: 256). Cannot fail. */
 void kube_buf_init(struct kube_buf *b, size_t first, size_t max);
+
+/* As kube_buf_init, with memory from mem (borrowed; NULL: malloc). */
+void kube_buf_init_mem(struct kube_buf *b, size_t first, size_t max,
+                       const struct kube_buf_mem *mem);
+
+/* Makes room for n bytes in all, so adds up to n allocate nothing more:
+ * for owners that account memory by capacity. Same returns as
+ * kube_buf_add. */
+int kube_buf_reserve(struct kube_buf *b, size_t n);
+
+/* The bytes held now (the contents, their NUL and the room after). */
+size_t kube_buf_cap(const struct kube_buf *b);
 
 /* Appends n bytes. Returns 0, KUBE_ETOOBIG past the ceiling (nothing is
  * added), KUBE_ENOMEM, or the earlier failure. Callers that build text
@@ -51,7 +74,8 @@ size_t kube_buf_len(const struct kube_buf *b);
 int kube_buf_error(const struct kube_buf *b);
 
 /* Hands the contents to the caller (free() them; NULL when nothing was
- * added) and empties the buffer, which stays usable with its ceiling. */
+ * added) and empties the buffer, which stays usable with its ceiling.
+ * Only for malloc'd buffers (asserted). */
 char *kube_buf_take(struct kube_buf *b, size_t *len);
 
 /* Empties the buffer and clears a failure; keeps the memory. */

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kube/buf.h"
 #include "kube/duration.h"
 #include "kube/log.h"
 #include "webhook/listener.h"
@@ -103,11 +104,10 @@ struct request {
     const char *url, *method; /* MHD's, valid until on_completed */
     struct conn *conn;
     uint64_t start_ns;
-    char *body; /* malloc'd up to BODY_CHUNK, mmap'd above */
-    size_t len, cap;
-    size_t reserved; /* of the server's body budget */
-    size_t dropped;  /* bytes thrown away */
-    int drop;        /* keep no body: refused, unwanted (GET) or over the cap */
+    struct kube_buf body; /* malloc'd up to BODY_CHUNK, mmap'd above */
+    size_t reserved;      /* of the server's body budget */
+    size_t dropped;       /* bytes thrown away */
+    int drop; /* keep no body: refused, unwanted (GET) or over the cap */
     int answered;
     int logged; /* its log line is written (else queue writes one) */
     /* a refusal decided on the headers, answered once the (empty) body is
@@ -383,7 +383,7 @@ static enum MHD_Result review_failed(struct wh_server *s,
      * only where and how much, the reason at debug */
     kube_log(KUBE_LOG_INFO, "not an AdmissionReview", "{s:s, s:i, s:i}", "path",
              r->route->path, "code", MHD_HTTP_BAD_REQUEST, "bytes",
-             (int)r->len); /* at most WH_SERVER_MAX_BODY */
+             (int)kube_buf_len(&r->body)); /* at most WH_SERVER_MAX_BODY */
     kube_log(KUBE_LOG_DEBUG, "not an AdmissionReview: why", "{s:s, s:s}",
              "path", r->route->path, "error", err->msg);
     snprintf(text, sizeof(text), "%s\n", err->msg); /* fits by size */
@@ -417,7 +417,8 @@ handle_review(struct wh_server *s, struct MHD_Connection *c, struct request *r)
     policy = policy_get(s);
     env.policy = policy;
     rc = wh_review_handle(&out, &outlen, &oc, &r->route->review,
-                          r->body ? r->body : "", r->len, &env, &err);
+                          kube_buf_str(&r->body), kube_buf_len(&r->body), &env,
+                          &err);
     wh_policy_unref(policy);
     snprintf(r->kind, sizeof(r->kind), "%s", oc.kind);
     snprintf(r->operation, sizeof(r->operation), "%s", oc.operation);
@@ -607,7 +608,8 @@ static size_t json_values(const char *p, size_t n)
  * it could never fit, 503 when it does not fit now. */
 static unsigned tree_budget(struct wh_server *s, struct request *r)
 {
-    size_t tree = json_values(r->body, r->len) * TREE_BYTES_PER_VALUE;
+    size_t tree = json_values(kube_buf_str(&r->body), kube_buf_len(&r->body)) *
+                  TREE_BYTES_PER_VALUE;
 
     if (tree > s->max_buffered - r->reserved)
         return MHD_HTTP_CONTENT_TOO_LARGE;
@@ -616,44 +618,39 @@ static unsigned tree_budget(struct wh_server *s, struct request *r)
     return 0;
 }
 
-/* Grows r's body buffer to cap bytes. Above BODY_CHUNK the body lives in
- * its own mapping, so freeing it gives the memory back to the kernel at
- * once: glibc raises its mmap threshold after the first large free and
- * would keep later bodies in a heap that a burst leaves swollen. */
-static int body_resize(struct request *r, size_t cap)
+/* Request bodies' memory. Above BODY_CHUNK a body lives in its own
+ * mapping, so freeing it gives the memory back to the kernel at once:
+ * glibc raises its mmap threshold after the first large free and would
+ * keep later bodies in a heap that a burst leaves swollen. */
+static void *body_resize(void *p, size_t used, size_t cap, size_t ncap)
 {
-    char *p;
+    void *q;
 
-    if (cap <= BODY_CHUNK) {
-        p = realloc(r->body, cap);
-    } else if (r->cap > BODY_CHUNK) {
-        p = mremap(r->body, r->cap, cap, MREMAP_MAYMOVE);
-        p = p == MAP_FAILED ? NULL : p;
-    } else {
-        p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                 -1, 0);
-        p = p == MAP_FAILED ? NULL : p;
-        if (p && r->len)
-            memcpy(p, r->body, r->len);
-        if (p)
-            free(r->body);
+    if (ncap <= BODY_CHUNK)
+        return realloc(p, ncap);
+    if (cap > BODY_CHUNK) {
+        q = mremap(p, cap, ncap, MREMAP_MAYMOVE);
+        return q == MAP_FAILED ? NULL : q;
     }
-    if (!p)
-        return -1;
-    r->body = p;
-    r->cap = cap;
-    return 0;
+    q = mmap(NULL, ncap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    if (q == MAP_FAILED)
+        return NULL;
+    if (used)
+        memcpy(q, p, used);
+    free(p);
+    return q;
 }
 
-static void body_free(struct request *r)
+static void body_unmap(void *p, size_t cap)
 {
-    if (r->cap > BODY_CHUNK)
-        munmap(r->body, r->cap);
+    if (cap > BODY_CHUNK)
+        munmap(p, cap);
     else
-        free(r->body);
-    r->body = NULL;
-    r->len = r->cap = 0;
+        free(p);
 }
+
+static const struct kube_buf_mem body_mem = {body_resize, body_unmap};
 
 /* Frees r's body and gives its budget back; after a large one, the heap
  * its JSON tree used goes back to the kernel too. */
@@ -661,7 +658,7 @@ static void body_release(struct wh_server *s, struct request *r)
 {
     size_t had = r->reserved;
 
-    body_free(r);
+    kube_buf_free(&r->body, 0);
     atomic_fetch_sub(&s->buffered, had);
     r->reserved = 0;
 #ifdef __GLIBC__
@@ -692,8 +689,9 @@ static enum MHD_Result begin_review(struct wh_server *s,
         if (budget_take(s, r, (size_t)cl) < 0)
             return reply_text(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, BUSY,
                               NULL);
-        if (body_resize(r, cl < BODY_CHUNK * 16 ? (size_t)cl
-                                                : BODY_CHUNK * 16) < 0)
+        if (kube_buf_reserve(&r->body, cl < BODY_CHUNK * 16
+                                           ? (size_t)cl
+                                           : BODY_CHUNK * 16) < 0)
             return MHD_NO;
     }
     return MHD_YES;
@@ -713,6 +711,7 @@ static enum MHD_Result begin(struct wh_server *s, struct MHD_Connection *c,
 
     if (!r)
         return MHD_NO;
+    kube_buf_init_mem(&r->body, BODY_CHUNK, WH_SERVER_MAX_BODY, &body_mem);
     r->start_ns = now_ns();
     r->url = url;
     r->method = method;
@@ -747,8 +746,8 @@ static enum MHD_Result take_body(struct wh_server *s, struct request *r,
 {
     if (r->answered)
         return MHD_YES; /* MHD discards the rest itself */
-    if (!r->drop &&
-        (r->route->metrics < 0 || n > WH_SERVER_MAX_BODY - r->len)) {
+    if (!r->drop && (r->route->metrics < 0 ||
+                     n > WH_SERVER_MAX_BODY - kube_buf_len(&r->body))) {
         /* a body where none is wanted, or over the cap */
         r->drop = 1;
         body_release(s, r);
@@ -757,13 +756,14 @@ static enum MHD_Result take_body(struct wh_server *s, struct request *r,
         r->dropped += n;
         return r->dropped > DRAIN_MAX ? MHD_NO : MHD_YES;
     }
-    if (n > r->cap - r->len) {
-        size_t cap = r->cap ? r->cap : BODY_CHUNK;
+    if (n >= kube_buf_cap(&r->body) - kube_buf_len(&r->body)) {
+        size_t len = kube_buf_len(&r->body), cap = kube_buf_cap(&r->body);
 
-        while (cap - r->len < n)
+        cap = cap ? cap : BODY_CHUNK;
+        while (cap - len <= n) /* the NUL needs its byte */
             cap *= 2;
-        if (cap > WH_SERVER_MAX_BODY)
-            cap = WH_SERVER_MAX_BODY;
+        if (cap > WH_SERVER_MAX_BODY + 1)
+            cap = WH_SERVER_MAX_BODY + 1;
         if (budget_take(s, r, cap) < 0) {
             /* a chunked body outgrew the budget: drop the rest, 503 */
             body_release(s, r);
@@ -773,12 +773,10 @@ static enum MHD_Result take_body(struct wh_server *s, struct request *r,
             r->dropped += n;
             return MHD_YES;
         }
-        if (body_resize(r, cap) < 0)
+        if (kube_buf_reserve(&r->body, cap - 1) < 0)
             return MHD_NO;
     }
-    memcpy(r->body + r->len, data, n);
-    r->len += n;
-    return MHD_YES;
+    return kube_buf_add(&r->body, data, n) < 0 ? MHD_NO : MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,

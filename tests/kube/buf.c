@@ -62,3 +62,38 @@ Test(kube_buf, room_commit_and_take)
     free(out);
     kube_buf_free(&b, 0);
 }
+
+/* A counting allocator: the buffer must use it for every byte. */
+static int resizes, releases;
+
+static void *count_resize(void *p, size_t used, size_t cap, size_t ncap)
+{
+    (void)used;
+    (void)cap;
+    resizes++;
+    return realloc(p, ncap);
+}
+
+static void count_release(void *p, size_t cap)
+{
+    (void)cap;
+    releases++;
+    free(p);
+}
+
+Test(kube_buf, reserve_and_own_memory)
+{
+    static const struct kube_buf_mem mem = {count_resize, count_release};
+    struct kube_buf b;
+
+    kube_buf_init_mem(&b, 4, 100, &mem);
+    cr_assert_eq(kube_buf_reserve(&b, 50), KUBE_OK);
+    cr_expect_eq(kube_buf_cap(&b), 51, "exactly n bytes and the NUL");
+    cr_expect_str_eq(kube_buf_str(&b), "");
+    for (int i = 0; i < 50; i++)
+        cr_assert_eq(kube_buf_add(&b, "x", 1), KUBE_OK);
+    cr_expect_eq(resizes, 1, "adds within the reserve allocate nothing");
+    cr_expect_eq(kube_buf_reserve(&b, 101), KUBE_ETOOBIG);
+    kube_buf_free(&b, 1);
+    cr_expect_eq(releases, 1);
+}
