@@ -43,6 +43,34 @@ int kube_json_true(const json_t *obj, const char *path)
     return json_is_true(kube_json_path(obj, path));
 }
 
+json_t *kube_json_find(const json_t *array, const char *key, const char *value)
+{
+    json_t *v;
+    size_t i;
+
+    json_array_foreach(array, i, v)
+    {
+        const char *s = json_string_value(json_object_get(v, key));
+
+        if (s && strcmp(s, value) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+int kube_json_has_str(const json_t *array, const char *s)
+{
+    const json_t *v;
+    size_t i;
+
+    json_array_foreach(array, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int kube_json_str_in(const json_t *v, const char *const *list)
 {
     const char *s = json_string_value(v);

@@ -22,6 +22,13 @@ const char *kube_json_str0(const json_t *obj, const char *path);
 /* 1 when the value at path is JSON true, else 0. */
 int kube_json_true(const json_t *obj, const char *path);
 
+/* The first object in array whose string field key equals value
+ * (borrowed), or NULL; array may be NULL or not an array. */
+json_t *kube_json_find(const json_t *array, const char *key, const char *value);
+
+/* Whether array (NULL or not an array: no) holds the string s. */
+int kube_json_has_str(const json_t *array, const char *s);
+
 /* Whether v is a string equal to one of the NULL-terminated list. */
 int kube_json_str_in(const json_t *v, const char *const *list);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kube/json.h"
 #include "kube/log.h"
 #include "kube/metatime.h"
 #include "reconciler/controllers.h"
@@ -114,17 +115,7 @@ int rc_deleting(const json_t *obj)
 
 int rc_has_finalizer(const json_t *obj, const char *f)
 {
-    const json_t *list =
-        json_object_get(json_object_get(obj, "metadata"), "finalizers");
-    size_t i;
-    json_t *v;
-
-    json_array_foreach(list, i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), f) == 0)
-            return 1;
-    }
-    return 0;
+    return kube_json_has_str(kube_json_path(obj, "metadata.finalizers"), f);
 }
 
 /* [test path == old (null when absent), replace (add when absent) path

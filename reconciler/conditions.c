@@ -8,15 +8,7 @@
 
 const json_t *rc_condition_get(const json_t *status, const char *type)
 {
-    const json_t *c;
-    size_t i;
-
-    json_array_foreach(json_object_get(status, "conditions"), i, c)
-    {
-        if (strcmp(kube_json_str0(c, "type"), type) == 0)
-            return c;
-    }
-    return NULL;
+    return kube_json_find(json_object_get(status, "conditions"), "type", type);
 }
 
 int rc_condition_set(json_t *status, const char *type, int on,

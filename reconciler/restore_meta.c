@@ -17,20 +17,6 @@ json_t *rc_vm_owner_ref(const json_t *vm)
                      "blockOwnerDeletion", 1);
 }
 
-/* 1 when the string list holds s. */
-static int has_string(const json_t *list, const char *s)
-{
-    const json_t *v;
-    size_t i;
-
-    json_array_foreach(list, i, v)
-    {
-        if (strcmp(json_string_value(v) ? json_string_value(v) : "", s) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* A copy of obj (new reference) unless *out already holds one. */
 static json_t *copy_once(json_t **out, const json_t *obj)
 {
@@ -68,8 +54,8 @@ int rc_restore_claim(json_t **out, const struct rc_restore_in *in)
         rc = append_new(json_object_get(*out, "metadata"), "ownerReferences",
                         rc_vm_owner_ref(in->target));
     }
-    if (rc == KUBE_OK &&
-        !has_string(json_object_get(meta, "finalizers"), RC_RESTORE_FINALIZER))
+    if (rc == KUBE_OK && !kube_json_has_str(json_object_get(meta, "finalizers"),
+                                            RC_RESTORE_FINALIZER))
         rc = copy_once(out, in->restore)
                  ? append_new(json_object_get(*out, "metadata"), "finalizers",
                               json_string(RC_RESTORE_FINALIZER))

@@ -104,15 +104,10 @@ int rc_restore_volume_name(char *buf, size_t len, const json_t *restore,
 /* 1 when the snapshot VM's volume of that name is a memoryDump volume. */
 static int is_memory_dump(const json_t *vm, const char *volume)
 {
-    const json_t *v;
-    size_t i;
+    const json_t *v = kube_json_find(
+        kube_json_path(vm, "spec.template.spec.volumes"), "name", volume);
 
-    json_array_foreach(kube_json_path(vm, "spec.template.spec.volumes"), i, v)
-    {
-        if (strcmp(kube_json_str0(v, "name"), volume) == 0)
-            return json_object_get(v, "memoryDump") != NULL;
-    }
-    return 0;
+    return json_object_get(v, "memoryDump") != NULL;
 }
 
 /* The status.restores entry for backup b: the existing one, or a new one.

@@ -133,15 +133,8 @@ static int copy_content(json_t *st, const json_t *content)
 /* Whether the content has a volumeBackup for volume name. */
 static int backed_up(const json_t *content, const char *name)
 {
-    const json_t *b;
-    size_t i;
-
-    json_array_foreach(kube_json_path(content, "spec.volumeBackups"), i, b)
-    {
-        if (strcmp(kube_json_str0(b, "volumeName"), name) == 0)
-            return 1;
-    }
-    return 0;
+    return kube_json_find(kube_json_path(content, "spec.volumeBackups"),
+                          "volumeName", name) != NULL;
 }
 
 static int snapshottable(const json_t *vol)

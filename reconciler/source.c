@@ -13,30 +13,7 @@
 /* The VMI condition of type t (borrowed) or NULL. */
 static const json_t *find_condition(const json_t *obj, const char *t)
 {
-    const json_t *conds = kube_json_path(obj, "status.conditions");
-    const json_t *c;
-    size_t i;
-
-    json_array_foreach(conds, i, c)
-    {
-        if (strcmp(kube_json_str0(c, "type"), t) == 0)
-            return c;
-    }
-    return NULL;
-}
-
-static int has_finalizer(const json_t *obj, const char *f)
-{
-    const json_t *fins = kube_json_path(obj, "metadata.finalizers");
-    const json_t *v;
-    size_t i;
-
-    json_array_foreach(fins, i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), f) == 0)
-            return 1;
-    }
-    return 0;
+    return kube_json_find(kube_json_path(obj, "status.conditions"), "type", t);
 }
 
 void rc_source_state(struct rc_source *out, const json_t *vm, const json_t *vmi,
@@ -55,7 +32,8 @@ void rc_source_state(struct rc_source *out, const json_t *vm, const json_t *vmi,
         strcmp(kube_json_str0(vmi, "status.fsFreezeStatus"), "frozen") == 0;
     out->locked = in_progress && snap_name &&
                   strcmp(in_progress, snap_name) == 0 &&
-                  has_finalizer(vm, RC_SOURCE_FINALIZER);
+                  kube_json_has_str(kube_json_path(vm, "metadata.finalizers"),
+                                    RC_SOURCE_FINALIZER);
     snprintf(out->uid, sizeof(out->uid), "%s",
              kube_json_str0(vm, "metadata.uid"));
     snprintf(out->lock_msg, sizeof(out->lock_msg), "%s",

@@ -51,3 +51,21 @@ Test(kube_json, dump_of_a_bare_string_needs_encode_any)
     same_as_json_dumps(s, JSON_ENCODE_ANY);
     json_decref(s);
 }
+
+Test(kube_json, find_and_has_str)
+{
+    json_t *a = json_loads("[{\"type\":\"Ready\",\"n\":1},{\"type\":7},"
+                           "{\"type\":\"Paused\",\"n\":2},\"Paused\"]",
+                           0, NULL);
+
+    cr_assert_not_null(a);
+    cr_expect_eq(json_integer_value(
+                     json_object_get(kube_json_find(a, "type", "Paused"), "n")),
+                 2);
+    cr_expect_null(kube_json_find(a, "type", "Gone"));
+    cr_expect_null(kube_json_find(NULL, "type", "Ready"), "no array");
+    cr_expect(kube_json_has_str(a, "Paused"));
+    cr_expect(!kube_json_has_str(a, "Ready"), "objects are not strings");
+    cr_expect(!kube_json_has_str(json_object_get(a, "x"), "Paused"));
+    json_decref(a);
+}
