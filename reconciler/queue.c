@@ -16,6 +16,7 @@
 /* All that is known about one key; it exists while any field is set. */
 struct entry {
     struct entry *qnext; /* ready FIFO, while dirty and not processing */
+    uint32_t hash;       /* of key, for the key table */
     int dirty;           /* wants handling */
     int processing;      /* a worker has it */
     int failures;        /* rate-limited re-adds since forget */
@@ -73,9 +74,10 @@ static struct entry *find(struct rc_queue *q, const char *key)
 /* The entry for key, created when absent; NULL on allocation failure. */
 static struct entry *intern(struct rc_queue *q, const char *key)
 {
-    struct entry *e = find(q, key);
+    uint32_t h = kube_hash_str(key);
+    struct entry *e =
+        (struct entry *)kube_htab_get(&q->keys, h, key_eq, NULL, key);
     size_t len;
-    uint32_t h;
 
     if (e)
         return e;
@@ -87,7 +89,7 @@ static struct entry *intern(struct rc_queue *q, const char *key)
         return NULL;
     memcpy(e->key, key, len + 1);
     e->heap = NO_HEAP;
-    h = kube_hash_str(key);
+    e->hash = h;
     kube_htab_put(&q->keys, kube_htab_probe(&q->keys, h, key_eq, NULL, key), h,
                   (uintptr_t)e);
     return e;
@@ -98,8 +100,8 @@ static void release(struct rc_queue *q, struct entry *e)
 {
     if (e->dirty || e->processing || e->failures || e->heap != NO_HEAP)
         return;
-    kube_htab_remove(&q->keys, kube_htab_probe(&q->keys, kube_hash_str(e->key),
-                                               key_eq, NULL, e->key));
+    kube_htab_remove(&q->keys,
+                     kube_htab_probe(&q->keys, e->hash, key_eq, NULL, e->key));
     free(e);
 }
 

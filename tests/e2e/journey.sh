@@ -40,17 +40,11 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/vmsnapd-e2e.XXXXXX")
 ksim_pid="" serve_pid=""
+. "$root/tests/e2e/lib.inc"
 cleanup() {
-  local p
-  for p in $serve_pid $ksim_pid; do
-    kill -TERM "$p" 2>/dev/null
-  done
-  for p in $serve_pid $ksim_pid; do
-    # serve drains for its shutdown delay (0 here); give both a few seconds, then insist
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
+  # serve drains for its shutdown delay (0 here)
+  # shellcheck disable=SC2086 # empty when not started
+  stop_pids $serve_pid $ksim_pid
   rm -rf "$T"
 }
 trap cleanup EXIT

@@ -19,14 +19,9 @@ KUBECTL=${KUBECTL:-kubectl}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/vmsnapd-snap.XXXXXX")
 pids=()
+. "$root/tests/e2e/lib.inc"
 cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
+  stop_pids "${pids[@]}"
   rm -rf "$T"
 }
 trap cleanup EXIT
