@@ -35,32 +35,19 @@ def status_obj(code, reason="", message="", details=None, success=False, meta=No
     return s
 
 
+def _present(*pairs):
+    """An ordered dict of the (key, value) pairs whose value is set: Status
+    details and causes omit empty fields, as Go's omitempty does."""
+    return collections.OrderedDict((k, v) for k, v in pairs if v)
+
+
 def details_obj(name="", group="", kind="", uid="", causes=None, retry=None):
-    d = collections.OrderedDict()
-    if name:
-        d["name"] = name
-    if group:
-        d["group"] = group
-    if kind:
-        d["kind"] = kind
-    if uid:
-        d["uid"] = uid
-    if causes:
-        d["causes"] = causes
-    if retry:
-        d["retryAfterSeconds"] = retry
-    return d
+    return _present(("name", name), ("group", group), ("kind", kind), ("uid", uid),
+                    ("causes", causes), ("retryAfterSeconds", retry))
 
 
 def cause_obj(reason="", message="", field=""):
-    c = collections.OrderedDict()
-    if reason:
-        c["reason"] = reason
-    if message:
-        c["message"] = message
-    if field:
-        c["field"] = field
-    return c
+    return _present(("reason", reason), ("message", message), ("field", field))
 
 
 def qualified(group, resource):

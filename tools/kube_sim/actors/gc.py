@@ -23,6 +23,19 @@ class GarbageCollector(Actor):
             return False
         return True
 
+    def _set_owners(self, rt, ns, name, obj, op, refs):
+        """Writes obj's ownerReferences as the collector does: a JSON patch guarded by the
+        resourceVersion it read; an object gone, changed or refusing is left to the next pass."""
+        ops = [{"op": "test", "path": "/metadata/resourceVersion",
+                "value": obj["metadata"]["resourceVersion"]},
+               {"op": op, "path": "/metadata/ownerReferences", "value": refs}]
+        try:
+            self.api.patch(system_ctx("generic-garbage-collector"), rt, ns, name,
+                           "application/json-patch+json", json.dumps(ops))
+        except ApiError as e:
+            if e.code not in (404, 409, 422):
+                raise
+
     def run(self):
         with self.api.lock:
             items = [(skey, k, o) for skey, objs in self.api.cache().items() for k, o in objs.items()
@@ -40,15 +53,7 @@ class GarbageCollector(Actor):
                 if not o["metadata"].get("deletionTimestamp"):
                     self.api.delete_quietly("generic-garbage-collector", rt, ns, name)
             elif len(alive) != len(refs):
-                ops = [{"op": "test", "path": "/metadata/resourceVersion",
-                        "value": o["metadata"]["resourceVersion"]},
-                       {"op": "replace", "path": "/metadata/ownerReferences", "value": alive}]
-                try:
-                    self.api.patch(system_ctx("generic-garbage-collector"), rt, ns, name,
-                                  "application/json-patch+json", json.dumps(ops))
-                except ApiError as e:
-                    if e.code not in (404, 409, 422):
-                        raise
+                self._set_owners(rt, ns, name, o, "replace", alive)
         for skey, (ns, name), o in owners:
             rt = self.api.storage_type(skey)
             uid = o["metadata"].get("uid")
@@ -60,15 +65,7 @@ class GarbageCollector(Actor):
                 for dk, (dns, dname), d in deps:
                     drt = self.api.storage_type(dk)
                     refs = [r for r in d["metadata"]["ownerReferences"] if r.get("uid") != uid]
-                    ops = [{"op": "test", "path": "/metadata/resourceVersion",
-                            "value": d["metadata"]["resourceVersion"]},
-                           {"op": "add", "path": "/metadata/ownerReferences", "value": refs}]
-                    try:
-                        self.api.patch(system_ctx("generic-garbage-collector"), drt, dns, dname,
-                                      "application/json-patch+json", json.dumps(ops))
-                    except ApiError as e:
-                        if e.code not in (404, 409, 422):
-                            raise
+                    self._set_owners(drt, dns, dname, d, "add", refs)
                 if not deps:
                     self.api.set_finalizers("generic-garbage-collector", rt, o, [f for f in fins if f != "orphan"])
             elif "foregroundDeletion" in fins:
