@@ -47,6 +47,14 @@ _Static_assert(WH_SERVER_MAX_BODY == 8388608, "TOO_LARGE names the limit");
  * when its request ends: hand free pages back then (malloc_trim). */
 #define TRIM_AFTER (1024 * 1024)
 
+/* Each open connection holds about 50 KiB of heap (MHD's pool, GnuTLS's
+ * session and record buffers), which glibc keeps once freed: 1,000 at
+ * once would leave 40 MiB behind. When the count falls to a quarter of
+ * its peak since the last trim, and that peak was at least this many,
+ * the free pages go back to the kernel (a few trims per burst, none for
+ * the ups and downs of a small pool of clients). */
+#define TRIM_CONNS 64
+
 #define BUSY "server busy: request bodies in memory are at their limit\n"
 #define TOO_COMPLEX                                                            \
     "request body too complex: its JSON tree would pass the memory limit "     \
@@ -138,6 +146,8 @@ struct wh_server {
     pthread_mutex_t conns_lock;
     struct conn *conns; /* guarded by conns_lock; counted by the listener */
     size_t giving_way;  /* guarded by conns_lock: evicted, not yet closed */
+    size_t open;        /* guarded by conns_lock: connections now */
+    size_t open_peak;   /* guarded by conns_lock: most since the last trim */
 
     uint64_t handshake_ns, request_ns; /* deadlines, see the config */
     size_t max_buffered;
@@ -949,6 +959,8 @@ static void conn_started(struct wh_server *s, struct MHD_Connection *c,
     if (s->conns)
         s->conns->prev = cn;
     s->conns = cn;
+    if (++s->open > s->open_peak)
+        s->open_peak = s->open;
     pthread_mutex_unlock(&s->conns_lock);
     wh_metrics_connections_add(s->metrics, 1);
     *socket_context = cn;
@@ -958,6 +970,8 @@ static void conn_started(struct wh_server *s, struct MHD_Connection *c,
  * conns_lock while it shuts sockets down, never touches a reused fd. */
 static void conn_closed(struct wh_server *s, struct conn *cn)
 {
+    int trim = 0;
+
     pthread_mutex_lock(&s->conns_lock);
     if (cn->prev)
         cn->prev->next = cn->next;
@@ -967,10 +981,19 @@ static void conn_closed(struct wh_server *s, struct conn *cn)
         cn->next->prev = cn->prev;
     if (cn->giving_way)
         s->giving_way--;
+    s->open--;
+    if (s->open_peak >= TRIM_CONNS && s->open * 4 <= s->open_peak) {
+        trim = 1;
+        s->open_peak = s->open;
+    }
     pthread_mutex_unlock(&s->conns_lock);
     wh_metrics_connections_add(s->metrics, -1);
     wh_tlscreds_unref(cn->creds);
     free(cn);
+#ifdef __GLIBC__
+    if (trim)
+        malloc_trim(0);
+#endif
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c,

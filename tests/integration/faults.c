@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -696,6 +697,90 @@ Test(integration_faults, parallel_large_bodies_stay_in_budget)
     answers_correctly();
     memory_settles(before);
     cr_log_info("8 MiB x %d: RSS %ld KiB after", FLOOD, rss_kb());
+}
+
+#define BURST 1000
+/* What a burst may leave resident once its connections are gone. Each
+ * connection held about 50 KiB while open, so a burst that kept its
+ * memory would sit near 40 MiB above where it started. */
+#define BURST_MARGIN_KB (8 * 1024)
+
+/* Sends a keep-alive review on ssl (one write: a second small one would
+ * wait for the first one's delayed ACK) and reads its whole answer
+ * (headers, then Content-Length bytes). 1 when it was a 200. */
+static int review_keep_alive(SSL *ssl)
+{
+    static char out[65536], req[65536];
+    size_t got = 0;
+    const char *end, *cl;
+    int n = snprintf(req, sizeof(req),
+                     "POST " P_SNAP " HTTP/1.1\r\nHost: vmsnapd\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     f.review_len, f.review);
+
+    cr_assert_lt(n, (int)sizeof(req));
+    cr_assert_eq(SSL_write(ssl, req, n), n);
+    while (got < sizeof(out) - 1) {
+        out[got] = '\0';
+        end = strstr(out, "\r\n\r\n");
+        cl = strstr(out, "Content-Length: ");
+        if (end && cl &&
+            got >= (size_t)(end + 4 - out) + strtoul(cl + 16, NULL, 10))
+            break;
+        if ((n = SSL_read(ssl, out + got, (int)(sizeof(out) - 1 - got))) <= 0)
+            return 0;
+        got += (size_t)n;
+    }
+    return strncmp(out, "HTTP/1.1 200 ", 13) == 0;
+}
+
+/* A thousand clients connect, each has a review answered and stays
+ * connected, then all leave: the memory their TLS sessions and buffers
+ * held goes back to the system, not only to the allocator. */
+Test(integration_faults, a_burst_of_connections_gives_its_memory_back)
+{
+    static int fd[BURST];
+    static SSL *ssl[BURST];
+    double end;
+    long before, peak, now_kb;
+    int ok = 0;
+
+    serve("--max-connections", "1100", NULL);
+    before = warm_rss();
+    for (int i = 0; i < BURST; i++) {
+        int one = 1;
+
+        fd[i] = dial();
+        /* as Go's clients: the request does not wait for the ACK of the
+         * client's Finished */
+        setsockopt(fd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        cr_assert_not_null(ssl[i] = handshake(fd[i]), "connection %d", i);
+        ok += review_keep_alive(ssl[i]);
+    }
+    cr_expect_eq(ok, BURST);
+    peak = rss_kb();
+    for (int i = 0; i < BURST; i++) {
+        SSL_free(ssl[i]);
+        close(fd[i]);
+    }
+    end = it_now() + WAIT_S;
+    /* the /metrics request is the one open connection left */
+    while (metric("vmsnapd_open_connections") > 1) {
+        cr_assert_lt(it_now(), end, "the burst's connections stay open");
+        it_nap(50);
+    }
+    while ((now_kb = rss_kb()) > before + BURST_MARGIN_KB) {
+        cr_assert_lt(it_now(), end,
+                     "RSS %ld KiB after the burst (%ld KiB at its peak), "
+                     "%ld KiB before",
+                     now_kb, peak, before);
+        it_nap(50);
+    }
+    cr_log_info("%d connections: RSS %ld KiB before, %ld KiB with all open, "
+                "%ld KiB after",
+                BURST, before, peak, now_kb);
+    answers_correctly();
 }
 
 /* 2 MiB of [{},{},...] becomes 700,000 jansson values, about 150 MiB of
