@@ -130,6 +130,17 @@ def watch_ready(api, rv, names, done):
     c.close()
 
 
+def stop_all(procs, tmp):
+    """Stops procs, the last started first, and removes tmp."""
+    for pr in reversed(procs):
+        pr.send_signal(signal.SIGTERM)
+        try:
+            pr.wait(10)
+        except subprocess.TimeoutExpired:
+            pr.kill()
+    subprocess.run(["rm", "-rf", tmp])
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("vmsnapd")
@@ -254,13 +265,7 @@ def main():
         print("reconcile: %d more snapshots (each reconciled once: finalizer kept, status written): daemon "
               "CPU %.2f s over %.0f s, RSS %d MiB" % (a.many, cpu - cpu0, time.time() - t1, rss // 1024))
     finally:
-        for pr in reversed(procs):
-            pr.send_signal(signal.SIGTERM)
-            try:
-                pr.wait(10)
-            except subprocess.TimeoutExpired:
-                pr.kill()
-        subprocess.run(["rm", "-rf", tmp])
+        stop_all(procs, tmp)
 
 
 if __name__ == "__main__":
