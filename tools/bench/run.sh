@@ -3,10 +3,14 @@
 # GnuTLS server (baseline.c) under wrk, over TLS keep-alive at 1, 16 and 64
 # connections and with a new TLS connection per request (wrk resumes TLS
 # sessions; s_time measures full handshakes); then vmsnapd's
-# memory and the instructions one review costs (callgrind).
+# memory (idle, under load, around a burst of 1,000 connections), the
+# instructions one review costs (callgrind), the cluster rows
+# (cluster.py) and the reconcile rows (reconcile.py); last, each target
+# of issue 14 beside this run's figure, "met" or "not met".
 #
 # usage: tools/bench/run.sh VMSNAPD LIBVMSNAPD.a
-# env:   BENCH_SECONDS (5 per scenario), BENCH_KEY (ec or rsa), BENCH_OUT
+# env:   BENCH_SECONDS (5 per scenario), BENCH_KEY (ec or rsa), BENCH_OUT,
+#        BENCH_RECONCILE=0 skips the reconcile rows (minutes)
 set -eu
 
 VMSNAPD=$1
@@ -126,11 +130,19 @@ EOF
         kill $SAMPLER 2>/dev/null || true
         RSS_LOAD=$(sort -n "$OUT/rss.samples" | tail -1)
     fi
-    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7.2f\n' "$name" vmsnapd \
+    ratio=$(echo "$1 $brps" | awk '{printf "%.2f", $1/$2}')
+    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7s\n' "$name" vmsnapd \
         "$1" "$(echo "$2" | awk '{print $1/1000}')" \
         "$(echo "$3" | awk '{print $1/1000}')" \
-        "$(echo "$4" | awk '{print $1/1000}')" "$5" \
-        "$(echo "$1 $brps" | awk '{print $1/$2}')"
+        "$(echo "$4" | awk '{print $1/1000}')" "$5" "$ratio"
+    # the figures the summary judges
+    case "$c:$close:$pause" in
+    1:0:0) R1=$ratio ;;
+    16:0:0) R16=$ratio ;;
+    64:0:0) R64=$ratio ;;
+    16:0:8) PACED_P99=$(echo "$3" | awk '{printf "%.3f", $1/1000}') ;;
+    16:1:0) NEWCONN=$(printf '%.0f' "$1") ;;
+    esac
 done
 # wrk keeps each connection's TLS session across reconnects (SSL_clear),
 # so against a server that issues tickets its "new connections" are
@@ -148,14 +160,20 @@ printf '%-26s %-9s %10s\n' "full handshakes, s_time" baseline "$B_HS"
 printf '%-26s %-9s %10s %49.2f\n' "full handshakes, s_time" vmsnapd "$V_HS" \
     "$(echo "$V_HS $B_HS" | awk '{print $1/$2}')"
 RSS_AFTER=$(rss_kb $VPID)
+# a burst of 1,000 keep-alive connections: is their memory given back?
+set -- $(BENCH_BODIES=$BODIES tools/bench/burst_rss.sh $VPID $VPORT 1000 "$SECS")
+BURST_BEFORE=$1 BURST_PEAK=$2 BURST_AFTER=$3
 kill $VPID $BPID 2>/dev/null || true
 wait $VPID 2>/dev/null || true
 
 set -- $("$OUT/store_rss" 100000)
+STORE_N=$2
+STORE_BYTES=$(( ($6 - $4) * 1024 / $2 ))
 echo
 echo "key: $KEY; wrk -t2 (t1 at 1 conn), ${SECS}s per scenario, bodies of each kind round robin"
 echo "vmsnapd RSS: idle $((RSS_IDLE / 1024)) MiB ($RSS_IDLE KiB), under load (64 conns, peak) $((RSS_LOAD / 1024)) MiB, after load $((RSS_AFTER / 1024)) MiB"
-echo "store of $2 VirtualMachines (tools/bench/store_rss: the kube_store serve fills from informers, no cluster here): +$(( ($6 - $4) / 1024 )) MiB"
+echo "vmsnapd RSS, burst of 1,000 keep-alive connections (tools/bench/burst_rss.sh): $BURST_BEFORE KiB before, $BURST_PEAK KiB at peak, $BURST_AFTER KiB after"
+echo "store of $2 VirtualMachines (tools/bench/store_rss: the kube_store serve fills from informers, no cluster here): +$(( ($6 - $4) / 1024 )) MiB, $STORE_BYTES bytes per VM"
 
 # shellcheck disable=SC2046
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
@@ -165,6 +183,32 @@ IR=$(awk '/Collected :/ {print $4}' "$OUT/callgrind.log")
 echo "instructions per review (callgrind, wh_review_handle in-process, 4000 reviews): $((IR / 4000))"
 echo "top functions: callgrind_annotate $OUT/callgrind.out"
 
+# the cluster rows: serve --kubeconfig against kube-sim, beside webhook-only
+python3 tools/bench/cluster.py "$VMSNAPD" "$OUT/bodies" "$SECS" | tee "$OUT/cluster.txt"
+API_PER_REVIEW=$(awk '/^CLUSTER api_per_review_max/ {print $3}' "$OUT/cluster.txt")
+
 # the reconcile rows: vmsnapd serve --controllers all against kube-sim, delays at 0
+if [ "${BENCH_RECONCILE:-1}" != 0 ]; then
+    echo
+    python3 tools/bench/reconcile.py "$VMSNAPD"
+fi
+
+# the targets of issue 14, each judged on this run's figures
+# target NAME FIGURE GOAL AWK-CONDITION-ON-x
+target() {
+    verdict=$(echo "$2" | awk "{x = \$1; print ($4) ? \"met\" : \"not met\"}")
+    printf '%-44s %14s %16s   %s\n' "$1" "$2" "$3" "$verdict"
+}
+KEPT=$(( (BURST_AFTER - BURST_BEFORE) * 100 / ((BURST_PEAK - BURST_BEFORE) > 0 ? (BURST_PEAK - BURST_BEFORE) : 1) ))
 echo
-python3 tools/bench/reconcile.py "$VMSNAPD"
+printf '%-44s %14s %16s   %s\n' target figure goal verdict
+target "instructions per review (callgrind)" "$((IR / 4000))" "<= 40000" 'x <= 40000'
+target "keep-alive, 1 connection (x baseline)" "$R1" ">= 0.80" 'x >= 0.8'
+target "keep-alive, 16 connections (x baseline)" "$R16" ">= 0.80" 'x >= 0.8'
+target "keep-alive, 64 connections (x baseline)" "$R64" ">= 0.80" 'x >= 0.8'
+target "paced p99, ms" "$PACED_P99" "<= 1" 'x <= 1'
+target "new TLS connections/s (wrk, close)" "$NEWCONN" ">= 3000" 'x >= 3000'
+target "bytes per cached VM (store_rss, $STORE_N)" "$STORE_BYTES" "<= 1024" 'x <= 1024'
+target "idle RSS, KiB" "$RSS_IDLE" "<= 12288" 'x <= 12288'
+target "burst of 1,000 conns: growth kept, %" "$KEPT" "<= 10" 'x <= 10'
+target "API requests per review, cluster rows" "$API_PER_REVIEW" "0" 'x == 0'
