@@ -701,9 +701,16 @@ Test(integration_faults, parallel_large_bodies_stay_in_budget)
 
 #define BURST 1000
 /* What a burst may leave resident once its connections are gone. Each
- * connection held about 50 KiB while open, so a burst that kept its
- * memory would sit near 40 MiB above where it started. */
+ * connection held about 45 KiB while open, so a burst that kept its
+ * memory would sit near 40 MiB above where it started. Under ASan the
+ * daemon's heap is ASan's allocator, which ignores malloc_trim and
+ * releases on its own schedule (about 26 MiB kept here): only the
+ * suite's general margin applies there. */
+#ifdef __SANITIZE_ADDRESS__
+#define BURST_MARGIN_KB RSS_MARGIN_KB
+#else
 #define BURST_MARGIN_KB (8 * 1024)
+#endif
 
 /* Sends a keep-alive review on ssl (one write: a second small one would
  * wait for the first one's delayed ACK) and reads its whole answer
