@@ -196,7 +196,9 @@ fi
 # the targets of issue 14, each judged on this run's figures
 # target NAME FIGURE GOAL AWK-CONDITION-ON-x
 target() {
-    verdict=$(echo "$2" | awk "{x = \$1; print ($4) ? \"met\" : \"not met\"}")
+    verdict="no figure"
+    [ -z "$2" ] ||
+        verdict=$(echo "$2" | awk "{x = \$1; print ($4) ? \"met\" : \"not met\"}")
     printf '%-44s %14s %16s   %s\n' "$1" "$2" "$3" "$verdict"
 }
 KEPT=$(( (BURST_AFTER - BURST_BEFORE) * 100 / ((BURST_PEAK - BURST_BEFORE) > 0 ? (BURST_PEAK - BURST_BEFORE) : 1) ))
