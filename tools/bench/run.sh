@@ -161,7 +161,8 @@ printf '%-26s %-9s %10s %49.2f\n' "full handshakes, s_time" vmsnapd "$V_HS" \
     "$(echo "$V_HS $B_HS" | awk '{print $1/$2}')"
 RSS_AFTER=$(rss_kb $VPID)
 # a burst of 1,000 keep-alive connections: is their memory given back?
-set -- $(BENCH_BODIES=$BODIES tools/bench/burst_rss.sh $VPID $VPORT 1000 "$SECS")
+# shellcheck disable=SC2046
+set -- $(BENCH_BODIES=$BODIES tools/bench/burst_rss.sh "$VPID" "$VPORT" 1000 "$SECS")
 BURST_BEFORE=$1 BURST_PEAK=$2 BURST_AFTER=$3
 kill $VPID $BPID 2>/dev/null || true
 wait $VPID 2>/dev/null || true
