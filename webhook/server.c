@@ -993,6 +993,8 @@ static void conn_closed(struct wh_server *s, struct conn *cn)
 #ifdef __GLIBC__
     if (trim)
         malloc_trim(0);
+#else
+    (void)trim;
 #endif
 }
 
