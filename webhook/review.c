@@ -414,6 +414,33 @@ static int write_answer(struct kube_buf *b, const struct run *x,
     return rc < 0 ? rc : kube_buf_adds(b, "}}");
 }
 
+/* What the rules and the answer read of an AdmissionReview (the rules in webhook/:
+ * the request's header, userInfo, and the objects but for managedFields,
+ * which is most of their bytes); the rest is checked, never built. */
+static const struct kube_json_keep object_meta[] = {
+    {"managedFields", NULL, 1},
+    {"*", NULL, 0},
+    {NULL, NULL, 0},
+};
+static const struct kube_json_keep object_members[] = {
+    {"metadata", object_meta, 0},
+    {"*", NULL, 0},
+    {NULL, NULL, 0},
+};
+static const struct kube_json_keep request_members[] = {
+    {"uid", NULL, 0},         {"resource", NULL, 0},
+    {"operation", NULL, 0},   {"name", NULL, 0},
+    {"namespace", NULL, 0},   {"subResource", NULL, 0},
+    {"userInfo", NULL, 0},    {"dryRun", NULL, 0},
+    {"object", object_members, 0}, {"oldObject", object_members, 0},
+    {NULL, NULL, 0},
+};
+static const struct kube_json_keep review_members[] = {
+    {"apiVersion", NULL, 0},
+    {"request", request_members, 0},
+    {NULL, NULL, 0},
+};
+
 /* wh_review_handle inside the arena scope: the body decoded, reviewed,
  * and the answer written as text into malloc'd memory. */
 static int review(char **out, size_t *outlen, struct wh_outcome *oc,
@@ -421,7 +448,7 @@ static int review(char **out, size_t *outlen, struct wh_outcome *oc,
                   const struct wh_env *env, struct kube_err *err)
 {
     json_error_t jerr;
-    json_t *review = kube_json_decode(body, len, &jerr);
+    json_t *review = kube_json_decode_keep(body, len, review_members, &jerr);
     struct kube_buf text;
     struct run x;
     int rc;
