@@ -27,10 +27,10 @@ json_t *kube_json_decode(const char *buf, size_t len, json_error_t *error);
  * for it, or whose row says drop, is read past: checked as json_loadb
  * checks it (JSON, UTF-8, numbers, depth), never built. */
 struct kube_json_keep {
-    const char *key;                   /* "*": every key without a row */
-    const struct kube_json_keep *sub;  /* for an object value: its members
-                                          to build; NULL: all of them */
-    int drop;                          /* 1: read past, even under "*" */
+    const char *key;                  /* "*": every key without a row */
+    const struct kube_json_keep *sub; /* for an object value: its members
+                                         to build; NULL: all of them */
+    int drop;                         /* 1: read past, even under "*" */
 };
 
 /* kube_json_decode that builds, at the top level (an object), only the

@@ -8,16 +8,13 @@
 /* Whether s[0..n) is valid UTF-8 as jansson judges it (overlong forms,
  * surrogates and code points past U+10FFFF refused): all-ASCII text
  * needs no look, the rest asks jansson's own constructor. */
+/* Whether s[0..n) (not all ASCII) is valid UTF-8 as jansson judges it
+ * (overlong forms, surrogates and code points past U+10FFFF refused):
+ * asked of jansson's own constructor. */
 static int utf8_ok(const char *s, size_t n)
 {
-    unsigned char any = 0;
-    json_t *probe;
+    json_t *probe = json_stringn(s, n);
 
-    for (size_t i = 0; i < n; i++)
-        any |= (unsigned char)s[i];
-    if (any < 0x80)
-        return 1;
-    probe = json_stringn(s, n);
     json_decref(probe);
     return probe != NULL;
 }
@@ -53,16 +50,30 @@ static const char *escape_of(unsigned char c, char hex[7])
     }
 }
 
+/* Per byte: 1 when jansson escapes it, 2 when it is not ASCII. */
+static const unsigned char look[256] = {
+    [0 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x80 ... 0xff] = 2,
+};
+
 int kube_jsonw_str(struct kube_buf *b, const char *s, size_t n)
 {
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char any = 0, special;
     size_t run = 0; /* start of the bytes not yet written */
     char hex[7];
 
-    if (!utf8_ok(s, n))
+    /* one look for the common case: ASCII with nothing to escape */
+    for (size_t i = 0; i < n; i++)
+        any |= look[u[i]];
+    special = any & 1;
+    if ((any & 2) && !utf8_ok(s, n))
         return KUBE_EINVAL;
     kube_buf_add(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        const char *esc = escape_of((unsigned char)s[i], hex);
+    for (size_t i = 0; special && i < n; i++) {
+        const char *esc = escape_of(u[i], hex);
 
         if (!esc)
             continue;

@@ -6,6 +6,7 @@
 
 #include "kube/base64.h"
 #include "kube/json.h"
+#include "kube/jsonw.h"
 
 int kube_patch_init(struct kube_patch *p)
 {
@@ -63,13 +64,15 @@ int kube_pointer(char *buf, size_t len, const char *const *segments)
 
 char *kube_patch_base64(const struct kube_patch *p)
 {
-    size_t n = 0;
-    char *text = kube_json_dump(p->ops, JSON_COMPACT | JSON_PRESERVE_ORDER, &n);
-    char *b64;
+    struct kube_buf text;
+    char *b64 = NULL;
 
-    if (!text)
-        return NULL;
-    b64 = kube_base64((const unsigned char *)text, n);
-    free(text);
+    /* written, not dumped: json_dumpb's bookkeeping cost more than the
+     * patch (kube/jsonw.h); the same bytes */
+    kube_buf_init(&text, 512, (size_t)1 << 30);
+    if (kube_jsonw_value(&text, p->ops) == KUBE_OK)
+        b64 = kube_base64((const unsigned char *)kube_buf_str(&text),
+                          kube_buf_len(&text));
+    kube_buf_free(&text, 0);
     return b64;
 }
