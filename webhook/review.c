@@ -414,25 +414,38 @@ static int write_answer(struct kube_buf *b, const struct run *x,
     return rc < 0 ? rc : kube_buf_adds(b, "}}");
 }
 
-/* What the rules and the answer read of an AdmissionReview (the rules in webhook/:
- * the request's header, userInfo, and the objects but for managedFields,
- * which is most of their bytes); the rest is checked, never built. */
+/* What the rules, their type checks and the answer read of an
+ * AdmissionReview: the request's header and userInfo; of the objects
+ * the metadata the type checks name, spec whole (rules and the
+ * immutability check compare it), status.complete. The rest (managedFields,
+ * annotations, requestKind, options...) is checked, never built. A rule
+ * that reads another member adds it here; tests/webhook/review_same.c
+ * fails until it does, when a body in tests/data carries that member. */
 static const struct kube_json_keep object_meta[] = {
-    {"managedFields", NULL, 1},
-    {"*", NULL, 0},
+    {"name", NULL, 0},   {"namespace", NULL, 0},         {"uid", NULL, 0},
+    {"labels", NULL, 0}, {"deletionTimestamp", NULL, 0}, {NULL, NULL, 0},
+};
+static const struct kube_json_keep object_status[] = {
+    {"complete", NULL, 0},
     {NULL, NULL, 0},
 };
 static const struct kube_json_keep object_members[] = {
     {"metadata", object_meta, 0},
-    {"*", NULL, 0},
+    {"spec", NULL, 0},
+    {"status", object_status, 0},
     {NULL, NULL, 0},
 };
 static const struct kube_json_keep request_members[] = {
-    {"uid", NULL, 0},         {"resource", NULL, 0},
-    {"operation", NULL, 0},   {"name", NULL, 0},
-    {"namespace", NULL, 0},   {"subResource", NULL, 0},
-    {"userInfo", NULL, 0},    {"dryRun", NULL, 0},
-    {"object", object_members, 0}, {"oldObject", object_members, 0},
+    {"uid", NULL, 0},
+    {"resource", NULL, 0},
+    {"operation", NULL, 0},
+    {"name", NULL, 0},
+    {"namespace", NULL, 0},
+    {"subResource", NULL, 0},
+    {"userInfo", NULL, 0},
+    {"dryRun", NULL, 0},
+    {"object", object_members, 0},
+    {"oldObject", object_members, 0},
     {NULL, NULL, 0},
 };
 static const struct kube_json_keep review_members[] = {
@@ -468,7 +481,7 @@ static int review(char **out, size_t *outlen, struct wh_outcome *oc,
         if (rc < 0) /* as the tree fails: json_pack refuses bad UTF-8 */
             rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
     }
-    json_decref(review);
+    kube_json_arena_drop(review); /* made in this scope, read-only */
     return rc;
 }
 
