@@ -13,7 +13,9 @@
  *   - strings are not UTF-8 checked by yajl (yajl_dont_validate_strings):
  *     json_stringn and json_object_setn_new check them, once, with
  *     jansson's own rules (overlong forms, surrogates, > U+10FFFF);
- *     all-ASCII ones, valid by any rule, skip the check.
+ *     all-ASCII ones, valid by any rule, skip the check, and so do all
+ *     strings of an all-ASCII body (their only other bytes are yajl's
+ *     UTF-8 for plain \u escapes).
  *   - raw control characters (NUL too) in strings: yajl refuses them.
  *   - numbers: yajl's grammar is JSON's; we convert the text as jansson
  *     does (strtoll, strtod, real overflow refused, underflow kept), but
@@ -64,6 +66,7 @@ struct dec {
     size_t key_len, key_cap; /* below twice the input's length */
     int has_key;
     int key_ascii;
+    int body_ascii; /* the whole input is ASCII */
     size_t end; /* input consumed when the top-level value closed */
     struct open stack_inline[STACK_INLINE];
     char key_inline[KEY_INLINE];
@@ -212,13 +215,23 @@ static const struct kube_json_keep *keep_row(const struct kube_json_keep *keep,
     return any;
 }
 
-/* Whether jansson would take s[0..len) as a string or key: ASCII always,
- * the rest by its own UTF-8 rules (asked of its constructor). */
-static int utf8_ok(const unsigned char *s, size_t len)
+/* Whether s[0..len), a decoded key or string, needs no UTF-8 check: it
+ * is ASCII, or the whole body is, so its only other bytes are yajl's
+ * UTF-8 for \u escapes, valid by any rule (surrogates and malformed
+ * escapes went to json_loadb). One look at the body instead of one at
+ * each key and string. */
+static int plain_utf8(const struct dec *d, const unsigned char *s, size_t len)
+{
+    return d->body_ascii || is_ascii(s, len);
+}
+
+/* Whether jansson would take s[0..len) as a string or key: plain UTF-8
+ * always, the rest by its own rules (asked of its constructor). */
+static int utf8_ok(const struct dec *d, const unsigned char *s, size_t len)
 {
     json_t *probe;
 
-    if (is_ascii(s, len))
+    if (plain_utf8(d, s, len))
         return 1;
     probe = json_stringn((const char *)s, len);
     json_decref(probe);
@@ -239,7 +252,7 @@ static int on_key(void *ctx, const unsigned char *key, size_t len)
     d->sub = row ? row->sub : NULL;
     if (!d->want) { /* the member is read past; its key must still be one */
         d->has_key = 1;
-        return utf8_ok(key, len);
+        return utf8_ok(d, key, len);
     }
 
     if (len > cap) {
@@ -255,21 +268,22 @@ static int on_key(void *ctx, const unsigned char *key, size_t len)
     }
     memcpy(d->key, key, len);
     d->key_len = len;
-    d->key_ascii = is_ascii(key, len);
+    d->key_ascii = plain_utf8(d, key, len);
     d->has_key = 1;
     return 1;
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
+    struct dec *d = ctx;
     const struct kube_json_keep *keep;
 
-    if (!wanted(ctx, &keep))
-        return utf8_ok(s, len) && skip(ctx);
-    /* jansson's UTF-8 rules are the one validation of the bytes; ASCII
-     * needs none (raw control characters never get here: yajl refuses
-     * them, and \u escapes go to json_loadb) */
-    if (is_ascii(s, len))
+    if (!wanted(d, &keep))
+        return utf8_ok(d, s, len) && skip(d);
+    /* jansson's UTF-8 rules are the one validation of the bytes; plain
+     * UTF-8 needs none (raw control characters never get here: yajl
+     * refuses them) */
+    if (plain_utf8(d, s, len))
         return add_new(ctx, json_stringn_nocheck((const char *)s, len));
     return add_new(ctx, json_stringn((const char *)s, len));
 }
@@ -396,6 +410,7 @@ json_t *kube_json_decode_fast_keep(const char *buf, size_t len,
     if (!buf || needs_jansson(buf, len))
         return NULL;
     d.keep = keep;
+    d.body_ascii = is_ascii((const unsigned char *)buf, len);
     d.stack = d.stack_inline;
     d.stack_cap = STACK_INLINE;
     d.key = d.key_inline;

@@ -93,6 +93,14 @@ static const struct row rows[] = {
     ROW("above U+10FFFF: F4 90 80 80", "[\"\xf4\x90\x80\x80\"]", SLOW),
     ROW("F5 lead byte", "[\"\xf5\x80\x80\x80\"]", SLOW),
     ROW("FF byte", "[\"\xff\"]", SLOW),
+    /* an all-ASCII body skips UTF-8 checks: its escapes decode to valid
+       UTF-8, in kept members and in members read past */
+    ROW("\\u escapes to non-ASCII in an ASCII body",
+        "{\"caf\\u00e9\":\"\\u20ac \\u00ff \\u0800 \\uffff \\ud7ff\",\"a\":"
+        "[\"\\u07ff\",{\"\\ue000\":\"\\u0080\"}]}",
+        FAST),
+    ROW("\\u escapes beside raw UTF-8",
+        "{\"a\":\"\xc3\xa9\\u00e9\",\"\\u00e9\":[\"\xe2\x82\xac\"]}", FAST),
     /* members a keep table reads past are checked all the same */
     ROW("bad UTF-8 in a member read past", "{\"a\":1,\"b\":\"\xff\"}", SLOW),
     ROW("bad UTF-8 in a key read past", "{\"a\":1,\"b\":{\"\xc0\xaf\":1}}",
