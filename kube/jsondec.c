@@ -67,7 +67,7 @@ struct dec {
     int has_key;
     int key_ascii;
     int body_ascii; /* the whole input is ASCII */
-    size_t end; /* input consumed when the top-level value closed */
+    size_t end;     /* input consumed when the top-level value closed */
     struct open stack_inline[STACK_INLINE];
     char key_inline[KEY_INLINE];
 };
