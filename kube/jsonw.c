@@ -50,6 +50,21 @@ static const char *escape_of(unsigned char c, char hex[7])
     }
 }
 
+/* Appends "s" (nothing in s to escape) with one reservation. */
+static int quoted(struct kube_buf *b, const char *s, size_t n)
+{
+    int rc;
+    char *p = kube_buf_room(b, n + 2, &rc);
+
+    if (!p)
+        return rc;
+    p[0] = '"';
+    memcpy(p + 1, s, n);
+    p[n + 1] = '"';
+    kube_buf_commit(b, n + 2);
+    return KUBE_OK;
+}
+
 /* Per byte: 1 when jansson escapes it, 2 when it is not ASCII. */
 static const unsigned char look[256] = {
     [0 ... 0x1f] = 1,
@@ -71,8 +86,10 @@ int kube_jsonw_str(struct kube_buf *b, const char *s, size_t n)
     special = any & 1;
     if ((any & 2) && !utf8_ok(s, n))
         return KUBE_EINVAL;
+    if (!special) /* the common case: one copy between the quotes */
+        return quoted(b, s, n);
     kube_buf_add(b, "\"", 1);
-    for (size_t i = 0; special && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *esc = escape_of(u[i], hex);
 
         if (!esc)
