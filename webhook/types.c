@@ -142,7 +142,7 @@ static int reach(struct parent *pa, const json_t *obj, const char *path,
     pa->n = 0; /* until it is reached */
     pa->w.depth = 0;
     for (size_t at = 0; at < n && v && !json_is_null(v);) {
-        size_t k = strcspn(path + at, ".");
+        size_t k = strcspn(path + at, ".["); /* n ends at one of them */
         if (!json_is_object(v))
             return 0;
         assert(pa->w.depth < WALK_MAX);
@@ -157,19 +157,23 @@ static int reach(struct parent *pa, const json_t *obj, const char *path,
     return 1;
 }
 
-/* One row: from the parent it shares with the row before when it can,
- * else from the top (paths through arrays always). */
+/* One row: from the parent it shares with the row before when it can
+ * (the field before the last '.', or the array before the first "[]"),
+ * else from the top. */
 static int check_row(struct parent *pa, const json_t *obj,
                      const struct wh_typecheck *tc, char *msg, size_t len)
 {
-    const char *dot = strrchr(tc->path, '.');
-    size_t n = dot ? (size_t)(dot - tc->path) : 0;
+    const char *cut = strchr(tc->path, '[');
+    size_t n;
     struct walk w;
 
-    if (dot && !strchr(tc->path, '[') &&
-        ((pa->n > 0 && pa->n == n && memcmp(pa->path, tc->path, n) == 0) ||
+    if (!cut)
+        cut = strrchr(tc->path, '.');
+    n = cut ? (size_t)(cut - tc->path) : 0;
+    if (n > 0 &&
+        ((pa->n == n && memcmp(pa->path, tc->path, n) == 0) ||
          reach(pa, obj, tc->path, n)))
-        return check_at(pa->v, dot, tc, &pa->w, msg, len);
+        return check_at(pa->v, cut, tc, &pa->w, msg, len);
     w.depth = 0;
     return check_at(obj, tc->path, tc, &w, msg, len);
 }
