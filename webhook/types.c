@@ -170,9 +170,8 @@ static int check_row(struct parent *pa, const json_t *obj,
     if (!cut)
         cut = strrchr(tc->path, '.');
     n = cut ? (size_t)(cut - tc->path) : 0;
-    if (n > 0 &&
-        ((pa->n == n && memcmp(pa->path, tc->path, n) == 0) ||
-         reach(pa, obj, tc->path, n)))
+    if (n > 0 && ((pa->n == n && memcmp(pa->path, tc->path, n) == 0) ||
+                  reach(pa, obj, tc->path, n)))
         return check_at(pa->v, cut, tc, &pa->w, msg, len);
     w.depth = 0;
     return check_at(obj, tc->path, tc, &w, msg, len);
