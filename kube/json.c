@@ -106,6 +106,19 @@ int kube_path_index(char *buf, size_t len, size_t i)
     return path_fit(buf, len, cur, snprintf(buf + cur, len - cur, "[%zu]", i));
 }
 
+json_t *kube_json_string(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    if (!s)
+        return NULL;
+    while (*p && *p < 0x80)
+        p++;
+    if (*p)
+        return json_string(s); /* non-ASCII: jansson's check */
+    return json_stringn_nocheck(s, (size_t)(p - (const unsigned char *)s));
+}
+
 char *kube_json_dump(const json_t *v, size_t flags, size_t *len)
 {
     char small[2048], *text;

@@ -32,6 +32,11 @@ int kube_json_has_str(const json_t *array, const char *s);
 /* Whether v is a string equal to one of the NULL-terminated list. */
 int kube_json_str_in(const json_t *v, const char *const *list);
 
+/* json_string(s), without jansson's UTF-8 check when s is ASCII (valid
+ * by any rule): a new reference, or NULL when s is NULL, not UTF-8, or
+ * memory ran out. For strings made on every review. */
+json_t *kube_json_string(const char *s);
+
 /* v as JSON text (json_dumpb with flags) in memory from malloc, whatever
  * allocator jansson runs on (kube/jsonarena.h): callers free() it. NULL
  * when out of memory or v cannot be encoded. *len, when not NULL, gets

@@ -147,6 +147,13 @@ int kube_json_arena_installed(void)
     return installed;
 }
 
+void kube_json_arena_drop(json_t *v)
+{
+    assert(arena.active || !installed);
+    if (!installed)
+        json_decref(v);
+}
+
 void kube_json_arena_begin(void)
 {
     assert(!arena.active && "arena scopes do not nest");

@@ -13,7 +13,9 @@
  *   - strings are not UTF-8 checked by yajl (yajl_dont_validate_strings):
  *     json_stringn and json_object_setn_new check them, once, with
  *     jansson's own rules (overlong forms, surrogates, > U+10FFFF);
- *     all-ASCII ones, valid by any rule, skip the check.
+ *     all-ASCII ones, valid by any rule, skip the check, and so do all
+ *     strings of an all-ASCII body (their only other bytes are yajl's
+ *     UTF-8 for plain \u escapes).
  *   - raw control characters (NUL too) in strings: yajl refuses them.
  *   - numbers: yajl's grammar is JSON's; we convert the text as jansson
  *     does (strtoll, strtod, real overflow refused, underflow kept), but
@@ -23,6 +25,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,19 +44,31 @@
 _Static_assert(sizeof(json_int_t) == sizeof(long long),
                "jansson reads integers with strtoll");
 
+/* An open container: built (c, borrowed from root), or read past
+ * (c NULL: its values are checked as json_loadb would, never built). */
+struct open {
+    json_t *c;
+    const struct kube_json_keep *keep; /* NULL: every member is built */
+};
+
 struct dec {
     yajl_handle yajl;
-    json_t *root;   /* our reference until handed out */
-    json_t **stack; /* open containers, innermost last; borrowed from root */
+    json_t *root;       /* our reference until handed out */
+    struct open *stack; /* open containers, innermost last */
     size_t depth, stack_cap;
+    const struct kube_json_keep *keep; /* the top level's */
+    /* the value after the pending key: built (want) with sub's members */
+    int want;
+    const struct kube_json_keep *sub;
     /* yajl's key may sit in its decode buffer, which the next escaped
      * string overwrites: the key waits here for its value. */
     char *key;
     size_t key_len, key_cap; /* below twice the input's length */
     int has_key;
     int key_ascii;
-    size_t end; /* input consumed when the top-level value closed */
-    json_t *stack_inline[STACK_INLINE];
+    int body_ascii; /* the whole input is ASCII */
+    size_t end;     /* input consumed when the top-level value closed */
+    struct open stack_inline[STACK_INLINE];
     char key_inline[KEY_INLINE];
 };
 
@@ -61,11 +76,17 @@ struct dec {
  * (a function call per character) can be skipped. */
 static int is_ascii(const unsigned char *s, size_t n)
 {
-    unsigned char any = 0;
+    uint64_t any = 0, w;
+    size_t i = 0;
 
-    for (size_t i = 0; i < n; i++)
+    /* eight bytes a step: every key and string passes here */
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        any |= w;
+    }
+    for (; i < n; i++)
         any |= s[i];
-    return any < 0x80;
+    return (any & 0x8080808080808080u) == 0;
 }
 
 /* Puts v (stolen, may be NULL) where the parse is: the top level, the
@@ -84,7 +105,7 @@ static int add_new(struct dec *d, json_t *v)
         d->root = v;
         return 1;
     }
-    parent = d->stack[d->depth - 1];
+    parent = d->stack[d->depth - 1].c;
     if (json_is_array(parent))
         return json_array_append_new(parent, v) == 0;
     if (!d->has_key)
@@ -100,12 +121,38 @@ fail:
     return 0;
 }
 
-/* Inserts the new container c (stolen) and makes it the open one. */
-static int open_new(struct dec *d, json_t *c)
+/* Whether the next value is built, and with which members (*keep):
+ * the top level always, an array's items as the array, an object's
+ * members as its pending key decided. */
+static int wanted(const struct dec *d, const struct kube_json_keep **keep)
 {
-    json_t **grown;
+    const struct open *o = d->depth ? &d->stack[d->depth - 1] : NULL;
 
-    if (!add_new(d, c))
+    if (!o) {
+        *keep = d->keep;
+        return 1;
+    }
+    if (!o->c)
+        return 0;
+    *keep = json_is_array(o->c) ? o->keep : d->sub;
+    return json_is_array(o->c) || d->want;
+}
+
+/* A value that is read past: only jansson's depth limit applies. */
+static int skip(struct dec *d)
+{
+    d->has_key = 0;
+    return d->depth < DEPTH_MAX;
+}
+
+/* Opens a container: with build, c (stolen; NULL when jansson could not
+ * make it) built with keep's members; else one read past. */
+static int open_new(struct dec *d, int build, json_t *c,
+                    const struct kube_json_keep *keep)
+{
+    struct open *grown;
+
+    if (build ? !add_new(d, c) : !skip(d))
         return 0;
     if (d->depth == d->stack_cap) { /* depth < DEPTH_MAX here */
         grown = malloc(2 * d->stack_cap * sizeof(*grown));
@@ -117,7 +164,7 @@ static int open_new(struct dec *d, json_t *c)
         d->stack = grown;
         d->stack_cap *= 2;
     }
-    d->stack[d->depth++] = c; /* borrowed */
+    d->stack[d->depth++] = (struct open){c, keep}; /* c borrowed */
     return 1;
 }
 
@@ -137,19 +184,76 @@ static int on_close(void *ctx)
 
 static int on_start_map(void *ctx)
 {
-    return open_new(ctx, json_object());
+    const struct kube_json_keep *keep = NULL;
+    int build = wanted(ctx, &keep);
+
+    return open_new(ctx, build, build ? json_object() : NULL, keep);
 }
 
 static int on_start_array(void *ctx)
 {
-    return open_new(ctx, json_array());
+    const struct kube_json_keep *keep = NULL;
+    int build = wanted(ctx, &keep);
+
+    return open_new(ctx, build, build ? json_array() : NULL, keep);
+}
+
+/* The row of keep naming key[0..len), the "*" row, or NULL. */
+static const struct kube_json_keep *keep_row(const struct kube_json_keep *keep,
+                                             const unsigned char *key,
+                                             size_t len)
+{
+    const struct kube_json_keep *any = NULL;
+
+    for (; keep->key; keep++) {
+        if (keep->key[0] == '*' && keep->key[1] == '\0')
+            any = keep;
+        else if (len > 0 && keep->key[0] == (char)key[0] &&
+                 strlen(keep->key) == len && memcmp(keep->key, key, len) == 0)
+            return keep;
+    }
+    return any;
+}
+
+/* Whether s[0..len), a decoded key or string, needs no UTF-8 check: it
+ * is ASCII, or the whole body is, so its only other bytes are yajl's
+ * UTF-8 for \u escapes, valid by any rule (surrogates and malformed
+ * escapes went to json_loadb). One look at the body instead of one at
+ * each key and string. */
+static int plain_utf8(const struct dec *d, const unsigned char *s, size_t len)
+{
+    return d->body_ascii || is_ascii(s, len);
+}
+
+/* Whether jansson would take s[0..len) as a string or key: plain UTF-8
+ * always, the rest by its own rules (asked of its constructor). */
+static int utf8_ok(const struct dec *d, const unsigned char *s, size_t len)
+{
+    json_t *probe;
+
+    if (plain_utf8(d, s, len))
+        return 1;
+    probe = json_stringn((const char *)s, len);
+    json_decref(probe);
+    return probe != NULL;
 }
 
 static int on_key(void *ctx, const unsigned char *key, size_t len)
 {
     struct dec *d = ctx;
+    const struct open *o = &d->stack[d->depth - 1]; /* yajl: in a map */
+    const struct kube_json_keep *row = NULL;
     size_t cap = d->key_cap;
     char *grown;
+
+    if (o->keep)
+        row = keep_row(o->keep, key, len);
+    d->want = o->c && (!o->keep || (row && !row->drop));
+    d->sub = row ? row->sub : NULL;
+    if (!d->want) { /* the member is read past; its key must still be one */
+        d->has_key = 1;
+        return utf8_ok(d, key, len);
+    }
 
     if (len > cap) {
         while (cap < len)
@@ -164,17 +268,22 @@ static int on_key(void *ctx, const unsigned char *key, size_t len)
     }
     memcpy(d->key, key, len);
     d->key_len = len;
-    d->key_ascii = is_ascii(key, len);
+    d->key_ascii = plain_utf8(d, key, len);
     d->has_key = 1;
     return 1;
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
-    /* jansson's UTF-8 rules are the one validation of the bytes; ASCII
-     * needs none (raw control characters never get here: yajl refuses
-     * them, and \u escapes go to json_loadb) */
-    if (is_ascii(s, len))
+    struct dec *d = ctx;
+    const struct kube_json_keep *keep;
+
+    if (!wanted(d, &keep))
+        return utf8_ok(d, s, len) && skip(d);
+    /* jansson's UTF-8 rules are the one validation of the bytes; plain
+     * UTF-8 needs none (raw control characters never get here: yajl
+     * refuses them) */
+    if (plain_utf8(d, s, len))
         return add_new(ctx, json_stringn_nocheck((const char *)s, len));
     return add_new(ctx, json_stringn((const char *)s, len));
 }
@@ -183,6 +292,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
  * jansson's lex_scan_number reads it. */
 static int on_number(void *ctx, const char *s, size_t len)
 {
+    const struct kube_json_keep *keep;
     char text[NUMBER_MAX], *end;
     json_int_t i;
     double r;
@@ -198,7 +308,8 @@ static int on_number(void *ctx, const char *s, size_t len)
         if (end != text + len)
             return 0;
         if (errno != ERANGE)
-            return add_new(ctx, json_integer(i));
+            return wanted(ctx, &keep) ? add_new(ctx, json_integer(i))
+                                      : skip(ctx);
         errno = 0; /* past int64 (18446744073709552000): a real, below */
     }
     /* jansson swaps '.' for the locale's decimal point first; when strtod
@@ -206,17 +317,21 @@ static int on_number(void *ctx, const char *s, size_t len)
     r = strtod(text, &end);
     if (end != text + len || (errno == ERANGE && isinf(r)))
         return 0; /* jansson: "real number overflow"; underflow is kept */
-    return add_new(ctx, json_real(r));
+    return wanted(ctx, &keep) ? add_new(ctx, json_real(r)) : skip(ctx);
 }
 
 static int on_null(void *ctx)
 {
-    return add_new(ctx, json_null());
+    const struct kube_json_keep *keep;
+
+    return wanted(ctx, &keep) ? add_new(ctx, json_null()) : skip(ctx);
 }
 
 static int on_boolean(void *ctx, int b)
 {
-    return add_new(ctx, json_boolean(b));
+    const struct kube_json_keep *keep;
+
+    return wanted(ctx, &keep) ? add_new(ctx, json_boolean(b)) : skip(ctx);
 }
 
 /* Whether p[0..4) is a \u escape yajl decodes as jansson does: four hex
@@ -272,6 +387,12 @@ static int only_space_from(const char *buf, size_t len, size_t at)
 
 json_t *kube_json_decode_fast(const char *buf, size_t len)
 {
+    return kube_json_decode_fast_keep(buf, len, NULL);
+}
+
+json_t *kube_json_decode_fast_keep(const char *buf, size_t len,
+                                   const struct kube_json_keep *keep)
+{
     static const yajl_callbacks cb = {
         .yajl_null = on_null,
         .yajl_boolean = on_boolean,
@@ -288,6 +409,8 @@ json_t *kube_json_decode_fast(const char *buf, size_t len)
 
     if (!buf || needs_jansson(buf, len))
         return NULL;
+    d.keep = keep;
+    d.body_ascii = is_ascii((const unsigned char *)buf, len);
     d.stack = d.stack_inline;
     d.stack_cap = STACK_INLINE;
     d.key = d.key_inline;
@@ -328,7 +451,14 @@ static json_t *load_slow(const char *buf, size_t len, json_error_t *error)
 
 json_t *kube_json_decode(const char *buf, size_t len, json_error_t *error)
 {
-    json_t *v = kube_json_decode_fast(buf, len);
+    return kube_json_decode_keep(buf, len, NULL, error);
+}
+
+json_t *kube_json_decode_keep(const char *buf, size_t len,
+                              const struct kube_json_keep *keep,
+                              json_error_t *error)
+{
+    json_t *v = kube_json_decode_fast_keep(buf, len, keep);
     json_error_t local;
 
     if (!v)

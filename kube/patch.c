@@ -6,6 +6,7 @@
 
 #include "kube/base64.h"
 #include "kube/json.h"
+#include "kube/jsonw.h"
 
 int kube_patch_init(struct kube_patch *p)
 {
@@ -27,12 +28,20 @@ size_t kube_patch_len(const struct kube_patch *p)
 int kube_patch_add_new(struct kube_patch *p, const char *op, const char *path,
                        json_t *value)
 {
-    json_t *o = json_pack("{s:s, s:s, s:o}", "op", op, "path", path, "value",
-                          value); /* "o" steals value, also on failure */
+    json_t *o = json_object(); /* built by hand: json_pack's format
+                                  parsing cost more than the op */
 
-    if (!o || json_array_append_new(p->ops, o)) /* steals o */
-        return KUBE_ENOMEM;
-    return KUBE_OK;
+    if (!o || json_object_set_new_nocheck(o, "op", kube_json_string(op)) ||
+        json_object_set_new_nocheck(o, "path", kube_json_string(path))) {
+        json_decref(value); /* stolen, also on failure */
+        goto fail;
+    }
+    if (json_object_set_new_nocheck(o, "value", value)) /* steals value */
+        goto fail;
+    return json_array_append_new(p->ops, o) ? KUBE_ENOMEM : KUBE_OK;
+fail:
+    json_decref(o);
+    return KUBE_ENOMEM;
 }
 
 int kube_pointer(char *buf, size_t len, const char *const *segments)
@@ -63,13 +72,15 @@ int kube_pointer(char *buf, size_t len, const char *const *segments)
 
 char *kube_patch_base64(const struct kube_patch *p)
 {
-    size_t n = 0;
-    char *text = kube_json_dump(p->ops, JSON_COMPACT | JSON_PRESERVE_ORDER, &n);
-    char *b64;
+    struct kube_buf text;
+    char *b64 = NULL;
 
-    if (!text)
-        return NULL;
-    b64 = kube_base64((const unsigned char *)text, n);
-    free(text);
+    /* written, not dumped: json_dumpb's bookkeeping cost more than the
+     * patch (kube/jsonw.h); the same bytes */
+    kube_buf_init(&text, 512, (size_t)1 << 30);
+    if (kube_jsonw_value(&text, p->ops) == KUBE_OK)
+        b64 = kube_base64((const unsigned char *)kube_buf_str(&text),
+                          kube_buf_len(&text));
+    kube_buf_free(&text, 0);
     return b64;
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kube/json.h"
+
 #define WH_WARN_MAX 120 /* the API's advice for a warning's length */
 
 void wh_deny(struct wh_answer *a, int code, const char *reason, const char *fmt,
@@ -55,7 +57,7 @@ int wh_warn(struct wh_answer *a, const char *fmt, ...)
         if (strcmp(json_string_value(w), buf) == 0)
             return KUBE_OK; /* the apiserver drops duplicates anyway */
     }
-    if (json_array_append_new(a->warnings, json_string(buf)))
+    if (json_array_append_new(a->warnings, kube_json_string(buf)))
         return KUBE_ENOMEM;
     return KUBE_OK;
 }

@@ -11,9 +11,11 @@
 #include "kube/json.h"
 #include "kube/jsonarena.h"
 #include "kube/jsondec.h"
+#include "kube/jsonw.h"
 #include "webhook/admission.h"
 
 #define REVIEW_V1 "admission.k8s.io/v1"
+#define ANSWER_MAX (64u << 20) /* causes and warnings are capped far below */
 
 /* Copies src into a fixed outcome field, cut to fit. */
 static void put(char *dst, size_t len, const char *src)
@@ -142,19 +144,43 @@ static int run_rules(struct wh_answer *a, struct wh_req *r,
     return rc;
 }
 
-static json_t *status_json(const struct wh_answer *a, const struct wh_req *r,
-                           const struct wh_kind *k, const char *message)
+/* One review's decoded request and the answer the rules filled: what
+ * both outputs (a tree, or text) are made from. */
+struct run {
+    struct wh_answer a;
+    struct wh_req r;
+    const struct wh_kind *k; /* NULL when the kind was not understood */
+};
+
+/* Fills oc's verdict and *msg, the denial's status.message (malloc'd), or
+ * NULL when allowed. KUBE_ENOMEM when the message cannot be made. */
+static int verdict(char **msg, const struct run *x, struct wh_outcome *oc)
 {
+    const struct wh_answer *a = &x->a;
+    int denied = a->code || kube_fielderrs_len(&a->causes);
+
+    *msg = NULL;
+    oc->allowed = !denied;
+    oc->code = denied ? (a->code ? a->code : 422) : 200;
+    if (!denied)
+        return KUBE_OK;
+    *msg = a->code ? strdup(a->message) : kube_fielderrs_message(&a->causes);
+    return *msg ? KUBE_OK : KUBE_ENOMEM;
+}
+
+static json_t *status_json(const struct run *x, const char *message)
+{
+    const struct wh_answer *a = &x->a;
     json_t *st =
         json_pack("{s:{}, s:s, s:s, s:s, s:i}", "metadata", "status", "Failure",
                   "message", message, "reason", a->code ? a->reason : "Invalid",
                   "code", a->code ? a->code : 422);
     json_t *details;
 
-    if (!st || !k)
+    if (!st || !x->k)
         return st;
-    details = json_pack("{s:s, s:s, s:s}", "name", r->name ? r->name : "",
-                        "group", WH_GROUP, "kind", k->kind);
+    details = json_pack("{s:s, s:s, s:s}", "name", x->r.name ? x->r.name : "",
+                        "group", WH_GROUP, "kind", x->k->kind);
     if (details && !a->code)
         json_object_set_new(details, "causes",
                             kube_fielderrs_causes(&a->causes));
@@ -162,22 +188,18 @@ static json_t *status_json(const struct wh_answer *a, const struct wh_req *r,
     return st;
 }
 
-/* The response object for a. NULL on allocation failure. */
-static json_t *response_json(const struct wh_answer *a, const struct wh_req *r,
-                             const struct wh_kind *k, struct wh_outcome *oc)
+/* The response object for x. NULL on allocation failure. */
+static json_t *response_json(const struct run *x, struct wh_outcome *oc)
 {
-    int denied = a->code || kube_fielderrs_len(&a->causes);
-    json_t *resp = json_pack("{s:s, s:b}", "uid", r->uid, "allowed", !denied);
+    const struct wh_answer *a = &x->a;
+    json_t *resp = json_pack("{s:s, s:b}", "uid", x->r.uid, "allowed",
+                             !(a->code || kube_fielderrs_len(&a->causes)));
     char *msg = NULL;
 
-    if (!resp)
-        return NULL;
-    oc->allowed = !denied;
-    oc->code = denied ? (a->code ? a->code : 422) : 200;
-    if (denied) {
-        msg = a->code ? strdup(a->message) : kube_fielderrs_message(&a->causes);
-        if (!msg ||
-            json_object_set_new(resp, "status", status_json(a, r, k, msg)))
+    if (!resp || verdict(&msg, x, oc) < 0)
+        goto fail;
+    if (msg) {
+        if (json_object_set_new(resp, "status", status_json(x, msg)))
             goto fail;
         put(oc->message, sizeof(oc->message), msg);
     } else if (kube_patch_len(&a->patch)) {
@@ -200,17 +222,22 @@ fail:
     return NULL;
 }
 
+/* The apiVersion to answer in: the request's own when v1beta1; v1 is what
+ * we register. */
+static const char *answer_version(const json_t *review)
+{
+    const char *v = kube_json_str(review, "apiVersion");
+
+    return v && strcmp(v, "admission.k8s.io/v1beta1") == 0 ? v : REVIEW_V1;
+}
+
 /* The response AdmissionReview for resp (stolen): a new reference, NULL
  * when out of memory. */
 static json_t *answer_doc(const json_t *review, json_t *resp)
 {
-    const char *v = kube_json_str(review, "apiVersion");
-
-    /* answer in the request's version; v1 is what we register */
-    if (!v || strcmp(v, "admission.k8s.io/v1beta1") != 0)
-        v = REVIEW_V1;
-    return json_pack("{s:s, s:s, s:o}", "apiVersion", v, "kind",
-                     "AdmissionReview", "response", resp); /* steals resp */
+    return json_pack("{s:s, s:s, s:o}", "apiVersion", answer_version(review),
+                     "kind", "AdmissionReview", "response",
+                     resp); /* steals resp */
 }
 
 /* Decodes, runs the rules, and fills a; our own failures become a 500
@@ -253,57 +280,190 @@ static int not_a_review(struct kube_err *err, const char *fmt, ...)
     return kube_err_set(err, KUBE_EINVAL, "not an AdmissionReview: %s", buf);
 }
 
+/* Reads review's request, runs admission and fills x and oc. Returns
+ * KUBE_OK (x filled: run_end frees it), KUBE_EINVAL when review is not an
+ * AdmissionReview, or KUBE_ENOMEM, both with err set and nothing to free. */
+static int run_begin(struct run *x, struct wh_outcome *oc,
+                     const struct wh_route *route, const json_t *review,
+                     const struct wh_env *env, struct kube_err *err)
+{
+    const json_t *request = json_object_get(review, "request");
+
+    memset(oc, 0, sizeof(*oc));
+    memset(x, 0, sizeof(*x));
+    if (!json_is_object(request))
+        return not_a_review(err, "no \"request\" object");
+    x->r.uid = kube_json_str(request, "uid");
+    if (!x->r.uid || !*x->r.uid)
+        return not_a_review(err, "request.uid is missing or empty");
+    x->r.env = env;
+    put(oc->uid, sizeof(oc->uid), x->r.uid);
+    put(oc->operation, sizeof(oc->operation),
+        kube_json_str(request, "operation"));
+    put(oc->ns, sizeof(oc->ns), kube_json_str(request, "namespace"));
+    kube_fielderrs_init(&x->a.causes);
+    x->a.warnings = json_array();
+    if (kube_patch_init(&x->a.patch) < 0 || !x->a.warnings) {
+        kube_patch_free(&x->a.patch);
+        json_decref(x->a.warnings);
+        return kube_err_set(err, KUBE_ENOMEM, "out of memory");
+    }
+    admit(&x->a, &x->r, &x->k, request, route, oc);
+    return KUBE_OK;
+}
+
+static void run_end(struct run *x)
+{
+    kube_patch_free(&x->a.patch);
+    kube_fielderrs_free(&x->a.causes);
+    json_decref(x->a.warnings);
+}
+
 int wh_review_tree(json_t **out, struct wh_outcome *oc,
                    const struct wh_route *route, const json_t *review,
                    const struct wh_env *env, struct kube_err *err)
 {
-    struct wh_answer a;
-    struct wh_req r;
-    const struct wh_kind *k = NULL;
-    const json_t *request = json_object_get(review, "request");
+    struct run x;
     json_t *resp;
-    int rc;
+    int rc = run_begin(&x, oc, route, review, env, err);
 
-    memset(oc, 0, sizeof(*oc));
-    memset(&r, 0, sizeof(r));
-    if (!json_is_object(request))
-        return not_a_review(err, "no \"request\" object");
-    r.uid = kube_json_str(request, "uid");
-    if (!r.uid || !*r.uid)
-        return not_a_review(err, "request.uid is missing or empty");
-    r.env = env;
-    put(oc->uid, sizeof(oc->uid), r.uid);
-    put(oc->operation, sizeof(oc->operation),
-        kube_json_str(request, "operation"));
-    put(oc->ns, sizeof(oc->ns), kube_json_str(request, "namespace"));
-    memset(&a, 0, sizeof(a));
-    kube_fielderrs_init(&a.causes);
-    a.warnings = json_array();
-    rc = kube_patch_init(&a.patch);
-    if (rc == KUBE_OK && a.warnings) {
-        admit(&a, &r, &k, request, route, oc);
-        resp = response_json(&a, &r, k, oc);
-        *out = resp ? answer_doc(review, resp) : NULL;
-        rc = *out ? KUBE_OK : KUBE_ENOMEM;
-    } else {
-        rc = KUBE_ENOMEM;
-    }
-    kube_patch_free(&a.patch);
-    kube_fielderrs_free(&a.causes);
-    json_decref(a.warnings);
     if (rc < 0)
-        kube_err_set(err, rc, "out of memory");
-    return rc;
+        return rc;
+    resp = response_json(&x, oc);
+    *out = resp ? answer_doc(review, resp) : NULL;
+    run_end(&x);
+    if (!*out)
+        return kube_err_set(err, KUBE_ENOMEM, "out of memory");
+    return KUBE_OK;
 }
 
-/* wh_review_handle inside the arena scope: the body decoded, the tree
- * reviewed, the answer dumped into malloc'd memory. */
+/* response_json's status, written: "status":{...} after a comma.
+ * Returns 0, or non-zero when a string is not UTF-8 (status_json fails
+ * then). */
+static int write_status(struct kube_buf *b, const struct run *x,
+                        const char *msg)
+{
+    const struct wh_answer *a = &x->a;
+    char code[16];
+    json_t *causes;
+    int bad;
+
+    kube_buf_adds(b, ",\"status\":{\"metadata\":{},\"status\":\"Failure\","
+                     "\"message\":");
+    bad = kube_jsonw_strz(b, msg);
+    kube_buf_adds(b, ",\"reason\":");
+    bad |= kube_jsonw_strz(b, a->code ? a->reason : "Invalid");
+    snprintf(code, sizeof(code), ",\"code\":%d", a->code ? a->code : 422);
+    kube_buf_adds(b, code);
+    if (x->k) {
+        /* the request's strings are UTF-8 (jansson checked them): the
+         * tree would drop details on a failure here, never happening */
+        kube_buf_adds(b, ",\"details\":{\"name\":");
+        kube_jsonw_strz(b, x->r.name ? x->r.name : "");
+        kube_buf_adds(b, ",\"group\":\"" WH_GROUP "\",\"kind\":");
+        kube_jsonw_strz(b, x->k->kind);
+        /* the tree leaves causes out when they cannot be made */
+        causes = a->code ? NULL : kube_fielderrs_causes(&a->causes);
+        if (causes) {
+            kube_buf_adds(b, ",\"causes\":");
+            kube_jsonw_value(b, causes);
+        }
+        json_decref(causes);
+        kube_buf_adds(b, "}");
+    }
+    kube_buf_adds(b, "}");
+    return bad;
+}
+
+/* answer_doc(review, response_json(x)) as compact text, written
+ * directly. Returns 0, or a negative code when a string is not UTF-8 or
+ * memory ran out (the tree fails on both too). */
+static int write_answer(struct kube_buf *b, const struct run *x,
+                        const json_t *review, struct wh_outcome *oc)
+{
+    const struct wh_answer *a = &x->a;
+    char *msg = NULL, *b64;
+    int rc = verdict(&msg, x, oc);
+
+    if (rc < 0)
+        return rc;
+    kube_buf_adds(b, "{\"apiVersion\":");
+    kube_jsonw_strz(b, answer_version(review));
+    kube_buf_adds(b, ",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":");
+    rc = kube_jsonw_strz(b, x->r.uid);
+    kube_buf_adds(b, msg ? ",\"allowed\":false" : ",\"allowed\":true");
+    if (rc < 0) {
+        /* json_pack refuses the uid too */
+    } else if (msg && write_status(b, x, msg) == 0) {
+        put(oc->message, sizeof(oc->message), msg);
+    } else if (msg) {
+        rc = KUBE_EINVAL;
+    } else if (kube_patch_len(&a->patch)) {
+        b64 = kube_patch_base64(&a->patch);
+        kube_buf_adds(b, ",\"patch\":");
+        rc = b64 ? kube_jsonw_strz(b, b64) : KUBE_ENOMEM;
+        kube_buf_adds(b, ",\"patchType\":\"JSONPatch\"");
+        free(b64);
+        oc->patched = rc == KUBE_OK;
+    }
+    if (json_array_size(a->warnings)) {
+        kube_buf_adds(b, ",\"warnings\":");
+        kube_jsonw_value(b, a->warnings);
+    }
+    free(msg);
+    return rc < 0 ? rc : kube_buf_adds(b, "}}");
+}
+
+/* What the rules, their type checks and the answer read of an
+ * AdmissionReview: the request's header and userInfo; of the objects
+ * the metadata the type checks name, spec whole (rules and the
+ * immutability check compare it), status.complete. The rest (managedFields,
+ * annotations, requestKind, options...) is checked, never built. A rule
+ * that reads another member adds it here; tests/webhook/review_same.c
+ * fails until it does, when a body in tests/data carries that member. */
+static const struct kube_json_keep object_meta[] = {
+    {"name", NULL, 0},   {"namespace", NULL, 0},         {"uid", NULL, 0},
+    {"labels", NULL, 0}, {"deletionTimestamp", NULL, 0}, {NULL, NULL, 0},
+};
+static const struct kube_json_keep object_status[] = {
+    {"complete", NULL, 0},
+    {NULL, NULL, 0},
+};
+static const struct kube_json_keep object_members[] = {
+    {"metadata", object_meta, 0},
+    {"spec", NULL, 0},
+    {"status", object_status, 0},
+    {NULL, NULL, 0},
+};
+static const struct kube_json_keep request_members[] = {
+    {"uid", NULL, 0},
+    {"resource", NULL, 0},
+    {"operation", NULL, 0},
+    {"name", NULL, 0},
+    {"namespace", NULL, 0},
+    {"subResource", NULL, 0},
+    {"userInfo", NULL, 0},
+    {"dryRun", NULL, 0},
+    {"object", object_members, 0},
+    {"oldObject", object_members, 0},
+    {NULL, NULL, 0},
+};
+static const struct kube_json_keep review_members[] = {
+    {"apiVersion", NULL, 0},
+    {"request", request_members, 0},
+    {NULL, NULL, 0},
+};
+
+/* wh_review_handle inside the arena scope: the body decoded, reviewed,
+ * and the answer written as text into malloc'd memory. */
 static int review(char **out, size_t *outlen, struct wh_outcome *oc,
                   const struct wh_route *route, const char *body, size_t len,
                   const struct wh_env *env, struct kube_err *err)
 {
     json_error_t jerr;
-    json_t *review = kube_json_decode(body, len, &jerr), *doc = NULL;
+    json_t *review = kube_json_decode_keep(body, len, review_members, &jerr);
+    struct kube_buf text;
+    struct run x;
     int rc;
 
     if (!review) {
@@ -311,19 +471,22 @@ static int review(char **out, size_t *outlen, struct wh_outcome *oc,
         return not_a_review(err, "invalid JSON at line %d column %d: %s",
                             jerr.line, jerr.column, jerr.text);
     }
-    rc = wh_review_tree(&doc, oc, route, review, env, err);
+    rc = run_begin(&x, oc, route, review, env, err);
     if (rc == KUBE_OK) {
-        *out = kube_json_dump(doc, JSON_COMPACT | JSON_PRESERVE_ORDER, outlen);
-        if (!*out)
+        kube_buf_init(&text, 1024, ANSWER_MAX);
+        rc = write_answer(&text, &x, review, oc);
+        *out = rc == KUBE_OK ? kube_buf_take(&text, outlen) : NULL;
+        kube_buf_free(&text, 0);
+        run_end(&x);
+        if (rc < 0) /* as the tree fails: json_pack refuses bad UTF-8 */
             rc = kube_err_set(err, KUBE_ENOMEM, "out of memory");
     }
-    json_decref(doc);
-    json_decref(review);
+    kube_json_arena_drop(review); /* made in this scope, read-only */
     return rc;
 }
 
 /* One arena scope per review (kube/jsonarena.h); the answer leaves it
- * in malloc'd memory (kube_json_dump). */
+ * in malloc'd memory (kube_buf). */
 int wh_review_handle(char **out, size_t *outlen, struct wh_outcome *oc,
                      const struct wh_route *route, const char *body, size_t len,
                      const struct wh_env *env, struct kube_err *err)

@@ -122,6 +122,61 @@ static int check_at(const json_t *v, const char *p,
     return rc;
 }
 
+/* The parent of the row being checked. Rows mostly share one with the
+ * row before ("spec.source.apiGroup", "spec.source.kind"), so the walk
+ * down to it is done once for them. */
+struct parent {
+    const char *path; /* a row whose path starts with the parent's */
+    size_t n;         /* the parent's length in path; 0: none yet */
+    const json_t *v;  /* the value there; NULL when absent or null */
+    struct walk w;    /* the way down to it, for messages */
+};
+
+/* Walks path[0..n) (keys only) from obj into pa. Returns 0 when a value
+ * on the way is neither an object nor absent: check_at then names it. */
+static int reach(struct parent *pa, const json_t *obj, const char *path,
+                 size_t n)
+{
+    const json_t *v = obj;
+
+    pa->n = 0; /* until it is reached */
+    pa->w.depth = 0;
+    for (size_t at = 0; at < n && v && !json_is_null(v);) {
+        size_t k = strcspn(path + at, ".["); /* n ends at one of them */
+        if (!json_is_object(v))
+            return 0;
+        assert(pa->w.depth < WALK_MAX);
+        pa->w.seg[pa->w.depth].key = path + at;
+        pa->w.seg[pa->w.depth++].n = k;
+        v = json_object_getn((json_t *)v, path + at, k);
+        at += k + 1;
+    }
+    pa->v = v && !json_is_null(v) ? v : NULL;
+    pa->path = path;
+    pa->n = n;
+    return 1;
+}
+
+/* One row: from the parent it shares with the row before when it can
+ * (the field before the last '.', or the array before the first "[]"),
+ * else from the top. */
+static int check_row(struct parent *pa, const json_t *obj,
+                     const struct wh_typecheck *tc, char *msg, size_t len)
+{
+    const char *cut = strchr(tc->path, '[');
+    size_t n;
+    struct walk w;
+
+    if (!cut)
+        cut = strrchr(tc->path, '.');
+    n = cut ? (size_t)(cut - tc->path) : 0;
+    if (n > 0 && ((pa->n == n && memcmp(pa->path, tc->path, n) == 0) ||
+                  reach(pa, obj, tc->path, n)))
+        return check_at(pa->v, cut, tc, &pa->w, msg, len);
+    w.depth = 0;
+    return check_at(obj, tc->path, tc, &w, msg, len);
+}
+
 int wh_types_check(const struct wh_kind *k, const json_t *obj, char *msg,
                    size_t len)
 {
@@ -137,7 +192,7 @@ int wh_types_check(const struct wh_kind *k, const json_t *obj, char *msg,
         {NULL, JSON_NULL, JSON_NULL},
     };
     const struct wh_typecheck *tables[] = {meta, k->types};
-    struct walk w;
+    struct parent pa = {NULL, 0, NULL, {.depth = 0}};
 
     if (!json_is_object(obj)) {
         snprintf(msg, len, "the object is %s, not an object",
@@ -146,9 +201,7 @@ int wh_types_check(const struct wh_kind *k, const json_t *obj, char *msg,
     }
     for (size_t t = 0; t < 2; t++) {
         for (const struct wh_typecheck *tc = tables[t]; tc && tc->path; tc++) {
-            int rc;
-            w.depth = 0;
-            rc = check_at(obj, tc->path, tc, &w, msg, len);
+            int rc = check_row(&pa, obj, tc, msg, len);
             if (rc < 0)
                 return rc;
         }

@@ -69,3 +69,22 @@ Test(kube_json, find_and_has_str)
     cr_expect(!kube_json_has_str(json_object_get(a, "x"), "Paused"));
     json_decref(a);
 }
+
+/* kube_json_string is json_string: ASCII, UTF-8, bad UTF-8, NULL. */
+Test(kube_json, string_as_json_string)
+{
+    static const char *const rows[] = {
+        "",     "plain",    "tab\tand\x7f", "caf\xc3\xa9", "\xe2\x82\xac",
+        "\xff", "\xc0\xaf", "\xed\xa0\x80", "ab\xe2\x82",  NULL,
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
+        json_t *got = kube_json_string(rows[i]), *want = json_string(rows[i]);
+
+        cr_expect_eq(got == NULL, want == NULL, "row %zu", i);
+        if (got && want)
+            cr_expect(json_equal(got, want), "row %zu", i);
+        json_decref(got);
+        json_decref(want);
+    }
+}

@@ -93,6 +93,23 @@ static const struct row rows[] = {
     ROW("above U+10FFFF: F4 90 80 80", "[\"\xf4\x90\x80\x80\"]", SLOW),
     ROW("F5 lead byte", "[\"\xf5\x80\x80\x80\"]", SLOW),
     ROW("FF byte", "[\"\xff\"]", SLOW),
+    /* an all-ASCII body skips UTF-8 checks: its escapes decode to valid
+       UTF-8, in kept members and in members read past */
+    ROW("\\u escapes to non-ASCII in an ASCII body",
+        "{\"caf\\u00e9\":\"\\u20ac \\u00ff \\u0800 \\uffff \\ud7ff\",\"a\":"
+        "[\"\\u07ff\",{\"\\ue000\":\"\\u0080\"}]}",
+        FAST),
+    ROW("\\u escapes beside raw UTF-8",
+        "{\"a\":\"\xc3\xa9\\u00e9\",\"\\u00e9\":[\"\xe2\x82\xac\"]}", FAST),
+    /* members a keep table reads past are checked all the same */
+    ROW("bad UTF-8 in a member read past", "{\"a\":1,\"b\":\"\xff\"}", SLOW),
+    ROW("bad UTF-8 in a key read past", "{\"a\":1,\"b\":{\"\xc0\xaf\":1}}",
+        SLOW),
+    ROW("real overflow in a member read past", "{\"a\":1,\"b\":[1e999]}", SLOW),
+    ROW("non-ASCII read past and kept",
+        "{\"a\":\"\xc3\xa9\",\"b\":[\"\xe2\x82\xac\"]}", FAST),
+    ROW("arrays of objects under a keep table",
+        "{\"a\":[{\"a\":1,\"b\":2},3],\"c\":[[{\"a\":{},\"z\":0}]]}", FAST),
     ROW("lone continuation byte", "[\"\x80\"]", SLOW),
     ROW("truncated sequence", "[\"\xe2\x82\"]", SLOW),
     ROW("bad UTF-8 in a key", "{\"\xff\":1}", SLOW),
@@ -226,6 +243,82 @@ static void expect_dump(const char *name, const char *in, size_t len,
     json_decref(got);
 }
 
+/* kube_json_keep tables the keep rows use: one key, nested tables with a
+ * dropped member, "*" with a drop, and a table applied to array items. */
+static const struct kube_json_keep only_a[] = {{"a", NULL, 0}, {NULL, NULL, 0}};
+static const struct kube_json_keep meta[] = {
+    {"managedFields", NULL, 1}, {"*", NULL, 0}, {NULL, NULL, 0}};
+static const struct kube_json_keep object[] = {
+    {"metadata", meta, 0}, {"*", NULL, 0}, {NULL, NULL, 0}};
+static const struct kube_json_keep request[] = {
+    {"uid", NULL, 0}, {"object", object, 0}, {NULL, NULL, 0}};
+static const struct kube_json_keep review[] = {
+    {"apiVersion", NULL, 0}, {"request", request, 0}, {NULL, NULL, 0}};
+static const struct kube_json_keep all_but_a[] = {
+    {"*", NULL, 0}, {"a", NULL, 1}, {NULL, NULL, 0}};
+static const struct kube_json_keep items_only_a[] = {
+    {"a", only_a, 0}, {"c", only_a, 0}, {NULL, NULL, 0}};
+static const struct kube_json_keep *const keeps[] = {only_a, review, all_but_a,
+                                                     items_only_a};
+
+/* The keep semantics written with jansson's own calls: v's members that
+ * keep names, recursively; a new reference. */
+static json_t *pruned(json_t *v, const struct kube_json_keep *keep)
+{
+    json_t *out;
+
+    if (!keep || !(json_is_object(v) || json_is_array(v)))
+        return json_incref(v);
+    out = json_is_array(v) ? json_array() : json_object();
+    for (size_t i = 0; json_is_array(v) && i < json_array_size(v); i++)
+        json_array_append_new(out, pruned(json_array_get(v, i), keep));
+    for (void *it = json_object_iter(v); it;
+         it = json_object_iter_next(v, it)) {
+        const char *k = json_object_iter_key(it);
+        size_t n = json_object_iter_key_len(it);
+        const struct kube_json_keep *row = NULL, *r;
+
+        for (r = keep; r->key; r++)
+            if ((strlen(r->key) == n && memcmp(r->key, k, n) == 0) ||
+                (!row && strcmp(r->key, "*") == 0))
+                row = r;
+        if (row && !row->drop)
+            json_object_setn_new_nocheck(
+                out, k, n, pruned(json_object_iter_value(it), row->sub));
+    }
+    return out;
+}
+
+/* kube_json_decode_keep against kube_json_decode with each keep table:
+ * the same error, and the pruned tree (or, off the fast path, the
+ * whole one). */
+static void expect_keep(const char *name, const char *in, size_t len)
+{
+    for (size_t t = 0; t < sizeof(keeps) / sizeof(*keeps); t++) {
+        json_error_t ge, we;
+        json_t *got = kube_json_decode_keep(in, len, keeps[t], &ge);
+        json_t *whole = kube_json_decode(in, len, &we);
+        json_t *fast = kube_json_decode_fast_keep(in, len, keeps[t]);
+        json_t *want = fast ? pruned(whole, keeps[t]) : json_incref(whole);
+        char *g = got ? json_dumps(got, DUMP_FLAGS) : NULL;
+        char *w = want ? json_dumps(want, DUMP_FLAGS) : NULL;
+
+        cr_expect_eq(got == NULL, whole == NULL, "%s, table %zu", name, t);
+        cr_expect_str_eq(ge.text, we.text, "%s, table %zu: error", name, t);
+        cr_expect_eq(ge.line, we.line, "%s, table %zu: line", name, t);
+        cr_expect_eq(ge.column, we.column, "%s, table %zu: column", name, t);
+        cr_expect_eq(ge.position, we.position, "%s, table %zu", name, t);
+        if (g && w)
+            cr_expect_str_eq(g, w, "%s, table %zu: tree", name, t);
+        free(g);
+        free(w);
+        json_decref(fast);
+        json_decref(want);
+        json_decref(whole);
+        json_decref(got);
+    }
+}
+
 /* expect_same (or expect_dump), plus whether the fast path decoded in by
  * itself. */
 static void expect_row(const struct row *r)
@@ -239,6 +332,7 @@ static void expect_row(const struct row *r)
         expect_dump(r->name, r->in, r->len, r->want);
     else
         expect_same(r->name, r->in, r->len);
+    expect_keep(r->name, r->in, r->len);
 }
 
 Test(kube_jsondec, rows)

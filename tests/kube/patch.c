@@ -122,8 +122,20 @@ Test(kube_patch, add_new_steals_on_failure)
     struct kube_patch p;
 
     cr_assert_eq(kube_patch_init(&p), 0);
-    /* a NULL value makes json_pack fail; the call must not leak or crash */
+    /* a NULL value, or a path that is not UTF-8 (its value then stolen
+       all the same): refused, no leak (LeakSanitizer), nothing added */
     cr_expect_eq(kube_patch_add_new(&p, "add", "/a", NULL), KUBE_ENOMEM);
+    cr_expect_eq(kube_patch_add_new(&p, "add", "/\xff", json_string("v")),
+                 KUBE_ENOMEM);
+    cr_expect_eq(kube_patch_add_new(&p, "\xc0\xaf", "/a", json_object()),
+                 KUBE_ENOMEM);
+    cr_expect_eq(kube_patch_len(&p), 0);
+    /* non-ASCII UTF-8 is kept */
+    cr_expect_eq(kube_patch_add_new(&p, "add", "/caf\xc3\xa9", json_null()),
+                 KUBE_OK);
+    cr_expect_str_eq(
+        json_string_value(json_object_get(json_array_get(p.ops, 0), "path")),
+        "/caf\xc3\xa9");
     kube_patch_free(&p);
 }
 

@@ -1,0 +1,71 @@
+/* tests/kube/jsonw.c - kube_jsonw against json_dumpb(JSON_COMPACT) on the
+ * same values: every escape, non-ASCII, NUL inside strings, numbers,
+ * nesting, key order; and bad UTF-8 refused as json_dumpb refuses it. */
+#include "kube/jsonw.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
+
+static void same_as_dumpb(const json_t *v)
+{
+    char *want = json_dumps(v, DUMP_FLAGS);
+    struct kube_buf b;
+
+    cr_assert_not_null(want);
+    kube_buf_init(&b, 16, 1 << 20);
+    cr_assert_eq(kube_jsonw_value(&b, v), 0, "%s", want);
+    cr_expect_eq(kube_buf_len(&b), strlen(want));
+    cr_expect_str_eq(kube_buf_str(&b), want);
+    kube_buf_free(&b, 0);
+    free(want);
+}
+
+Test(kube_jsonw, every_byte_in_a_string)
+{
+    char all[128];
+
+    for (int i = 0; i < 128; i++)
+        all[i] = (char)i; /* NUL and every control character included */
+    json_t *s = json_stringn(all, sizeof(all));
+    same_as_dumpb(s);
+    json_decref(s);
+}
+
+Test(kube_jsonw, values)
+{
+    static const char *const docs[] = {
+        "{}",
+        "[]",
+        "{\"b\":1,\"a\":[true,false,null,-9223372036854775808],\"c\":{}}",
+        "[\"caf\\u00e9 \\u20ac \\ud83d\\ude00\",\"a/b\",\"\\\"q\\\"\"]",
+        "{\"k\\u0001ey\\n\":\"v\\t\\r\\b\\f\\u001f\\u007f\"}",
+        "[0.5,1e300,-2.5e-10,1.0,123456789.125]",
+        "[[[[{\"deep\":[[]]}]]]]",
+    };
+
+    for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++) {
+        json_t *v = json_loads(docs[i], JSON_ALLOW_NUL, NULL);
+        cr_assert_not_null(v, "%s", docs[i]);
+        same_as_dumpb(v);
+        json_decref(v);
+    }
+}
+
+Test(kube_jsonw, bad_utf8_is_refused)
+{
+    static const char *const bad[] = {
+        "\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "ab\xe2\x82",
+    };
+    struct kube_buf b;
+
+    kube_buf_init(&b, 16, 1 << 20);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        cr_expect_eq(kube_jsonw_strz(&b, bad[i]), KUBE_EINVAL, "row %zu", i);
+    cr_expect_eq(kube_buf_len(&b), 0, "nothing written for bad strings");
+    cr_expect_eq(kube_jsonw_strz(&b, "\xe2\x82\xac"), 0); /* the euro sign */
+    cr_expect_str_eq(kube_buf_str(&b), "\"\xe2\x82\xac\"");
+    kube_buf_free(&b, 0);
+}
