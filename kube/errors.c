@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "kube/utf8.h"
+
 int kube_err_set(struct kube_err *err, int code, const char *fmt, ...)
 {
     va_list ap;
@@ -12,8 +14,9 @@ int kube_err_set(struct kube_err *err, int code, const char *fmt, ...)
         return code;
     err->code = code;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap); /* cut is fine */
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+    kube_utf8_cut(err->msg, sizeof(err->msg) - 1); /* cut is fine */
     return code;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "kube/utf8.h"
 
 #define WH_WARN_MAX 120 /* the API's advice for a warning's length */
 
@@ -22,20 +23,14 @@ void wh_deny(struct wh_answer *a, int code, const char *reason, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(a->message, sizeof(a->message), fmt, ap);
     va_end(ap);
+    kube_utf8_cut(a->message, sizeof(a->message) - 1);
 }
 
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence and
  * replaces control characters, which make kube-apiserver drop a warning. */
 static void clean_warning(char *s, size_t max)
 {
-    size_t n = strlen(s);
-
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-        s[n] = '\0';
-    }
+    kube_utf8_cut(s, max);
     for (char *p = s; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';

@@ -12,6 +12,7 @@
 #include "kube/jsonarena.h"
 #include "kube/jsondec.h"
 #include "kube/jsonw.h"
+#include "kube/utf8.h"
 #include "webhook/admission.h"
 
 #define REVIEW_V1 "admission.k8s.io/v1"
@@ -23,7 +24,7 @@ static void put(char *dst, size_t len, const char *src)
     size_t n = src ? strlen(src) : 0;
 
     if (n >= len)
-        n = len - 1; /* cut like snprintf, without its format engine */
+        n = kube_utf8_prefix(src, len - 1); /* never half a character */
     memcpy(dst, src ? src : "", n);
     dst[n] = '\0';
 }

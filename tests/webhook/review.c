@@ -8,6 +8,7 @@
 
 #include "kube/json.h"
 #include "kube/store.h"
+#include "webhook/admission.h"
 #include "webhook/review.h"
 #include "kube/file.h"
 
@@ -384,8 +385,8 @@ Test(webhook_review, tree_answers_as_text)
 
         snprintf(path, sizeof(path), DATA "%s", recorded[i].file);
         text_out = run_file(&oc, WH_EP_ALL, NULL, path);
-        cr_assert_eq(kube_file_read(&body, &len, path, 1 << 20, &err), 0,
-                     "%s", err.msg);
+        cr_assert_eq(kube_file_read(&body, &len, path, 1 << 20, &err), 0, "%s",
+                     err.msg);
         review = json_loadb(body, len, 0, NULL);
         free(body);
         cr_assert(review, "%s", recorded[i].file);
@@ -478,4 +479,29 @@ Test(webhook_review, nul_and_big_integers_reach_the_delete_guard)
         free(text);
     }
     kube_store_free(store);
+}
+
+/* A denial cut to its buffer never ends in half a character: the answer
+ * writer refuses text that is not UTF-8, and the user would read "out of
+ * memory" instead of the rule's message. Same for warnings. */
+Test(webhook_answer, cut_on_a_character_boundary)
+{
+    struct wh_answer a = {0};
+    char big[2048];
+    json_t *s;
+
+    for (size_t i = 0; i + 2 < sizeof(big); i += 2)
+        memcpy(big + i, "\xc3\xa9", 2);
+    big[sizeof(big) - 2] = '\0';
+    /* 1023 bytes kept: 511 é and the lead of the next */
+    wh_deny(&a, 400, "BadRequest", "%s", big);
+    s = json_string(a.message);
+    cr_expect_not_null(s, "the cut message is not UTF-8");
+    cr_expect_eq(strlen(a.message), sizeof(a.message) - 2);
+    json_decref(s);
+    a.warnings = json_array();
+    cr_assert_eq(wh_warn(&a, "y%s", big), 0);
+    cr_expect_not_null(
+        json_string(json_string_value(json_array_get(a.warnings, 0))));
+    json_decref(a.warnings);
 }
