@@ -62,7 +62,10 @@ int rc_api_finalizer(json_t **out, struct rc_call *c,
                      struct kube_err *err) KUBE_MUST_CHECK;
 
 /* A new {apiVersion, kind, name, uid, controller, blockOwnerDeletion}
- * reference to owner (borrowed), or NULL when out of memory. */
+ * reference to owner (borrowed: an object as the API serves it, with its
+ * apiVersion and kind), or NULL when out of memory. The one builder: the
+ * snapshot's content, the VolumeSnapshots and the restore's writes (a
+ * restore and its claims owned by the target VM) all use it. */
 json_t *rc_owner_ref(const json_t *owner, int controller);
 
 /* Removes from obj (borrowed, as read) the owner references to uid with a

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "reconciler/api.h"
 #include "reconciler/restore_meta.h"
 
 /* ---- names (spec §6.2.4) ---- */
@@ -446,7 +447,7 @@ static int build_owner(json_t *meta, const struct rc_restore_in *in,
                    : KUBE_OK;
     if (own && in->target) {
         ref = json_array();
-        if (!ref || json_array_append_new(ref, rc_vm_owner_ref(in->target))) {
+        if (!ref || json_array_append_new(ref, rc_owner_ref(in->target, 1))) {
             json_decref(ref);
             return KUBE_ENOMEM;
         }
