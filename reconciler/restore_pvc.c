@@ -389,10 +389,10 @@ static int build_meta(json_t *meta, const struct rc_restore_in *in,
             stale_annotation) < 0 ||
         rc_restore_uid_value(uid, sizeof(uid), in->restore) < 0)
         return KUBE_ENOMEM;
-    if (json_object_set_new(labels, RC_LABEL_SOURCE_VM_NAME,
+    if (json_object_set_new(labels, RC_RESTORE_LABEL_VM_NAME,
                             json_string(kube_json_str0(vm, "metadata.name"))) ||
         json_object_set_new(
-            labels, RC_LABEL_SOURCE_VM_NS,
+            labels, RC_RESTORE_LABEL_VM_NS,
             json_string(kube_json_str0(vm, "metadata.namespace"))) ||
         json_object_set_new(
             ann, RC_ANN_RESTORE_NAME,
