@@ -46,6 +46,18 @@ static void refresh_in(struct pass *p)
                                    p->target, p->vmi};
 }
 
+/* After a write that answered rc: the stored object (stolen) replaces
+ * *slot, so the next write carries its resourceVersion. Returns rc. */
+static int keep_new(struct pass *p, json_t **slot, int rc, json_t *stored)
+{
+    if (rc == KUBE_OK && json_is_object(stored)) {
+        set_ref(slot, stored);
+        refresh_in(p);
+    } else
+        json_decref(stored);
+    return rc;
+}
+
 /* obj's annotation key (a key holds dots: no dotted path), or "". */
 static const char *ann(const json_t *obj, const char *key)
 {
@@ -100,11 +112,7 @@ static int write_status(struct pass *p)
     }
     rc = rc_api_update_status(&stored, p->c, &rc_gvr_restore, obj, &p->err);
     json_decref(obj);
-    if (rc == KUBE_OK && json_is_object(stored)) {
-        set_ref(&p->restore, stored);
-        refresh_in(p);
-    } else
-        json_decref(stored);
+    rc = keep_new(p, &p->restore, rc, stored);
     if (rc == KUBE_OK && *p->ev)
         rc_event(p->c, p->restore, "Normal", RC_EV_RESTORE_COMPLETE, "%s",
                  p->ev);
@@ -164,12 +172,7 @@ static int claim(struct pass *p)
         return KUBE_OK;
     rc = rc_api_update(&stored, p->c, &rc_gvr_restore, obj, &p->err);
     json_decref(obj);
-    if (rc == KUBE_OK && json_is_object(stored)) {
-        set_ref(&p->restore, stored);
-        refresh_in(p);
-    } else
-        json_decref(stored);
-    return rc;
+    return keep_new(p, &p->restore, rc, stored);
 }
 
 /* StopTarget: virt-api's stop, once; a VM already told to stop waits. */
@@ -218,12 +221,7 @@ static int put_vm_status_new(struct pass *p, json_t *upd)
     int rc = rc_api_update_status(&stored, p->c, &rc_gvr_vm, upd, &p->err);
 
     json_decref(upd);
-    if (rc == KUBE_OK && json_is_object(stored)) {
-        set_ref(&p->target, stored);
-        refresh_in(p);
-    } else
-        json_decref(stored);
-    return rc;
+    return keep_new(p, &p->target, rc, stored);
 }
 
 /* Step 9: the VM's status.restoreInProgress names this restore. Another
@@ -680,19 +678,13 @@ int rc_restore_reconcile(struct rc_call *c)
     struct pass p = {.c = c, .env = env};
     int rc;
 
-    if (env->synced && !env->synced(env->synced_ctx)) {
-        c->requeue_after_ms = 200; /* caches first */
-        return KUBE_OK;
-    }
-    p.restore = rc_env_get(env, "VirtualMachineRestore", c->ns, c->name);
+    p.restore = rc_env_begin(c, "VirtualMachineRestore");
     if (!p.restore)
-        return KUBE_OK; /* gone: nothing left to do */
+        return KUBE_OK;
     rc = load(&p);
     if (rc == KUBE_OK)
         rc = steps(&p);
-    if (rc < 0 && rc != KUBE_ECONFLICT)
-        kube_log(KUBE_LOG_WARN, "restore reconcile failed", "{s:s, s:s, s:s}",
-                 "namespace", c->ns, "name", c->name, "error", p.err.msg);
+    rc_env_log_failure(c, "restore", rc, p.err.msg);
     json_decref(p.status);
     json_decref(p.vmi);
     json_decref(p.target);
@@ -700,25 +692,6 @@ int rc_restore_reconcile(struct rc_call *c)
     json_decref(p.snapshot);
     json_decref(p.restore);
     return rc < 0 ? rc : KUBE_OK;
-}
-
-/* 1 when restore r (borrowed) is concerned by obj of kind. */
-static int concerns(const json_t *r, const char *kind, const json_t *obj)
-{
-    const char *name = kube_json_str0(obj, "metadata.name");
-
-    if (strcmp(kind, "VirtualMachine") == 0 ||
-        strcmp(kind, "VirtualMachineInstance") == 0)
-        return strcmp(kube_json_str0(r, "spec.target.name"), name) == 0;
-    if (strcmp(kind, "VirtualMachineSnapshotContent") == 0)
-        name = kube_json_str0(obj, "spec.virtualMachineSnapshotName");
-    else if (strcmp(kind, "VolumeSnapshot") == 0)
-        return rc_json_find(kube_json_path(r, "status.restores"),
-                            "volumeSnapshotName", name) != NULL;
-    else if (strcmp(kind, "VirtualMachineSnapshot") != 0)
-        return 0;
-    return strcmp(kube_json_str0(r, "spec.virtualMachineSnapshotName"), name) ==
-           0;
 }
 
 void rc_restore_watch(struct rc_manager *m, size_t self, const char *kind,
@@ -744,7 +717,8 @@ void rc_restore_watch(struct rc_manager *m, size_t self, const char *kind,
     {
         if (rc_restore_terminal(r) && !rc_deleting(r))
             continue;
-        if (concerns(r, kind, obj) && rc_key_of(key, sizeof(key), r) == KUBE_OK)
+        if (rc_restore_concerns(r, kind, obj) &&
+            rc_key_of(key, sizeof(key), r) == KUBE_OK)
             rc_manager_enqueue(m, self, key, 0);
     }
     json_decref(all);

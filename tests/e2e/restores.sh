@@ -10,26 +10,9 @@
 #
 #   restores.sh VMSNAPD     prints one line per check and "N passed, N failed"; exits 1 on a failure
 set -u
-VMSNAPD=${1:-${VMSNAPD:-}}
-[ -n "$VMSNAPD" ] && [ -x "$VMSNAPD" ] || {
-  echo "restores.sh: no vmsnapd binary (pass it or set VMSNAPD)" >&2
-  exit 2
-}
-VMSNAPD=$(cd "$(dirname "$VMSNAPD")" && pwd)/$(basename "$VMSNAPD")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-KUBECTL=${KUBECTL:-kubectl}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/vmsnapd-restore.XXXXXX")
-pids=()
 . "$root/tests/e2e/lib.inc"
-cleanup() {
-  stop_pids "${pids[@]}"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass=0 fail=0
+e2e_start restores "${1:-}"
 
 # --- kube-sim, the CRDs, the webhooks, the daemon ----------------------------------------------
 start_kube_sim
@@ -240,12 +223,4 @@ until_ok 30 "WaitGracePeriod: fails once the grace is over, with no event needed
 expect_eq "WaitGracePeriod: the failure's reason" "$(ready_reason r-grace)" \
   "Restore target failed to be ready within 2s. Please power off the target VM before attempting restore"
 
-kill -TERM "$pid_d2"
-d2_rc=0
-wait "$pid_d2" || d2_rc=$?
-expect_eq "d2 drains and exits 0 on SIGTERM (under ASan: no leak)" "$d2_rc" 0
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/d*.err; then
-  ko "no sanitizer report" "$(grep -h -m 20 -E 'Sanitizer|runtime error|#[0-9]' "$T"/d*.err)"
-fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish "$pid_d2" d2

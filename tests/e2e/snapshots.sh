@@ -8,26 +8,9 @@
 #
 #   snapshots.sh VMSNAPD     prints one line per check and "N passed, N failed"; exits 1 on a failure
 set -u
-VMSNAPD=${1:-${VMSNAPD:-}}
-[ -n "$VMSNAPD" ] && [ -x "$VMSNAPD" ] || {
-  echo "snapshots.sh: no vmsnapd binary (pass it or set VMSNAPD)" >&2
-  exit 2
-}
-VMSNAPD=$(cd "$(dirname "$VMSNAPD")" && pwd)/$(basename "$VMSNAPD")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-KUBECTL=${KUBECTL:-kubectl}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/vmsnapd-snap.XXXXXX")
-pids=()
 . "$root/tests/e2e/lib.inc"
-cleanup() {
-  stop_pids "${pids[@]}"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass=0 fail=0
+e2e_start snapshots "${1:-}"
 
 # --- kube-sim, the CRDs and the webhooks --------------------------------------------------------
 start_kube_sim
@@ -301,12 +284,4 @@ expect_has "metrics: reconcile histogram" "$m" 'vmsnapd_reconcile_duration_secon
 expect_has "metrics: API requests" "$m" 'vmsnapd_reconcile_api_requests_total{verb="POST",code="201"}'
 expect_has "metrics: queue depth" "$m" 'vmsnapd_reconcile_queue_depth{controller="content"}'
 
-kill -TERM "$pid_d2"
-d2_rc=0
-wait "$pid_d2" || d2_rc=$?
-expect_eq "d2 drains and exits 0 on SIGTERM (under ASan: no leak)" "$d2_rc" 0
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/d*.err; then
-  ko "no sanitizer report" "$(grep -h -m 20 -E 'Sanitizer|runtime error|#[0-9]' "$T"/d*.err)"
-fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish "$pid_d2" d2
