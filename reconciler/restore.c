@@ -318,14 +318,6 @@ static int volume(struct pass *p, json_t *e, int *waiting, char *wait,
         rc = replace_original(p, e, pvc);
         break;
     case RC_PVC_WAIT:
-        if (!*waiting)
-            snprintf(wait, len,
-                     "PVC %s/%s is %s: waiting for it to be bound (check its "
-                     "StorageClass and provisioner)",
-                     p->c->ns, name,
-                     *kube_json_str0(pvc, "status.phase")
-                         ? kube_json_str0(pvc, "status.phase")
-                         : "not bound yet");
         break;
     case RC_PVC_READY:
         json_decref(sc);
@@ -335,6 +327,12 @@ static int volume(struct pass *p, json_t *e, int *waiting, char *wait,
         rc = settle_error(p, 0);
         break;
     }
+    /* the same words from the claim's create to its binding: one write */
+    if (!*waiting)
+        snprintf(wait, len,
+                 "PVC %s/%s is not Bound yet: waiting for it (check its "
+                 "StorageClass and provisioner)",
+                 p->c->ns, name);
     *waiting = 1;
     json_decref(sc);
     json_decref(pvc);

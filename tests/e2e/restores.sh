@@ -159,7 +159,7 @@ until_ok 30 "never binds: Ready says it waits for the new PVCs" is vmrestore r-p
   '{.status.conditions[?(@.type=="Ready")].reason}' "Waiting for new PVCs"
 expect_has "never binds: the condition names the claim and what to check" \
   "$(jp vmrestore r-pending '{.status.conditions[?(@.type=="Ready")].message}')" \
-  "PVC default/restore-$pu-disk0 is Pending: waiting for it to be bound"
+  "PVC default/restore-$pu-disk0 is not Bound yet: waiting for it (check its StorageClass and provisioner)"
 expect_eq "never binds: the VM is held by the restore, its volume unchanged" \
   "$(jp vm r-pend '{.status.restoreInProgress} {.spec.template.spec.volumes[0].persistentVolumeClaim.claimName}')" \
   "r-pending r-pend-disk"
