@@ -99,6 +99,52 @@ d=$(k describe vmrestore my-vmrestore)
 expect_has "describe: the completion event" "$d" \
   "Successfully completed VirtualMachineRestore my-vmrestore"
 
+# --- the documentation's example: a DataVolume disk ----------------------------------------------
+echo "-- the documentation's example: a VM whose disk is a DataVolume template (test-dv1)"
+cat <<'EOF' | k apply -f - >/dev/null
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {name: dv-vm}
+spec:
+  runStrategy: Halted
+  dataVolumeTemplates:
+  - metadata: {name: test-dv1}
+    spec:
+      source: {blank: {}}
+      storage: {resources: {requests: {storage: 1Gi}}}
+  template:
+    spec:
+      domain: {devices: {disks: [{name: datavolumedisk1, disk: {bus: virtio}}]}}
+      volumes:
+      - name: datavolumedisk1
+        dataVolume: {name: test-dv1}
+---
+apiVersion: cdi.kubevirt.io/v1beta1
+kind: DataVolume
+metadata: {name: test-dv1}
+spec:
+  source: {blank: {}}
+  storage: {resources: {requests: {storage: 1Gi}}}
+EOF
+until_ok 30 "test-dv1 Succeeded (CDI's part)" is dv test-dv1 '{.status.phase}' Succeeded
+snapshot_of dv-vm dv-snap
+dsu=$(uid dv-snap)
+restore dv-restore dv-vm dv-snap >/dev/null || ko "create dv-restore" "$(tail -3 "$T/kubectl.err")"
+if k wait vmrestore dv-restore --for condition=Ready --timeout=30s >"$T/wait.out" 2>&1; then
+  ok "DataVolume: kubectl wait --for condition=Ready"
+else ko "DataVolume: kubectl wait --for condition=Ready" "$(cat "$T/wait.out")"; fi
+du=$(ruid dv-restore)
+expect_eq "DataVolume: restores and deletedDataVolumes as in the documentation" \
+  "$(jp vmrestore dv-restore '{.status.restores[0].dataVolumeName} {.status.restores[0].persistentVolumeClaim} {.status.restores[0].volumeName} {.status.restores[0].volumeSnapshotName} {.status.deletedDataVolumes}')" \
+  "restore-$du-datavolumedisk1 restore-$du-datavolumedisk1 datavolumedisk1 vmsnapshot-$dsu-volume-datavolumedisk1 [\"test-dv1\"]"
+expect_eq "DataVolume: the VM's template and volume are the restored DataVolume" \
+  "$(jp vm dv-vm '{.spec.dataVolumeTemplates[0].metadata.name} {.spec.template.spec.volumes[0].dataVolume.name}')" \
+  "restore-$du-datavolumedisk1 restore-$du-datavolumedisk1"
+expect_eq "DataVolume: it adopted the restored claim, pre-populated" \
+  "$(jp dv "restore-$du-datavolumedisk1" '{.status.phase} {.metadata.annotations.cdi\.kubevirt\.io/storage\.prePopulated}') $(jp pvc "restore-$du-datavolumedisk1" '{.metadata.ownerReferences[0].kind} {.spec.dataSource.kind}')" \
+  "Succeeded true DataVolume VolumeSnapshot"
+until_ok 30 "DataVolume: the old test-dv1 is deleted" gone dv test-dv1
+
 # --- a copy into a new VM, with patches -----------------------------------------------------------
 echo "-- create a copy of a VM from a snapshot (spec.patches: a new MAC address)"
 cat <<'EOF' | k apply -f - >/dev/null
