@@ -58,15 +58,6 @@ static int keep_new(struct pass *p, json_t **slot, int rc, json_t *stored)
     return rc;
 }
 
-/* obj's annotation key (a key holds dots: no dotted path), or "". */
-static const char *ann(const json_t *obj, const char *key)
-{
-    const char *v = json_string_value(
-        json_object_get(kube_json_path(obj, "metadata.annotations"), key));
-
-    return v ? v : "";
-}
-
 static json_t *get(struct pass *p, const char *kind, const char *name)
 {
     return rc_env_get(p->env, kind, p->c->ns, name ? name : "");
@@ -589,33 +580,31 @@ static int finish(struct pass *p)
  * own claims never carry it. Once the VM points at them, they stay. */
 static int undo(struct pass *p)
 {
-    json_t *list = NULL, *e, *pvc, *dv;
+    static const struct {
+        const char *kind, *field;
+        const struct kube_gvr *gvr;
+    } made[] = {
+        {"PersistentVolumeClaim", "persistentVolumeClaim", &rc_gvr_pvc},
+        {"DataVolume", "dataVolumeName", &rc_gvr_dv},
+    };
+    json_t *list = NULL, *e, *obj;
     int changed, rc = KUBE_OK;
-    size_t i;
+    size_t i, k;
 
-    if (kube_json_true(p->restore, "status.complete") ||
-        (p->target && rc_restore_marked(p->target, p->restore)))
+    if (kube_json_true(p->restore, "status.complete"))
         return KUBE_OK;
     if (rc_restore_volumes(&list, &changed, &p->in, &p->err) < 0)
         list = json_incref(kube_json_path(p->restore, "status.restores"));
     json_array_foreach(list, i, e)
     {
-        pvc = get(p, "PersistentVolumeClaim",
-                  kube_json_str(e, "persistentVolumeClaim"));
-        dv = get(p, "DataVolume", kube_json_str(e, "dataVolumeName"));
-        if (pvc && rc_restore_marked(pvc, p->restore))
-            rc = rc_api_delete(p->c, &rc_gvr_pvc, p->c->ns,
-                               kube_json_str0(pvc, "metadata.name"),
-                               kube_json_str(pvc, "metadata.uid"), &p->err);
-        if (rc == KUBE_OK && dv &&
-            strcmp(ann(dv, RC_ANN_PREPOPULATED), "true") == 0)
-            rc = rc_api_delete(p->c, &rc_gvr_dv, p->c->ns,
-                               kube_json_str0(dv, "metadata.name"),
-                               kube_json_str(dv, "metadata.uid"), &p->err);
-        json_decref(dv);
-        json_decref(pvc);
-        if (rc < 0)
-            break;
+        for (k = 0; k < 2 && rc == KUBE_OK; k++) {
+            obj = get(p, made[k].kind, kube_json_str(e, made[k].field));
+            if (obj && rc_restore_undoable(obj, p->restore, p->target))
+                rc = rc_api_delete(p->c, made[k].gvr, p->c->ns,
+                                   kube_json_str0(obj, "metadata.name"),
+                                   kube_json_str(obj, "metadata.uid"), &p->err);
+            json_decref(obj);
+        }
     }
     json_decref(list);
     return rc;
@@ -697,7 +686,7 @@ void rc_restore_watch(struct rc_manager *m, size_t self, const char *kind,
 {
     struct rc_env *env = ctx;
     const char *ns = kube_json_str0(obj, "metadata.namespace");
-    const char *owner = ann(obj, RC_ANN_RESTORE_NAME);
+    const char *owner = rc_restore_ann(obj, RC_ANN_RESTORE_NAME);
     char key[2 * RC_NAME_MAX];
     json_t *all = NULL, *r;
     size_t i;

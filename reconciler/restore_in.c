@@ -59,6 +59,14 @@ int rc_restore_concerns(const json_t *restore, const char *kind,
                   name) == 0;
 }
 
+const char *rc_restore_ann(const json_t *obj, const char *key)
+{
+    const char *v = json_string_value(
+        json_object_get(kube_json_path(obj, "metadata.annotations"), key));
+
+    return v ? v : "";
+}
+
 json_t *rc_json_find(const json_t *list, const char *key, const char *value)
 {
     json_t *e;

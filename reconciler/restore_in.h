@@ -52,6 +52,10 @@ const json_t *rc_restore_source_vm(const json_t *content);
 int rc_restore_concerns(const json_t *restore, const char *kind,
                         const json_t *obj);
 
+/* obj's (borrowed) annotation key, or "" (never NULL). Annotation keys
+ * hold dots, so no dotted path reaches them. */
+const char *rc_restore_ann(const json_t *obj, const char *key);
+
 /* Small tree helpers the restore pieces share. The first item of list
  * (an array) whose string key equals value (borrowed), or NULL. */
 json_t *rc_json_find(const json_t *list, const char *key, const char *value);

@@ -194,6 +194,19 @@ expect_eq "copy: the source VM is untouched" \
   "$(jp vm r-src '{.spec.template.spec.domain.devices.interfaces[0].macAddress} {.spec.template.spec.volumes[0].persistentVolumeClaim.claimName}')" \
   "02:00:00:00:00:01 r-src-disk"
 
+# --- volumeRestorePolicy InPlace: the claim keeps its name --------------------------------------
+echo "-- volumeRestorePolicy: InPlace"
+vm r-in
+snapshot_of r-in r-in-snap
+old_uid=$(jp pvc r-in-disk '{.metadata.uid}')
+restore r-inplace r-in r-in-snap '  volumeRestorePolicy: InPlace' >/dev/null ||
+  ko "create r-inplace" "$(tail -3 "$T/kubectl.err")"
+until_ok 30 "InPlace: complete" is vmrestore r-inplace '{.status.complete}' true
+iu=$(ruid r-inplace)
+expect_eq "InPlace: the VM keeps its claim name, now a new claim from the snapshot" \
+  "$(jp vm r-in '{.spec.template.spec.volumes[0].persistentVolumeClaim.claimName}') $(jp pvc r-in-disk '{.status.phase} {.spec.dataSource.kind} {.metadata.annotations.restore\.kubevirt\.io/lastRestoreUID}') $([ "$(jp pvc r-in-disk '{.metadata.uid}')" != "$old_uid" ] && echo new)" \
+  "r-in-disk Bound VolumeSnapshot r-inplace-$iu new"
+
 # --- a claim that never binds, then the restore deleted -------------------------------------------
 echo "-- a restore whose claim never binds (no provisioner), then deleted"
 vm r-pend
