@@ -17,8 +17,8 @@
 #define RC_ANN_OWNED_BY_VM "restore.kubevirt.io/owned-by-vm"
 #define RC_ANN_POPULATED_FOR "cdi.kubevirt.io/storage.populatedFor"
 #define RC_ANN_PREPOPULATED "cdi.kubevirt.io/storage.prePopulated"
-#define RC_LABEL_SOURCE_VM_NAME "restore.kubevirt.io/source-vm-name"
-#define RC_LABEL_SOURCE_VM_NS "restore.kubevirt.io/source-vm-namespace"
+#define RC_RESTORE_LABEL_VM_NAME "restore.kubevirt.io/source-vm-name"
+#define RC_RESTORE_LABEL_VM_NS "restore.kubevirt.io/source-vm-namespace"
 
 /* Every pointer is borrowed for the reconcile; NULL means the object is
  * not in the cache. */
@@ -42,6 +42,19 @@ int rc_restore_marked(const json_t *obj, const json_t *restore);
 /* The VM copy kept in the content, content.spec.source.virtualMachine
  * (borrowed), or NULL when content is NULL or holds none. */
 const json_t *rc_restore_source_vm(const json_t *content);
+
+/* The restore controller's watch (spec §7, plus what KubeVirt leaves to
+ * backoff): 1 when an event on obj (borrowed) of kind concerns restore
+ * (borrowed): a VirtualMachine or VirtualMachineInstance named as its
+ * target; its VirtualMachineSnapshot, or that snapshot's content; a
+ * VolumeSnapshot its status.restores names. 0 for any other kind (PVCs
+ * and DataVolumes name their restore in restore.kubevirt.io/name). */
+int rc_restore_concerns(const json_t *restore, const char *kind,
+                        const json_t *obj);
+
+/* obj's (borrowed) annotation key, or "" (never NULL). Annotation keys
+ * hold dots, so no dotted path reaches them. */
+const char *rc_restore_ann(const json_t *obj, const char *key);
 
 /* Small tree helpers the restore pieces share. The first item of list
  * (an array) whose string key equals value (borrowed), or NULL. */

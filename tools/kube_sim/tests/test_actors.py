@@ -127,6 +127,23 @@ class ActorsTest(unittest.TestCase):
         sim.json("DELETE", "/apis/cdi.kubevirt.io/v1beta1/namespaces/default/datavolumes/dv-1", expect=200)
         self.assertTrue(wait_for(lambda: self.get(NS + "/persistentvolumeclaims/dv-1") is None))
 
+    def test_datavolume_adopts_a_populated_claim(self):
+        sim = self.sim
+        sim.json("POST", NS + "/persistentvolumeclaims", {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "dv-pre", "annotations": {"cdi.kubevirt.io/storage.populatedFor": "dv-pre"}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}, expect=201)
+        dv = {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
+              "metadata": {"name": "dv-pre", "annotations": {"cdi.kubevirt.io/storage.prePopulated": "true"}},
+              "spec": {"source": {"blank": {}}, "storage": {"resources": {"requests": {"storage": "1Gi"}}}}}
+        st, made = sim.json("POST", "/apis/cdi.kubevirt.io/v1beta1/namespaces/default/datavolumes", dv, expect=201)
+        self.assertTrue(wait_for(lambda: (self.get("/apis/cdi.kubevirt.io/v1beta1/namespaces/default/datavolumes/"
+                                                   "dv-pre") or {}).get("status", {}).get("phase") == "Succeeded"))
+        refs = self.get(NS + "/persistentvolumeclaims/dv-pre")["metadata"]["ownerReferences"]
+        self.assertEqual([(r["kind"], r["uid"]) for r in refs], [("DataVolume", made["metadata"]["uid"])])
+        self.assertNotIn("app", self.get(NS + "/persistentvolumeclaims/dv-pre")["metadata"].get("labels") or {},
+                         "the restored claim is kept, not re-created")
+
     def test_freeze_unfreeze(self):
         sim = self.sim
         sim.admin("freeze-log", method="DELETE")
@@ -151,6 +168,34 @@ class ActorsTest(unittest.TestCase):
         self.assertEqual(calls[1]["body"], {"unfreezeTimeout": "5m"})
         st, root = sim.json("GET", "/apis/subresources.kubevirt.io/v1", expect=200)
         self.assertIn("virtualmachineinstances/freeze", [r["name"] for r in root["resources"]])
+
+    def test_vm_start_stop(self):
+        sim = self.sim
+        vms = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
+        vmsub = "/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines"
+        st, h, body = sim.request("PUT", vmsub + "/vm-s/stop", {})
+        self.assertEqual((st, json.loads(body)["message"]), (404, 'virtualmachine.kubevirt.io "vm-s" not found'))
+        sim.json("POST", vms, {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "vm-s"},
+                               "spec": {"runStrategy": "Always", "template": {"spec": {}}}}, expect=201)
+        sim.json("POST", VMI, {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+                               "metadata": {"name": "vm-s"}, "spec": {}}, expect=201)
+        st, h, body = sim.request("PUT", vmsub + "/vm-s/stop", {})
+        self.assertEqual(st, 200)
+        self.assertEqual(self.get(vms + "/vm-s")["spec"]["runStrategy"], "Halted")
+        self.assertIsNone(self.get(VMI + "/vm-s"), "virt-controller's part: the VMI goes")
+        sim.json("PUT", vms + "/vm-s/status", dict(self.get(vms + "/vm-s"), status={"restoreInProgress": "r1"}),
+                 expect=200)
+        st, h, body = sim.request("PUT", vmsub + "/vm-s/start", {})
+        self.assertEqual((st, json.loads(body)["message"]),
+                         (409, 'Operation cannot be fulfilled on virtualmachine.kubevirt.io "vm-s": Cannot start VM '
+                               'until restore "r1" completes'))
+        self.assertEqual(self.get(vms + "/vm-s")["spec"]["runStrategy"], "Halted")
+        sim.json("PUT", vms + "/vm-s/status", dict(self.get(vms + "/vm-s"), status={}), expect=200)
+        st, h, body = sim.request("PUT", vmsub + "/vm-s/start", {})
+        self.assertEqual(st, 200)
+        self.assertEqual(self.get(vms + "/vm-s")["spec"]["runStrategy"], "Always")
+        st, root = sim.json("GET", "/apis/subresources.kubevirt.io/v1", expect=200)
+        self.assertIn("virtualmachines/stop", [r["name"] for r in root["resources"]])
 
     def test_namespace_and_crd_cleanup(self):
         sim = self.sim
