@@ -27,153 +27,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); printf 'ok    %s (%ss)\n' "$1" "$SECONDS"; }
-ko() {
-  fail=$((fail + 1))
-  printf 'FAIL  %s\n' "$1"
-  shift
-  [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/      /'
-  return 0
-}
-die() {
-  printf 'FATAL %s\n' "$*"
-  for f in "$T"/*.err; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
-  exit 1
-}
-expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else ko "$1" "got:  $2" "want: $3"; fi; }
-expect_has() { if printf '%s' "$2" | grep -qF -- "$3"; then ok "$1"; else ko "$1" "missing: $3" "in: $2"; fi; }
-# until_ok SECONDS NAME CMD...: waits for CMD to succeed (a state), fails the check after SECONDS
-until_ok() {
-  local limit=$(($1 * 10)) name=$2 i
-  shift 2
-  for ((i = 0; i < limit; i++)); do
-    "$@" >/dev/null 2>&1 && { ok "$name"; return 0; }
-    sleep 0.1
-  done
-  ko "$name" "still false after $((limit / 10)) s: $*"
-  return 1
-}
-k() { "$KUBECTL" "$@"; }
-jp() { k get "$1" "$2" -n "${4:-default}" -o "jsonpath=$3" 2>/dev/null; }
-is() { [ "$(jp "$1" "$2" "$3" "${5:-default}")" = "$4" ]; }
-gone() { ! k get "$1" "$2" -n "${3:-default}" >/dev/null 2>&1; }
+e2e_cluster
+start_leader d1
 
-# --- kube-sim, the CRDs and the webhooks --------------------------------------------------------
-mkdir -p "$T/ksim"
-python3 "$root/tools/kube-sim" --dir "$T/ksim" --port 0 --load "$root/tools/kube-sim-crds" \
-  --load "$root/manifests/crds" >"$T/ksim.out" 2>"$T/ksim.err" &
-pids+=($!)
-for _ in $(seq 200); do [ -s "$T/ksim.out" ] && break; sleep 0.1; done
-[ -s "$T/ksim.out" ] || die "kube-sim did not start"
-port=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["port"])' "$T/ksim.out")
-api="https://127.0.0.1:$port"
-export KUBECONFIG="$T/ksim/kubeconfig"
-ksim() { python3 "$root/tests/e2e/https.py" --cacert "$T/ksim/ca.crt" --cert "$T/ksim/admin.crt" \
-  --key "$T/ksim/admin.key" "$@"; }
-# the daemon's identity: the service account content.controllerUsers names (README, RBAC)
-ksim -X POST -d '{"user": "system:serviceaccount:vmsnapd-system:vmsnapd",
-  "groups": ["system:serviceaccounts", "system:serviceaccounts:vmsnapd-system"]}' \
-  "$api/kube-sim/certs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["kubeconfig"])' \
-  >"$T/sa.kubeconfig" || die "kube-sim issued no certificate"
-"$VMSNAPD" certs create --service vmsnapd --namespace vmsnapd-system --out "$T/certs" >/dev/null 2>&1 ||
-  die "certs create failed"
-cp "$root/manifests/base/webhooks.yaml" "$T/webhooks.yaml"
-(cd "$T" && "$VMSNAPD" certs cabundle --ca "$T/certs/ca.crt" --write webhooks.yaml >/dev/null) ||
-  die "certs cabundle failed"
-k apply -f "$T/webhooks.yaml" >/dev/null || die "cannot apply the webhooks"
-
-# serve NAME: starts vmsnapd serve NAME (identity NAME) and points kube-sim's webhooks at it
-serve() {
-  local name=$1 p=""
-  "$VMSNAPD" serve --listen 127.0.0.1:0 --tls-cert-file "$T/certs/tls.crt" \
-    --tls-key-file "$T/certs/tls.key" --shutdown-delay 0 --grace-period 2s \
-    --kubeconfig "$T/sa.kubeconfig" --namespace default --identity "$name" \
-    --lease-duration 2s --renew-deadline 1500ms --retry-period 200ms \
-    --snapshot-retry-interval 300ms >"$T/$name.out" 2>"$T/$name.err" &
-  eval "pid_$name=$!"
-  pids+=($!)
-  for _ in $(seq 300); do
-    p=$(sed -n 's/.*"msg": *"serving".*"port": *\([0-9]*\).*/\1/p' "$T/$name.err" | head -n 1)
-    [ -n "$p" ] && break
-    sleep 0.1
-  done
-  [ -n "$p" ] || die "vmsnapd serve $name logged no port"
-  eval "port_$name=$p"
-}
-webhook_to() { ksim -X POST -d "{\"vmsnapd-system/vmsnapd\": \"127.0.0.1:$1\"}" "$api/kube-sim/service-map" >/dev/null; }
-leads() { grep -q '"msg":"leading: reconcilers started"' "$T/$1.err"; }
-serve d1
-webhook_to "$port_d1"
-until_ok 30 "d1 leads" leads d1
-
-# --- the cluster: a VolumeSnapshotClass for kube-sim's CSI driver, VMs with one PVC each --------
-cat >"$T/class.yaml" <<'EOF'
-apiVersion: snapshot.storage.k8s.io/v1
-kind: VolumeSnapshotClass
-metadata:
-  name: csi-snapclass
-driver: kube-sim.csi.k8s.io
-deletionPolicy: Delete
-EOF
-k apply -f "$T/class.yaml" >/dev/null || die "cannot create the VolumeSnapshotClass"
-# vm NAME [online|agent] [NAMESPACE]: a VM with PVC NAME-disk; online adds a running VMI, agent
-# one with a connected guest agent (virt-handler's part, written as a status)
-vm() {
-  local name=$1 mode=${2:-} ns=${3:-default}
-  cat <<EOF | k apply -n "$ns" -f - >/dev/null
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: $name-disk
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
-  ${SC:+storageClassName: $SC}
----
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata:
-  name: $name
-spec:
-  runStrategy: $([ -n "$mode" ] && echo Always || echo Halted)
-  template:
-    spec:
-      domain: {devices: {disks: [{name: disk0, disk: {bus: virtio}}]}}
-      volumes:
-      - name: disk0
-        persistentVolumeClaim: {claimName: $name-disk}
-EOF
-  [ -n "$mode" ] || return 0
-  printf 'apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: %s\n' "$name" |
-    k apply -n "$ns" -f - >/dev/null
-  local conds='[]'
-  [ "$mode" = agent ] && conds='[{"type": "AgentConnected", "status": "True"}]'
-  ksim -X PATCH -H 'Content-Type: application/merge-patch+json' \
-    -d "{\"status\": {\"phase\": \"Running\", \"conditions\": $conds}}" \
-    "$api/apis/kubevirt.io/v1/namespaces/$ns/virtualmachineinstances/$name/status" >/dev/null
-}
-# snap NAME VM [DEADLINE] [POLICY] [NAMESPACE]
-snap() {
-  cat <<EOF | k create -n "${5:-default}" -f - >/dev/null 2>>"$T/kubectl.err"
-apiVersion: snapshot.kubevirt.io/v1beta1
-kind: VirtualMachineSnapshot
-metadata:
-  name: $1
-spec:
-  source: {apiGroup: kubevirt.io, kind: VirtualMachine, name: $2}
-  failureDeadline: ${3:-1m}
-  deletionPolicy: ${4:-Delete}
-EOF
-}
-uid() { jp vmsnapshot "$1" '{.metadata.uid}' "${2:-default}"; }
+# --- the cluster: VMs with one PVC each ---------------------------------------------------------
 unlocked() { # VM [NS]: no snapshot lock left
   [ -z "$(jp vm "$1" '{.status.snapshotInProgress}{.metadata.finalizers}' "${2:-default}")" ]
 }
 freezes() { ksim "$api/kube-sim/freeze-log" | python3 -c '
 import json, sys
 print(" ".join(c["op"] for c in json.load(sys.stdin)["calls"] if c["name"] == sys.argv[1]))' "$1"; }
-wait_ready() { k wait vmsnapshot "$1" -n "${2:-default}" --for condition=Ready --timeout=30s >/dev/null; }
 
 for v in vm-off vm-del vm-two vm-kill vm-ret vm-gone vm-vserr vm-take; do vm "$v"; done
 # a StorageClass no VolumeSnapshotClass serves
@@ -386,7 +249,6 @@ ksim -X POST -d '{"bindDelay": 0}' "$api/kube-sim/snapshotter" >/dev/null
 
 # --- the daemon SIGKILLed while a step is held, then restarted ----------------------------------
 echo "-- crash and restart at each step"
-fault_used() { ksim "$api/kube-sim/faults" | grep -q '"rules": *\[\]'; }
 nkill=0
 # step PATTERN: the request the fault holds; the daemon dies while it waits
 for step in 'PUT /apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-kill/status' \
@@ -394,17 +256,7 @@ for step in 'PUT /apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-kill
   'POST /apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots' \
   'PUT /apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshotcontents/.*/status'; do
   name=s-kill-$((++nkill))
-  ksim -X POST -d "{\"method\": \"${step%% *}\", \"pathRegex\": \"^${step#* }\",
-    \"code\": 503, \"count\": 1, \"delaySeconds\": 30}" "$api/kube-sim/faults" >/dev/null
-  snap "$name" vm-kill
-  # held: kube-sim drops a fault from its list once its last request arrived
-  until_ok 15 "$name: step held (${step%% *} ${step#* })" fault_used
-  kill -KILL "$pid_d1"
-  wait "$pid_d1" 2>/dev/null
-  ksim -X DELETE "$api/kube-sim/faults" >/dev/null
-  serve d1
-  webhook_to "$port_d1"
-  until_ok 30 "$name: restarted daemon leads" leads d1
+  restart_held d1 "$name" "$step" snap "$name" vm-kill
   until_ok 30 "$name: Ready after the restart" is vmsnapshot "$name" '{.status.readyToUse}' true
   u=$(uid "$name")
   expect_eq "$name: one content, one VolumeSnapshot" \
@@ -436,8 +288,4 @@ kill -TERM "$pid_d2"
 d2_rc=0
 wait "$pid_d2" || d2_rc=$?
 expect_eq "d2 drains and exits 0 on SIGTERM (under ASan: no leak)" "$d2_rc" 0
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/d*.err; then
-  ko "no sanitizer report" "$(grep -h -m 20 -E 'Sanitizer|runtime error|#[0-9]' "$T"/d*.err)"
-fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_summary
