@@ -27,10 +27,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-e2e_cluster
-start_leader d1
+pass=0 fail=0
 
-# --- the cluster: VMs with one PVC each ---------------------------------------------------------
+# --- kube-sim, the CRDs and the webhooks --------------------------------------------------------
+start_kube_sim
+serve d1
+webhook_to "$port_d1"
+until_ok 30 "d1 leads" leads d1
+
+# --- the cluster: a VolumeSnapshotClass for kube-sim's CSI driver, VMs with one PVC each --------
+snapclass
 unlocked() { # VM [NS]: no snapshot lock left
   [ -z "$(jp vm "$1" '{.status.snapshotInProgress}{.metadata.finalizers}' "${2:-default}")" ]
 }
