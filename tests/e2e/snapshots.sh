@@ -8,26 +8,9 @@
 #
 #   snapshots.sh VMSNAPD     prints one line per check and "N passed, N failed"; exits 1 on a failure
 set -u
-VMSNAPD=${1:-${VMSNAPD:-}}
-[ -n "$VMSNAPD" ] && [ -x "$VMSNAPD" ] || {
-  echo "snapshots.sh: no vmsnapd binary (pass it or set VMSNAPD)" >&2
-  exit 2
-}
-VMSNAPD=$(cd "$(dirname "$VMSNAPD")" && pwd)/$(basename "$VMSNAPD")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-KUBECTL=${KUBECTL:-kubectl}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/vmsnapd-snap.XXXXXX")
-pids=()
 . "$root/tests/e2e/lib.inc"
-cleanup() {
-  stop_pids "${pids[@]}"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass=0 fail=0
+e2e_begin "${1:-}"
 
 # --- kube-sim, the CRDs and the webhooks --------------------------------------------------------
 start_kube_sim
@@ -192,15 +175,9 @@ expect_eq "no VolumeSnapshotClass: the Failure reason" \
   "$(jp vmsnapshot s-nocls '{.status.conditions[?(@.type=="Failure")].reason}')" "$nocls"
 until_ok 10 "no VolumeSnapshotClass: VM unlocked" unlocked vm-nocls
 # snapshot reconciles so far, from d1's /metrics
-reconciles() {
-  python3 "$root/tests/e2e/https.py" --cacert "$T/certs/ca.crt" --servername vmsnapd.vmsnapd-system.svc \
-    "https://127.0.0.1:$port_d1/metrics" |
-    awk '/^vmsnapd_reconcile_total\{controller="snapshot"/ {n += $2} END {print n + 0}'
-}
-n0=$(reconciles)
+n0=$(reconciles snapshot)
 k label vmsnapshot s-nocls poke=1 >/dev/null # one more reconcile, with nothing to change
-more_reconciles() { [ "$(reconciles)" -gt "$n0" ]; }
-until_ok 10 "no VolumeSnapshotClass: reconciled again" more_reconciles
+until_ok 10 "no VolumeSnapshotClass: reconciled again" more_reconciles snapshot
 expect_eq "no VolumeSnapshotClass: the reason stays" \
   "$(jp vmsnapshot s-nocls '{.status.conditions[?(@.type=="Failure")].reason}')" "$nocls"
 
@@ -283,15 +260,10 @@ snap s-take vm-take
 until_ok 30 "d2 reconciles: Ready" is vmsnapshot s-take '{.status.readyToUse}' true
 
 # --- metrics -------------------------------------------------------------------------------------
-m=$(python3 "$root/tests/e2e/https.py" --cacert "$T/certs/ca.crt" --servername vmsnapd.vmsnapd-system.svc \
-  "https://127.0.0.1:$port_d2/metrics")
+m=$(metrics d2)
 expect_has "metrics: snapshots by phase" "$m" 'vmsnapd_vmsnapshots{phase="Succeeded"}'
 expect_has "metrics: reconcile histogram" "$m" 'vmsnapd_reconcile_duration_seconds_bucket{controller="snapshot"'
 expect_has "metrics: API requests" "$m" 'vmsnapd_reconcile_api_requests_total{verb="POST",code="201"}'
 expect_has "metrics: queue depth" "$m" 'vmsnapd_reconcile_queue_depth{controller="content"}'
 
-kill -TERM "$pid_d2"
-d2_rc=0
-wait "$pid_d2" || d2_rc=$?
-expect_eq "d2 drains and exits 0 on SIGTERM (under ASan: no leak)" "$d2_rc" 0
-e2e_summary
+e2e_summary d2
