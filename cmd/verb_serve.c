@@ -111,7 +111,13 @@ static const char serve_usage[] =
     "                           fails /readyz (1m; 0: never)\n"
     "  --snapshot-retry-interval DUR  re-try a blocked source lock and a "
     "failed\n"
-    "                           freeze after this (5s)\n";
+    "                           freeze, and re-check a held-up restore, "
+    "after\n"
+    "                           this (5s)\n"
+    "  --restore-grace-period DUR  targetReadinessPolicy WaitGracePeriod: a "
+    "restore\n"
+    "                           whose target still runs fails after this "
+    "(5m)\n";
 
 struct serve_opts {
     const char *listen, *cert, *key, *policy;
@@ -124,7 +130,8 @@ struct serve_opts {
     const char *kubeconfig, *context, *ns, *identity, *controllers;
     int leader_elect;
     int64_t lease_duration, renew_deadline, retry_period, token_reread, resync,
-        live_get_timeout, live_get_wait, cache_stale_after, snapshot_retry;
+        live_get_timeout, live_get_wait, cache_stale_after, snapshot_retry,
+        restore_grace;
     unsigned long live_get_max;
     char hostname[256];
 };
@@ -263,6 +270,8 @@ static const struct serve_opt {
      offsetof(struct serve_opts, cache_stale_after), 0},
     {"snapshot-retry-interval", OPT_DURATION,
      offsetof(struct serve_opts, snapshot_retry), 0},
+    {"restore-grace-period", OPT_DURATION,
+     offsetof(struct serve_opts, restore_grace), 0},
 };
 #define NOPTS (sizeof(serve_opts_table) / sizeof(serve_opts_table[0]))
 
@@ -470,7 +479,8 @@ static void signals_install(sigset_t *old)
 
 /* The cluster view, if there is a cluster: KUBE_OK with sv->cluster NULL
  * when no configuration applies (webhook only, said in the log). */
-static int start_cluster(struct serve *sv, struct kube_err *err)
+static int start_cluster(struct serve *sv, const struct wh_policy *pol,
+                         struct kube_err *err)
 {
     struct serve_opts *o = &sv->opts;
     struct cmd_cluster_opts co = {
@@ -489,7 +499,15 @@ static int start_cluster(struct serve *sv, struct kube_err *err)
         .live_wait_ms = (long)(o->live_get_wait / NS_PER_MS),
         .live_get_max = (int)o->live_get_max,
         .stale_ms = (long)(o->cache_stale_after / NS_PER_MS),
-        .rc = {.retry_ms = (long)(o->snapshot_retry / NS_PER_MS)},
+        .rc =
+            {
+                .retry_ms = (long)(o->snapshot_retry / NS_PER_MS),
+                .restore_grace_ms = (long)(o->restore_grace / NS_PER_MS),
+                /* the restore rules at start (a policy reload reaches the
+                   webhook only) */
+                .restore_online_snapshot_ok = !pol->require_offline_snapshot,
+                .restore_running_target_ok = !pol->require_stopped_target,
+            },
     };
     int rc = cmd_cluster_start(&sv->cluster, &co, err);
 
@@ -543,7 +561,7 @@ static int start(struct serve *sv)
         rc = load_creds(&creds, o, 0, &err);
     if (rc == KUBE_OK) {
         signals_install(&old); /* informers, elector and pool inherit it */
-        rc = start_cluster(sv, &err);
+        rc = start_cluster(sv, policy, &err);
         if (rc == KUBE_OK && sv->cluster) {
             cfg.store = cmd_cluster_store(sv->cluster);
             cfg.lookup = cmd_cluster_lookup(sv->cluster);
@@ -691,6 +709,7 @@ int cmd_serve(int argc, char **argv)
                 .live_get_max = 4,
                 .cache_stale_after = 60 * NS_PER_S,
                 .snapshot_retry = 5 * NS_PER_S,
+                .restore_grace = 5 * 60 * NS_PER_S,
             },
     };
     int rc;

@@ -22,6 +22,12 @@ const struct kube_gvr rc_gvr_content = {"snapshot.kubevirt.io", "v1beta1",
 const struct kube_gvr rc_gvr_volsnap = {"snapshot.storage.k8s.io", "v1",
                                         "volumesnapshots"};
 const struct kube_gvr rc_gvr_events = {"", "v1", "events"};
+const struct kube_gvr rc_gvr_restore = {"snapshot.kubevirt.io", "v1beta1",
+                                        "virtualmachinerestores"};
+const struct kube_gvr rc_gvr_vm_sub = {"subresources.kubevirt.io", "v1",
+                                       "virtualmachines"};
+const struct kube_gvr rc_gvr_pvc = {"", "v1", "persistentvolumeclaims"};
+const struct kube_gvr rc_gvr_dv = {"cdi.kubevirt.io", "v1beta1", "datavolumes"};
 
 #define COMPONENT "snapshot-controller"
 
@@ -85,21 +91,67 @@ int rc_api_delete(struct rc_call *c, const struct kube_gvr *gvr, const char *ns,
     return rc == KUBE_ENOTFOUND ? KUBE_OK : rc;
 }
 
-int rc_api_update_status(json_t **out, struct rc_call *c,
-                         const struct kube_gvr *gvr, const json_t *obj,
-                         struct kube_err *err)
+/* PUT obj (borrowed) or its subresource sub (NULL: the object). */
+static int put(json_t **out, struct rc_call *c, const struct kube_gvr *gvr,
+               const json_t *obj, const char *sub, struct kube_err *err)
 {
     struct kube_request r = {
         .method = "PUT",
         .gvr = gvr,
         .ns = rc_meta_str(obj, "namespace"),
         .name = rc_meta_str(obj, "name"),
-        .subresource = "status",
+        .subresource = sub,
         .body = obj,
         .idempotent = 1, /* guarded by its resourceVersion */
     };
 
     return rc_api_do(out, c, &r, NULL, err);
+}
+
+int rc_api_update_status(json_t **out, struct rc_call *c,
+                         const struct kube_gvr *gvr, const json_t *obj,
+                         struct kube_err *err)
+{
+    return put(out, c, gvr, obj, "status", err);
+}
+
+int rc_api_update(json_t **out, struct rc_call *c, const struct kube_gvr *gvr,
+                  const json_t *obj, struct kube_err *err)
+{
+    return put(out, c, gvr, obj, NULL, err);
+}
+
+int rc_api_put_sub(struct rc_call *c, const struct kube_gvr *gvr,
+                   const char *ns, const char *name, const char *sub,
+                   const json_t *body, struct kube_err *err)
+{
+    struct kube_request r = {
+        .method = "PUT",
+        .gvr = gvr,
+        .ns = ns,
+        .name = name,
+        .subresource = sub,
+        .body = body,
+        .idempotent = 1,
+    };
+
+    return rc_api_do(NULL, c, &r, NULL, err);
+}
+
+int rc_api_json_patch(struct rc_call *c, const struct kube_gvr *gvr,
+                      const char *ns, const char *name, const json_t *ops,
+                      struct kube_err *err)
+{
+    struct kube_request r = {
+        .method = "PATCH",
+        .gvr = gvr,
+        .ns = ns,
+        .name = name,
+        .body = ops,
+        .content_type = "application/json-patch+json",
+    };
+
+    return rc_api_do(NULL, c, &r, NULL, err);
 }
 
 const char *rc_meta_str(const json_t *obj, const char *field)

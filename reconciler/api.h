@@ -22,6 +22,12 @@ extern const struct kube_gvr rc_gvr_content;  /* ...SnapshotContent */
 extern const struct kube_gvr rc_gvr_volsnap;  /* snapshot.storage.k8s.io/v1
                                                  volumesnapshots */
 extern const struct kube_gvr rc_gvr_events;   /* core/v1 events */
+extern const struct kube_gvr rc_gvr_restore;  /* VirtualMachineRestore */
+extern const struct kube_gvr rc_gvr_vm_sub;   /* subresources.kubevirt.io/v1
+                                                 virtualmachines (stop) */
+extern const struct kube_gvr rc_gvr_pvc;      /* core/v1 PVCs */
+extern const struct kube_gvr rc_gvr_dv;       /* cdi.kubevirt.io/v1beta1
+                                                 datavolumes */
 
 /* kube_client_do with c's cancel flag, counted by verb and code. Same
  * returns; st may be NULL. */
@@ -47,6 +53,23 @@ int rc_api_update_status(json_t **out, struct rc_call *c,
                          const struct kube_gvr *gvr, const json_t *obj,
                          struct kube_err *err) KUBE_MUST_CHECK;
 
+/* PUT obj (borrowed: as read, changed) whole, its resourceVersion guarding
+ * the write (KubeVirt's Update). *out, when not NULL, is the stored
+ * object. KUBE_ECONFLICT on a stale read. */
+int rc_api_update(json_t **out, struct rc_call *c, const struct kube_gvr *gvr,
+                  const json_t *obj, struct kube_err *err) KUBE_MUST_CHECK;
+
+/* PUT ns/name/sub with body (borrowed; NULL sends none): a virt-api
+ * action such as a VM's stop. Idempotent. */
+int rc_api_put_sub(struct rc_call *c, const struct kube_gvr *gvr,
+                   const char *ns, const char *name, const char *sub,
+                   const json_t *body, struct kube_err *err) KUBE_MUST_CHECK;
+
+/* JSON-patches ns/name of gvr with ops (borrowed, an array). */
+int rc_api_json_patch(struct rc_call *c, const struct kube_gvr *gvr,
+                      const char *ns, const char *name, const json_t *ops,
+                      struct kube_err *err) KUBE_MUST_CHECK;
+
 /* 1 when obj (borrowed) carries finalizer f. */
 int rc_has_finalizer(const json_t *obj, const char *f);
 
@@ -62,7 +85,10 @@ int rc_api_finalizer(json_t **out, struct rc_call *c,
                      struct kube_err *err) KUBE_MUST_CHECK;
 
 /* A new {apiVersion, kind, name, uid, controller, blockOwnerDeletion}
- * reference to owner (borrowed), or NULL when out of memory. */
+ * reference to owner (borrowed: an object as the API serves it, with its
+ * apiVersion and kind), or NULL when out of memory. The one builder: the
+ * snapshot's content, the VolumeSnapshots and the restore's writes (a
+ * restore and its claims owned by the target VM) all use it. */
 json_t *rc_owner_ref(const json_t *owner, int controller);
 
 /* Removes from obj (borrowed, as read) the owner references to uid with a

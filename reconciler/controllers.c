@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "reconciler/restore.h"
 #include "reconciler/snapshot.h"
 
 const struct rc_controller rc_controllers[] = {
@@ -13,7 +14,13 @@ const struct rc_controller rc_controllers[] = {
                      rc_snapshot_reconcile, rc_snapshot_watch},
     [RC_CONTENT] = {"content", "VirtualMachineSnapshotContent", 6,
                     rc_content_reconcile, rc_content_watch},
+    /* KubeVirt's --restore-controller-threads default */
+    [RC_RESTORE] = {"restore", "VirtualMachineRestore", 3, rc_restore_reconcile,
+                    rc_restore_watch},
 };
+_Static_assert(sizeof(rc_controllers) / sizeof(rc_controllers[0]) ==
+                   RC_NCONTROLLERS,
+               "one metrics slot per controller row");
 const size_t rc_ncontrollers =
     sizeof(rc_controllers) / sizeof(rc_controllers[0]);
 
@@ -29,6 +36,8 @@ void rc_env_init(struct rc_env *env, struct kube_client *client,
         env->o.retry_ms = 5000;
     if (env->o.content_delete_ms <= 0)
         env->o.content_delete_ms = 5000;
+    if (env->o.restore_grace_ms <= 0)
+        env->o.restore_grace_ms = 5 * 60 * 1000;
 }
 
 json_t *rc_env_get(struct rc_env *env, const char *kind, const char *ns,
@@ -80,7 +89,7 @@ void rc_env_observe(const struct rc_controller *ctl, int rc,
     size_t i = (size_t)(ctl - rc_controllers), b;
     double s = (double)duration_ns / 1e9;
 
-    if (i >= 2)
+    if (i >= RC_NCONTROLLERS)
         return;
     atomic_fetch_add(&env->metrics.reconciles[i][rc == RC_NORETRY ? 2
                                                  : rc < 0         ? 1
@@ -125,7 +134,7 @@ static void render_reconciles(FILE *f, struct rc_env *env)
     fputs("# HELP vmsnapd_reconcile_total Reconciles by controller and "
           "result.\n# TYPE vmsnapd_reconcile_total counter\n",
           f);
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < RC_NCONTROLLERS; i++)
         for (size_t r = 0; r < 3; r++)
             fprintf(f,
                     "vmsnapd_reconcile_total{controller=\"%s\",result=\"%s\"} "
@@ -135,7 +144,7 @@ static void render_reconciles(FILE *f, struct rc_env *env)
     fputs("# HELP vmsnapd_reconcile_duration_seconds Time one reconcile "
           "took.\n# TYPE vmsnapd_reconcile_duration_seconds histogram\n",
           f);
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < RC_NCONTROLLERS; i++) {
         unsigned long cum = 0;
         for (size_t b = 0; b <= NBUCKETS; b++) {
             cum += atomic_load(&m->duration[i][b]);
@@ -164,7 +173,7 @@ static void render_queues(FILE *f, struct rc_env *env)
           "reconciled (0 when not leading).\n"
           "# TYPE vmsnapd_reconcile_queue_depth gauge\n",
           f);
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < RC_NCONTROLLERS; i++) {
         struct rc_manager_stats st = {0};
         if (env->mgr)
             rc_manager_stats(env->mgr, i, &st);
@@ -175,7 +184,7 @@ static void render_queues(FILE *f, struct rc_env *env)
           "backoff after a failure.\n"
           "# TYPE vmsnapd_reconcile_retries_total counter\n",
           f);
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < RC_NCONTROLLERS; i++)
         fprintf(f, "vmsnapd_reconcile_retries_total{controller=\"%s\"} %lu\n",
                 rc_controllers[i].name,
                 atomic_load(&env->metrics.reconciles[i][1]));

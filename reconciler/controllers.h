@@ -1,7 +1,8 @@
-/* reconciler/controllers.h - the daemon's controller table (the snapshot
- * and content workers of ../shared/spec/kubevirt-controller.md §4-§5) and
- * the context every reconcile gets: the API client, the informers' store,
- * the timers, and the reconciler metrics. */
+/* reconciler/controllers.h - the daemon's controller table (the snapshot,
+ * content and restore workers of ../shared/spec/kubevirt-controller.md §4-§5)
+ * and the context every reconcile gets: the API client, the informers' store,
+ * the timers, and the reconciler metrics. The restore worker is spec
+ * §6. */
 #ifndef VMSNAPD_RECONCILER_CONTROLLERS_H
 #define VMSNAPD_RECONCILER_CONTROLLERS_H
 
@@ -18,6 +19,12 @@ struct rc_opts {
     long retry_ms;          /* [5000] snapshotRetryInterval: after a lock
                                attempt; also the freeze-failure retry */
     long content_delete_ms; /* [5000] contentDeletionInterval */
+    long restore_grace_ms;  /* [300000] WaitGracePeriod's DefaultGracePeriod,
+                               from a restore's creationTimestamp */
+    /* the admission policy's restore rules, checked again at reconcile
+       time: 0 (the default) is the strict rule */
+    int restore_online_snapshot_ok; /* !restore.requireOfflineSnapshot */
+    int restore_running_target_ok;  /* !restore.requireStoppedTarget */
 };
 
 /* The API verbs and status codes counted; the last code slot (0) is
@@ -25,12 +32,16 @@ struct rc_opts {
 #define RC_NVERBS 5
 #define RC_NCODES 12
 
+/* The rows of rc_controllers (below). */
+#define RC_NCONTROLLERS 3
+
 /* Reconciler metrics: relaxed atomics in fixed slots. */
 struct rc_metrics {
     atomic_ulong requests[RC_NVERBS][RC_NCODES];
-    atomic_ulong reconciles[2][3]; /* controller x {ok, retried, noretry} */
-    atomic_ulong duration[2][13];  /* controller x bucket (+Inf last) */
-    atomic_ullong duration_ns[2];  /* controller: sum */
+    /* controller x {ok, retried, noretry} */
+    atomic_ulong reconciles[RC_NCONTROLLERS][3];
+    atomic_ulong duration[RC_NCONTROLLERS][13]; /* x bucket (+Inf last) */
+    atomic_ullong duration_ns[RC_NCONTROLLERS]; /* controller: sum */
 };
 
 /* What every reconcile gets as rc_call.ctx. */
@@ -45,12 +56,14 @@ struct rc_env {
     void *synced_ctx;
 };
 
-/* The rows: "snapshot" (VirtualMachineSnapshot) and "content"
- * (VirtualMachineSnapshotContent), in that order. */
+/* The rows: "snapshot" (VirtualMachineSnapshot), "content"
+ * (VirtualMachineSnapshotContent) and "restore" (VirtualMachineRestore),
+ * in that order. */
 extern const struct rc_controller rc_controllers[];
 extern const size_t rc_ncontrollers;
 #define RC_SNAPSHOT 0
 #define RC_CONTENT 1
+#define RC_RESTORE 2
 
 /* Fills env for client and store (both borrowed) with o (NULL: defaults).
  * Cannot fail. */

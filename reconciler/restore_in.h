@@ -17,8 +17,8 @@
 #define RC_ANN_OWNED_BY_VM "restore.kubevirt.io/owned-by-vm"
 #define RC_ANN_POPULATED_FOR "cdi.kubevirt.io/storage.populatedFor"
 #define RC_ANN_PREPOPULATED "cdi.kubevirt.io/storage.prePopulated"
-#define RC_LABEL_SOURCE_VM_NAME "restore.kubevirt.io/source-vm-name"
-#define RC_LABEL_SOURCE_VM_NS "restore.kubevirt.io/source-vm-namespace"
+#define RC_RESTORE_LABEL_VM_NAME "restore.kubevirt.io/source-vm-name"
+#define RC_RESTORE_LABEL_VM_NS "restore.kubevirt.io/source-vm-namespace"
 
 /* Every pointer is borrowed for the reconcile; NULL means the object is
  * not in the cache. */

@@ -7,15 +7,7 @@
 
 #include "kube/json.h"
 #include "kube/patch.h"
-
-json_t *rc_vm_owner_ref(const json_t *vm)
-{
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "apiVersion",
-                     "kubevirt.io/v1", "kind", "VirtualMachine", "name",
-                     kube_json_str0(vm, "metadata.name"), "uid",
-                     kube_json_str0(vm, "metadata.uid"), "controller", 1,
-                     "blockOwnerDeletion", 1);
-}
+#include "reconciler/api.h"
 
 /* A copy of obj (new reference) unless *out already holds one. */
 static json_t *copy_once(json_t **out, const json_t *obj)
@@ -52,7 +44,7 @@ int rc_restore_claim(json_t **out, const struct rc_restore_in *in)
             return KUBE_ENOMEM;
         json_object_del(json_object_get(*out, "metadata"), "ownerReferences");
         rc = append_new(json_object_get(*out, "metadata"), "ownerReferences",
-                        rc_vm_owner_ref(in->target));
+                        rc_owner_ref(in->target, 1));
     }
     if (rc == KUBE_OK && !kube_json_has_str(json_object_get(meta, "finalizers"),
                                             RC_RESTORE_FINALIZER))
@@ -123,7 +115,7 @@ int rc_restore_pvc_own(json_t **out, const json_t *pvc, const json_t *vm,
     *out = json_deep_copy(pvc);
     meta = json_object_get(*out, "metadata");
     json_object_del(meta, "ownerReferences");
-    if (!*out || append_new(meta, "ownerReferences", rc_vm_owner_ref(vm))) {
+    if (!*out || append_new(meta, "ownerReferences", rc_owner_ref(vm, 1))) {
         json_decref(*out);
         *out = NULL;
         return KUBE_ENOMEM;

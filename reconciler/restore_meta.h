@@ -11,11 +11,6 @@
 #include "kube/errors.h"
 #include "reconciler/restore_in.h"
 
-/* A new controller reference to vm (borrowed): {apiVersion kubevirt.io/v1,
- * kind VirtualMachine, name, uid, controller and blockOwnerDeletion true};
- * NULL when out of memory. */
-json_t *rc_vm_owner_ref(const json_t *vm);
-
 /* Step 5: the restore with an owner reference to the existing target
  * (only when it has none) and finalizer snapshot.kubevirt.io/vmrestore-
  * protection, in *out (new reference, for a full Update), or NULL when

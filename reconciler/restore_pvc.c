@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kube/json.h"
+#include "reconciler/api.h"
 #include "reconciler/restore_meta.h"
 
 /* ---- names (spec §6.2.4) ---- */
@@ -388,10 +389,10 @@ static int build_meta(json_t *meta, const struct rc_restore_in *in,
             stale_annotation) < 0 ||
         rc_restore_uid_value(uid, sizeof(uid), in->restore) < 0)
         return KUBE_ENOMEM;
-    if (json_object_set_new(labels, RC_LABEL_SOURCE_VM_NAME,
+    if (json_object_set_new(labels, RC_RESTORE_LABEL_VM_NAME,
                             json_string(kube_json_str0(vm, "metadata.name"))) ||
         json_object_set_new(
-            labels, RC_LABEL_SOURCE_VM_NS,
+            labels, RC_RESTORE_LABEL_VM_NS,
             json_string(kube_json_str0(vm, "metadata.namespace"))) ||
         json_object_set_new(
             ann, RC_ANN_RESTORE_NAME,
@@ -446,7 +447,7 @@ static int build_owner(json_t *meta, const struct rc_restore_in *in,
                    : KUBE_OK;
     if (own && in->target) {
         ref = json_array();
-        if (!ref || json_array_append_new(ref, rc_vm_owner_ref(in->target))) {
+        if (!ref || json_array_append_new(ref, rc_owner_ref(in->target, 1))) {
             json_decref(ref);
             return KUBE_ENOMEM;
         }

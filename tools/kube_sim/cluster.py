@@ -153,6 +153,10 @@ class Registry:
                 res.append(collections.OrderedDict([
                     ("name", "virtualmachineinstances/" + sub), ("singularName", ""), ("namespaced", True),
                     ("kind", "VirtualMachineInstance"), ("verbs", ["update"])]))
+            for sub in ("start", "stop"):
+                res.append(collections.OrderedDict([
+                    ("name", "virtualmachines/" + sub), ("singularName", ""), ("namespaced", True),
+                    ("kind", "VirtualMachine"), ("verbs", ["update"])]))
         types = [rt for rt in self.served.values() if rt.group == group and rt.version == version]
         if not types and not res:
             return None

@@ -611,21 +611,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not sim.registry.kubevirt_enabled() or version != "v1":
             raise ApiError(status_obj(404, "NotFound", "the server could not find the requested resource",
                                       details_obj()))
-        if len(rest) == 5 and rest[0] == "namespaces" and rest[2] == "virtualmachineinstances" and \
-                rest[4] in ("freeze", "unfreeze"):
+        subs = {"virtualmachineinstances": (("freeze", "unfreeze"), "VirtualMachineInstance"),
+                "virtualmachines": (("start", "stop"), "VirtualMachine")}
+        if len(rest) == 5 and rest[0] == "namespaces" and rest[2] in subs and rest[4] in subs[rest[2]][0]:
             if method != "PUT":
                 raise err_method_not_allowed()
             ns, name, op = rest[1], rest[3], rest[4]
-            rt = sim.registry.lookup("kubevirt.io", "v1", "virtualmachineinstances")
-            sim.api.authorize(self.ctx, "update", RType("subresources.kubevirt.io", "v1", "virtualmachineinstances",
-                                                    "VirtualMachineInstance"), ns, name, op)
+            sim.api.authorize(self.ctx, "update", RType("subresources.kubevirt.io", "v1", rest[2], subs[rest[2]][1]),
+                              ns, name, op)
             b = None
             if body and body.strip():
                 try:
                     b = json.loads(body)
                 except ValueError:
                     raise err_bad_request("Can not unmarshal Request body to struct")
-            sim.kubevirt_freeze(self.ctx, ns, name, op, b)
+            if rest[2] == "virtualmachines":
+                sim.actor("virt-api").vm_action(self.ctx, ns, name, op, b)
+            else:
+                sim.kubevirt_freeze(self.ctx, ns, name, op, b)
             self.send_response_only(200)
             self.send_header("Date", self.date_time_string())
             self.send_header("Content-Length", "0")

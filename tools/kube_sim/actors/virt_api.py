@@ -1,5 +1,6 @@
 # actors/virt_api: KubeVirt's virt-api freeze/unfreeze subresources and virt-handler's unfreeze
-# timer (the guest agent's freeze with an unfreeze deadline).
+# timer (the guest agent's freeze with an unfreeze deadline); the VM start/stop subresources, with
+# virt-controller's part of a stop (the VMI goes) and a start refused while a restore holds the VM.
 
 import time
 
@@ -43,6 +44,41 @@ class VirtAPI(Actor):
                 self.api.timers.pop(("thaw", ns, name), None)
             rec["result"] = 200
             return 200
+        except ApiError as e:
+            rec["result"] = e.code
+            rec["error"] = e.status.get("message")
+            raise
+        finally:
+            with self.api.lock:
+                self.api.freeze_log.append(rec)
+
+    def vm_action(self, ctx, ns, name, op, body):
+        """PUT virtualmachines/NAME/start|stop: the run strategy becomes Always or Halted (running,
+        when the VM uses it); a stop also deletes the VMI, as virt-controller then does. A start is
+        refused (409) while status.restoreInProgress names a restore."""
+        vmrt = self.api.lookup("kubevirt.io", "v1", "virtualmachines")
+        vmirt = self.api.lookup("kubevirt.io", "v1", "virtualmachineinstances")
+        rec = {"time": now_ts(), "op": op, "namespace": ns, "name": name, "user": ctx.user, "body": body}
+        try:
+            with self.api.lock:
+                vm = self.api.get("kubevirt.io/virtualmachines", ns, name)
+            if vm is None:
+                raise ApiError(status_obj(404, "NotFound", 'virtualmachine.kubevirt.io "%s" not found' % name,
+                                          details_obj(name, "kubevirt.io", "virtualmachine")))
+            spec, st = vm.get("spec") or {}, vm.get("status") or {}
+            if op == "start" and st.get("restoreInProgress"):
+                raise ApiError(status_obj(409, "Conflict", 'Operation cannot be fulfilled on virtualmachine.'
+                                          'kubevirt.io "%s": Cannot start VM until restore "%s" completes'
+                                          % (name, st["restoreInProgress"]),
+                                          details_obj(name, "kubevirt.io", "virtualmachine")))
+            if "running" in spec:
+                change = {"spec": {"running": op == "start"}}
+            else:
+                change = {"spec": {"runStrategy": "Always" if op == "start" else "Halted"}}
+            self.api.merge_patch("virt-api", vmrt, ns, name, change)
+            if op == "stop" and vmirt is not None:
+                self.api.delete_quietly("virt-controller", vmirt, ns, name)
+            rec["result"] = 200
         except ApiError as e:
             rec["result"] = e.code
             rec["error"] = e.status.get("message")

@@ -152,6 +152,34 @@ class ActorsTest(unittest.TestCase):
         st, root = sim.json("GET", "/apis/subresources.kubevirt.io/v1", expect=200)
         self.assertIn("virtualmachineinstances/freeze", [r["name"] for r in root["resources"]])
 
+    def test_vm_start_stop(self):
+        sim = self.sim
+        vms = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
+        vmsub = "/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines"
+        st, h, body = sim.request("PUT", vmsub + "/vm-s/stop", {})
+        self.assertEqual((st, json.loads(body)["message"]), (404, 'virtualmachine.kubevirt.io "vm-s" not found'))
+        sim.json("POST", vms, {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "vm-s"},
+                               "spec": {"runStrategy": "Always", "template": {"spec": {}}}}, expect=201)
+        sim.json("POST", VMI, {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+                               "metadata": {"name": "vm-s"}, "spec": {}}, expect=201)
+        st, h, body = sim.request("PUT", vmsub + "/vm-s/stop", {})
+        self.assertEqual(st, 200)
+        self.assertEqual(self.get(vms + "/vm-s")["spec"]["runStrategy"], "Halted")
+        self.assertIsNone(self.get(VMI + "/vm-s"), "virt-controller's part: the VMI goes")
+        sim.json("PUT", vms + "/vm-s/status", dict(self.get(vms + "/vm-s"), status={"restoreInProgress": "r1"}),
+                 expect=200)
+        st, h, body = sim.request("PUT", vmsub + "/vm-s/start", {})
+        self.assertEqual((st, json.loads(body)["message"]),
+                         (409, 'Operation cannot be fulfilled on virtualmachine.kubevirt.io "vm-s": Cannot start VM '
+                               'until restore "r1" completes'))
+        self.assertEqual(self.get(vms + "/vm-s")["spec"]["runStrategy"], "Halted")
+        sim.json("PUT", vms + "/vm-s/status", dict(self.get(vms + "/vm-s"), status={}), expect=200)
+        st, h, body = sim.request("PUT", vmsub + "/vm-s/start", {})
+        self.assertEqual(st, 200)
+        self.assertEqual(self.get(vms + "/vm-s")["spec"]["runStrategy"], "Always")
+        st, root = sim.json("GET", "/apis/subresources.kubevirt.io/v1", expect=200)
+        self.assertIn("virtualmachines/stop", [r["name"] for r in root["resources"]])
+
     def test_namespace_and_crd_cleanup(self):
         sim = self.sim
         sim.json("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
