@@ -91,39 +91,12 @@ int rc_api_delete(struct rc_call *c, const struct kube_gvr *gvr, const char *ns,
     return rc == KUBE_ENOTFOUND ? KUBE_OK : rc;
 }
 
-/* PUT obj (borrowed) or its subresource sub (NULL: the object). */
-static int put(json_t **out, struct rc_call *c, const struct kube_gvr *gvr,
-               const json_t *obj, const char *sub, struct kube_err *err)
-{
-    struct kube_request r = {
-        .method = "PUT",
-        .gvr = gvr,
-        .ns = rc_meta_str(obj, "namespace"),
-        .name = rc_meta_str(obj, "name"),
-        .subresource = sub,
-        .body = obj,
-        .idempotent = 1, /* guarded by its resourceVersion */
-    };
-
-    return rc_api_do(out, c, &r, NULL, err);
-}
-
-int rc_api_update_status(json_t **out, struct rc_call *c,
-                         const struct kube_gvr *gvr, const json_t *obj,
-                         struct kube_err *err)
-{
-    return put(out, c, gvr, obj, "status", err);
-}
-
-int rc_api_update(json_t **out, struct rc_call *c, const struct kube_gvr *gvr,
-                  const json_t *obj, struct kube_err *err)
-{
-    return put(out, c, gvr, obj, NULL, err);
-}
-
-int rc_api_put_sub(struct rc_call *c, const struct kube_gvr *gvr,
-                   const char *ns, const char *name, const char *sub,
-                   const json_t *body, struct kube_err *err)
+/* PUT body (borrowed; NULL: none) to ns/name[/sub] (sub NULL: the
+ * object). Idempotent: a whole object is guarded by its resourceVersion,
+ * a virt-api action may be repeated. */
+static int put_at(json_t **out, struct rc_call *c, const struct kube_gvr *gvr,
+                  const char *ns, const char *name, const char *sub,
+                  const json_t *body, struct kube_err *err)
 {
     struct kube_request r = {
         .method = "PUT",
@@ -135,7 +108,29 @@ int rc_api_put_sub(struct rc_call *c, const struct kube_gvr *gvr,
         .idempotent = 1,
     };
 
-    return rc_api_do(NULL, c, &r, NULL, err);
+    return rc_api_do(out, c, &r, NULL, err);
+}
+
+int rc_api_update_status(json_t **out, struct rc_call *c,
+                         const struct kube_gvr *gvr, const json_t *obj,
+                         struct kube_err *err)
+{
+    return put_at(out, c, gvr, rc_meta_str(obj, "namespace"),
+                  rc_meta_str(obj, "name"), "status", obj, err);
+}
+
+int rc_api_update(json_t **out, struct rc_call *c, const struct kube_gvr *gvr,
+                  const json_t *obj, struct kube_err *err)
+{
+    return put_at(out, c, gvr, rc_meta_str(obj, "namespace"),
+                  rc_meta_str(obj, "name"), NULL, obj, err);
+}
+
+int rc_api_put_sub(struct rc_call *c, const struct kube_gvr *gvr,
+                   const char *ns, const char *name, const char *sub,
+                   const json_t *body, struct kube_err *err)
+{
+    return put_at(NULL, c, gvr, ns, name, sub, body, err);
 }
 
 int rc_api_json_patch(struct rc_call *c, const struct kube_gvr *gvr,

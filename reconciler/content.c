@@ -282,21 +282,14 @@ int rc_content_reconcile(struct rc_call *c)
     struct kube_err uerr = {0};
     int rc;
 
-    if (env->synced && !env->synced(env->synced_ctx)) {
-        c->requeue_after_ms = 200;
-        return KUBE_OK;
-    }
-    p.content =
-        rc_env_get(env, "VirtualMachineSnapshotContent", c->ns, c->name);
+    p.content = rc_env_begin(c, "VirtualMachineSnapshotContent");
     if (!p.content)
         return KUBE_OK;
     rc = steps(&p);
     if (rc < 0 && p.froze && rc_guest_unfreeze(c, &p.src, p.vmi, 0, &uerr) < 0)
         kube_log(KUBE_LOG_WARN, "unfreeze failed", "{s:s, s:s, s:s}",
                  "namespace", c->ns, "content", c->name, "error", uerr.msg);
-    if ((rc < 0 && rc != KUBE_ECONFLICT) || rc == RC_NORETRY)
-        kube_log(KUBE_LOG_WARN, "content reconcile failed", "{s:s, s:s, s:s}",
-                 "namespace", c->ns, "name", c->name, "error", p.err.msg);
+    rc_env_log_failure(c, "content", rc, p.err.msg);
     rc_content_eval_free(&p.ev);
     json_decref(p.vmi);
     json_decref(p.vm);

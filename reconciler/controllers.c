@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "kube/log.h"
+
 #include "reconciler/restore.h"
 #include "reconciler/snapshot.h"
 
@@ -48,6 +50,26 @@ json_t *rc_env_get(struct rc_env *env, const char *kind, const char *ns,
     if (!*name || kube_store_get(&obj, env->store, kind, ns, name) < 0)
         return NULL;
     return obj;
+}
+
+json_t *rc_env_begin(struct rc_call *c, const char *kind)
+{
+    struct rc_env *env = c->ctx;
+
+    if (env->synced && !env->synced(env->synced_ctx)) {
+        c->requeue_after_ms = 200;
+        return NULL;
+    }
+    return rc_env_get(env, kind, c->ns, c->name);
+}
+
+void rc_env_log_failure(const struct rc_call *c, const char *controller, int rc,
+                        const char *msg)
+{
+    if ((rc < 0 && rc != KUBE_ECONFLICT) || rc == RC_NORETRY)
+        kube_log(KUBE_LOG_WARN, "reconcile failed", "{s:s, s:s, s:s, s:s}",
+                 "controller", controller, "namespace", c->ns, "name", c->name,
+                 "error", msg);
 }
 
 void rc_env_fini(struct rc_env *env)

@@ -75,6 +75,17 @@ void rc_env_init(struct rc_env *env, struct kube_client *client,
 json_t *rc_env_get(struct rc_env *env, const char *kind, const char *ns,
                    const char *name);
 
+/* The object c is about, of kind, from the cache (new reference), or NULL
+ * when there is nothing to do now: the caches have not synced yet (c is
+ * re-queued in 200 ms: caches first, as KubeVirt waits) or the object is
+ * gone. c->ctx is the env. */
+json_t *rc_env_begin(struct rc_call *c, const char *kind);
+
+/* Logs a reconcile's failure once (a conflict is only a re-read, not
+ * logged): controller's name, c's key and msg. */
+void rc_env_log_failure(const struct rc_call *c, const char *controller, int rc,
+                        const char *msg);
+
 /* Releases what rc_env_init took (nothing today); accepts a zeroed env. */
 void rc_env_fini(struct rc_env *env);
 

@@ -46,13 +46,16 @@ static void refresh_in(struct pass *p)
                                    p->target, p->vmi};
 }
 
-/* obj's annotation key (a key holds dots: no dotted path), or "". */
-static const char *ann(const json_t *obj, const char *key)
+/* After a write that answered rc: the stored object (stolen) replaces
+ * *slot, so the next write carries its resourceVersion. Returns rc. */
+static int keep_new(struct pass *p, json_t **slot, int rc, json_t *stored)
 {
-    const char *v = json_string_value(
-        json_object_get(kube_json_path(obj, "metadata.annotations"), key));
-
-    return v ? v : "";
+    if (rc == KUBE_OK && json_is_object(stored)) {
+        set_ref(slot, stored);
+        refresh_in(p);
+    } else
+        json_decref(stored);
+    return rc;
 }
 
 static json_t *get(struct pass *p, const char *kind, const char *name)
@@ -100,11 +103,7 @@ static int write_status(struct pass *p)
     }
     rc = rc_api_update_status(&stored, p->c, &rc_gvr_restore, obj, &p->err);
     json_decref(obj);
-    if (rc == KUBE_OK && json_is_object(stored)) {
-        set_ref(&p->restore, stored);
-        refresh_in(p);
-    } else
-        json_decref(stored);
+    rc = keep_new(p, &p->restore, rc, stored);
     if (rc == KUBE_OK && *p->ev)
         rc_event(p->c, p->restore, "Normal", RC_EV_RESTORE_COMPLETE, "%s",
                  p->ev);
@@ -164,12 +163,7 @@ static int claim(struct pass *p)
         return KUBE_OK;
     rc = rc_api_update(&stored, p->c, &rc_gvr_restore, obj, &p->err);
     json_decref(obj);
-    if (rc == KUBE_OK && json_is_object(stored)) {
-        set_ref(&p->restore, stored);
-        refresh_in(p);
-    } else
-        json_decref(stored);
-    return rc;
+    return keep_new(p, &p->restore, rc, stored);
 }
 
 /* StopTarget: virt-api's stop, once; a VM already told to stop waits. */
@@ -218,12 +212,7 @@ static int put_vm_status_new(struct pass *p, json_t *upd)
     int rc = rc_api_update_status(&stored, p->c, &rc_gvr_vm, upd, &p->err);
 
     json_decref(upd);
-    if (rc == KUBE_OK && json_is_object(stored)) {
-        set_ref(&p->target, stored);
-        refresh_in(p);
-    } else
-        json_decref(stored);
-    return rc;
+    return keep_new(p, &p->target, rc, stored);
 }
 
 /* Step 9: the VM's status.restoreInProgress names this restore. Another
@@ -320,14 +309,6 @@ static int volume(struct pass *p, json_t *e, int *waiting, char *wait,
         rc = replace_original(p, e, pvc);
         break;
     case RC_PVC_WAIT:
-        if (!*waiting)
-            snprintf(wait, len,
-                     "PVC %s/%s is %s: waiting for it to be bound (check its "
-                     "StorageClass and provisioner)",
-                     p->c->ns, name,
-                     *kube_json_str0(pvc, "status.phase")
-                         ? kube_json_str0(pvc, "status.phase")
-                         : "not bound yet");
         break;
     case RC_PVC_READY:
         json_decref(sc);
@@ -337,6 +318,12 @@ static int volume(struct pass *p, json_t *e, int *waiting, char *wait,
         rc = settle_error(p, 0);
         break;
     }
+    /* the same words from the claim's create to its binding: one write */
+    if (!*waiting)
+        snprintf(wait, len,
+                 "PVC %s/%s is not Bound yet: waiting for it (check its "
+                 "StorageClass and provisioner)",
+                 p->c->ns, name);
     *waiting = 1;
     json_decref(sc);
     json_decref(pvc);
@@ -593,33 +580,31 @@ static int finish(struct pass *p)
  * own claims never carry it. Once the VM points at them, they stay. */
 static int undo(struct pass *p)
 {
-    json_t *list = NULL, *e, *pvc, *dv;
+    static const struct {
+        const char *kind, *field;
+        const struct kube_gvr *gvr;
+    } made[] = {
+        {"PersistentVolumeClaim", "persistentVolumeClaim", &rc_gvr_pvc},
+        {"DataVolume", "dataVolumeName", &rc_gvr_dv},
+    };
+    json_t *list = NULL, *e, *obj;
     int changed, rc = KUBE_OK;
-    size_t i;
+    size_t i, k;
 
-    if (kube_json_true(p->restore, "status.complete") ||
-        (p->target && rc_restore_marked(p->target, p->restore)))
+    if (kube_json_true(p->restore, "status.complete"))
         return KUBE_OK;
     if (rc_restore_volumes(&list, &changed, &p->in, &p->err) < 0)
         list = json_incref(kube_json_path(p->restore, "status.restores"));
     json_array_foreach(list, i, e)
     {
-        pvc = get(p, "PersistentVolumeClaim",
-                  kube_json_str(e, "persistentVolumeClaim"));
-        dv = get(p, "DataVolume", kube_json_str(e, "dataVolumeName"));
-        if (pvc && rc_restore_marked(pvc, p->restore))
-            rc = rc_api_delete(p->c, &rc_gvr_pvc, p->c->ns,
-                               kube_json_str0(pvc, "metadata.name"),
-                               kube_json_str(pvc, "metadata.uid"), &p->err);
-        if (rc == KUBE_OK && dv &&
-            strcmp(ann(dv, RC_ANN_PREPOPULATED), "true") == 0)
-            rc = rc_api_delete(p->c, &rc_gvr_dv, p->c->ns,
-                               kube_json_str0(dv, "metadata.name"),
-                               kube_json_str(dv, "metadata.uid"), &p->err);
-        json_decref(dv);
-        json_decref(pvc);
-        if (rc < 0)
-            break;
+        for (k = 0; k < 2 && rc == KUBE_OK; k++) {
+            obj = get(p, made[k].kind, kube_json_str(e, made[k].field));
+            if (obj && rc_restore_undoable(obj, p->restore, p->target))
+                rc = rc_api_delete(p->c, made[k].gvr, p->c->ns,
+                                   kube_json_str0(obj, "metadata.name"),
+                                   kube_json_str(obj, "metadata.uid"), &p->err);
+            json_decref(obj);
+        }
     }
     json_decref(list);
     return rc;
@@ -680,19 +665,13 @@ int rc_restore_reconcile(struct rc_call *c)
     struct pass p = {.c = c, .env = env};
     int rc;
 
-    if (env->synced && !env->synced(env->synced_ctx)) {
-        c->requeue_after_ms = 200; /* caches first */
-        return KUBE_OK;
-    }
-    p.restore = rc_env_get(env, "VirtualMachineRestore", c->ns, c->name);
+    p.restore = rc_env_begin(c, "VirtualMachineRestore");
     if (!p.restore)
-        return KUBE_OK; /* gone: nothing left to do */
+        return KUBE_OK;
     rc = load(&p);
     if (rc == KUBE_OK)
         rc = steps(&p);
-    if (rc < 0 && rc != KUBE_ECONFLICT)
-        kube_log(KUBE_LOG_WARN, "restore reconcile failed", "{s:s, s:s, s:s}",
-                 "namespace", c->ns, "name", c->name, "error", p.err.msg);
+    rc_env_log_failure(c, "restore", rc, p.err.msg);
     json_decref(p.status);
     json_decref(p.vmi);
     json_decref(p.target);
@@ -702,31 +681,12 @@ int rc_restore_reconcile(struct rc_call *c)
     return rc < 0 ? rc : KUBE_OK;
 }
 
-/* 1 when restore r (borrowed) is concerned by obj of kind. */
-static int concerns(const json_t *r, const char *kind, const json_t *obj)
-{
-    const char *name = kube_json_str0(obj, "metadata.name");
-
-    if (strcmp(kind, "VirtualMachine") == 0 ||
-        strcmp(kind, "VirtualMachineInstance") == 0)
-        return strcmp(kube_json_str0(r, "spec.target.name"), name) == 0;
-    if (strcmp(kind, "VirtualMachineSnapshotContent") == 0)
-        name = kube_json_str0(obj, "spec.virtualMachineSnapshotName");
-    else if (strcmp(kind, "VolumeSnapshot") == 0)
-        return rc_json_find(kube_json_path(r, "status.restores"),
-                            "volumeSnapshotName", name) != NULL;
-    else if (strcmp(kind, "VirtualMachineSnapshot") != 0)
-        return 0;
-    return strcmp(kube_json_str0(r, "spec.virtualMachineSnapshotName"), name) ==
-           0;
-}
-
 void rc_restore_watch(struct rc_manager *m, size_t self, const char *kind,
                       const json_t *obj, void *ctx)
 {
     struct rc_env *env = ctx;
     const char *ns = kube_json_str0(obj, "metadata.namespace");
-    const char *owner = ann(obj, RC_ANN_RESTORE_NAME);
+    const char *owner = rc_restore_ann(obj, RC_ANN_RESTORE_NAME);
     char key[2 * RC_NAME_MAX];
     json_t *all = NULL, *r;
     size_t i;
@@ -744,7 +704,8 @@ void rc_restore_watch(struct rc_manager *m, size_t self, const char *kind,
     {
         if (rc_restore_terminal(r) && !rc_deleting(r))
             continue;
-        if (concerns(r, kind, obj) && rc_key_of(key, sizeof(key), r) == KUBE_OK)
+        if (rc_restore_concerns(r, kind, obj) &&
+            rc_key_of(key, sizeof(key), r) == KUBE_OK)
             rc_manager_enqueue(m, self, key, 0);
     }
     json_decref(all);

@@ -1,4 +1,5 @@
-/* reconciler/restore_in.c - the names a restore leaves on what it wrote. */
+/* reconciler/restore_in.c - the names a restore leaves on what it wrote,
+ * and which events concern a restore. */
 #include "reconciler/restore_in.h"
 
 #include <stdio.h>
@@ -36,6 +37,34 @@ const json_t *rc_restore_source_vm(const json_t *content)
     const json_t *vm = kube_json_path(content, "spec.source.virtualMachine");
 
     return json_is_object(vm) ? vm : NULL;
+}
+
+int rc_restore_concerns(const json_t *restore, const char *kind,
+                        const json_t *obj)
+{
+    const char *name = kube_json_str0(obj, "metadata.name");
+
+    if (strcmp(kind, "VirtualMachine") == 0 ||
+        strcmp(kind, "VirtualMachineInstance") == 0)
+        return strcmp(kube_json_str0(restore, "spec.target.name"), name) == 0;
+    if (strcmp(kind, "VirtualMachineSnapshotContent") == 0)
+        name = kube_json_str0(obj, "spec.virtualMachineSnapshotName");
+    else if (strcmp(kind, "VolumeSnapshot") == 0)
+        return rc_json_find(kube_json_path(restore, "status.restores"),
+                            "volumeSnapshotName", name) != NULL;
+    else if (strcmp(kind, "VirtualMachineSnapshot") != 0)
+        return 0;
+    return *name &&
+           strcmp(kube_json_str0(restore, "spec.virtualMachineSnapshotName"),
+                  name) == 0;
+}
+
+const char *rc_restore_ann(const json_t *obj, const char *key)
+{
+    const char *v = json_string_value(
+        json_object_get(kube_json_path(obj, "metadata.annotations"), key));
+
+    return v ? v : "";
 }
 
 json_t *rc_json_find(const json_t *list, const char *key, const char *value)

@@ -43,6 +43,19 @@ int rc_restore_marked(const json_t *obj, const json_t *restore);
  * (borrowed), or NULL when content is NULL or holds none. */
 const json_t *rc_restore_source_vm(const json_t *content);
 
+/* The restore controller's watch (spec §7, plus what KubeVirt leaves to
+ * backoff): 1 when an event on obj (borrowed) of kind concerns restore
+ * (borrowed): a VirtualMachine or VirtualMachineInstance named as its
+ * target; its VirtualMachineSnapshot, or that snapshot's content; a
+ * VolumeSnapshot its status.restores names. 0 for any other kind (PVCs
+ * and DataVolumes name their restore in restore.kubevirt.io/name). */
+int rc_restore_concerns(const json_t *restore, const char *kind,
+                        const json_t *obj);
+
+/* obj's (borrowed) annotation key, or "" (never NULL). Annotation keys
+ * hold dots, so no dotted path reaches them. */
+const char *rc_restore_ann(const json_t *obj, const char *key);
+
 /* Small tree helpers the restore pieces share. The first item of list
  * (an array) whose string key equals value (borrowed), or NULL. */
 json_t *rc_json_find(const json_t *list, const char *key, const char *value);

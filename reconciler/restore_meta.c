@@ -204,3 +204,35 @@ json_t *rc_restore_backend_patch(const json_t *pvc, const char *target,
                      "/metadata/labels", "value", old, "op", "replace", "path",
                      "/metadata/labels", "value", labels);
 }
+
+/* 1 when vm's volumes name claim (a claim or a DataVolume). */
+static int vm_uses(const json_t *vm, const char *claim)
+{
+    const json_t *v;
+    size_t i;
+
+    json_array_foreach(kube_json_path(vm, "spec.template.spec.volumes"), i, v)
+    {
+        if (strcmp(kube_json_str0(v, "persistentVolumeClaim.claimName"),
+                   claim) == 0 ||
+            strcmp(kube_json_str0(v, "dataVolume.name"), claim) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int rc_restore_undoable(const json_t *obj, const json_t *restore,
+                        const json_t *target)
+{
+    const char *name = kube_json_str0(obj, "metadata.name");
+    int made;
+
+    if (strcmp(kube_json_str0(obj, "kind"), "DataVolume") == 0)
+        made = strcmp(rc_restore_ann(obj, RC_ANN_RESTORE_NAME),
+                      kube_json_str0(restore, "metadata.name")) == 0 &&
+               strcmp(rc_restore_ann(obj, RC_ANN_PREPOPULATED), "true") == 0;
+    else
+        made = rc_restore_marked(obj, restore);
+    return made && *name && !rc_restore_marked(target, restore) &&
+           !vm_uses(target, name);
+}

@@ -48,6 +48,16 @@ int rc_restore_pvc_own(json_t **out, const json_t *pvc, const json_t *vm,
  * first when dv has none. NULL when out of memory. */
 json_t *rc_restore_dv_prepopulate(const json_t *dv, const json_t *restore);
 
+/* Deleting a restore that did not finish (not in KubeVirt, which keeps
+ * all): 1 when obj (a PVC or a DataVolume, borrowed) is one this restore
+ * made and may take back: a PVC carrying its lastRestoreUID, or a
+ * DataVolume with its restore.kubevirt.io/name and prePopulated "true";
+ * and target (borrowed, NULL: none) neither carries this restore's
+ * lastRestoreUID nor names obj in a volume (InPlace reuses the user's
+ * claim names). Never the user's own claims. Cannot fail. */
+int rc_restore_undoable(const json_t *obj, const json_t *restore,
+                        const json_t *target);
+
 /* Backend storage (spec §6.3.5, §6 step 12): the PVC that keeps a VM's
  * persistent TPM/EFI state carries label persistent-state-for=<vm>. */
 #define RC_LABEL_BACKEND "persistent-state-for"

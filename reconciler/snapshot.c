@@ -279,17 +279,11 @@ int rc_snapshot_reconcile(struct rc_call *c)
     struct pass p = {.c = c, .env = env};
     int rc;
 
-    if (env->synced && !env->synced(env->synced_ctx)) {
-        c->requeue_after_ms = 200; /* caches first, as KubeVirt waits */
-        return KUBE_OK;
-    }
-    p.snap = rc_env_get(env, "VirtualMachineSnapshot", c->ns, c->name);
+    p.snap = rc_env_begin(c, "VirtualMachineSnapshot");
     if (!p.snap)
-        return KUBE_OK; /* gone: nothing left to do */
+        return KUBE_OK;
     rc = steps(&p);
-    if ((rc < 0 && rc != KUBE_ECONFLICT) || rc == RC_NORETRY)
-        kube_log(KUBE_LOG_WARN, "snapshot reconcile failed", "{s:s, s:s, s:s}",
-                 "namespace", c->ns, "name", c->name, "error", p.err.msg);
+    rc_env_log_failure(c, "snapshot", rc, p.err.msg);
     json_decref(p.pvcs);
     json_decref(p.vmi);
     json_decref(p.vm);

@@ -10,7 +10,7 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tests/e2e/lib.inc"
-e2e_begin "${1:-}"
+e2e_start restore_faults "${1:-}"
 start_kube_sim
 snapclass
 start_leader d1
@@ -117,4 +117,4 @@ until_ok 10 "delete s-r after r-busy completed: allowed" allowed
 until_ok 30 "s-r is gone" gone vmsnapshot s-r
 expect_eq "the restored claims stay" "$(k get pvc -o name | grep -c 'restore-')" "$((n + 2))"
 
-e2e_summary d1
+e2e_finish "$pid_d1" d1

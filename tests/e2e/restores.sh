@@ -10,26 +10,9 @@
 #
 #   restores.sh VMSNAPD     prints one line per check and "N passed, N failed"; exits 1 on a failure
 set -u
-VMSNAPD=${1:-${VMSNAPD:-}}
-[ -n "$VMSNAPD" ] && [ -x "$VMSNAPD" ] || {
-  echo "restores.sh: no vmsnapd binary (pass it or set VMSNAPD)" >&2
-  exit 2
-}
-VMSNAPD=$(cd "$(dirname "$VMSNAPD")" && pwd)/$(basename "$VMSNAPD")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-KUBECTL=${KUBECTL:-kubectl}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/vmsnapd-restore.XXXXXX")
-pids=()
 . "$root/tests/e2e/lib.inc"
-cleanup() {
-  stop_pids "${pids[@]}"
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass=0 fail=0
+e2e_start restores "${1:-}"
 
 # --- kube-sim, the CRDs, the webhooks, the daemon ----------------------------------------------
 start_kube_sim
@@ -116,6 +99,52 @@ d=$(k describe vmrestore my-vmrestore)
 expect_has "describe: the completion event" "$d" \
   "Successfully completed VirtualMachineRestore my-vmrestore"
 
+# --- the documentation's example: a DataVolume disk ----------------------------------------------
+echo "-- the documentation's example: a VM whose disk is a DataVolume template (test-dv1)"
+cat <<'EOF' | k apply -f - >/dev/null
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {name: dv-vm}
+spec:
+  runStrategy: Halted
+  dataVolumeTemplates:
+  - metadata: {name: test-dv1}
+    spec:
+      source: {blank: {}}
+      storage: {resources: {requests: {storage: 1Gi}}}
+  template:
+    spec:
+      domain: {devices: {disks: [{name: datavolumedisk1, disk: {bus: virtio}}]}}
+      volumes:
+      - name: datavolumedisk1
+        dataVolume: {name: test-dv1}
+---
+apiVersion: cdi.kubevirt.io/v1beta1
+kind: DataVolume
+metadata: {name: test-dv1}
+spec:
+  source: {blank: {}}
+  storage: {resources: {requests: {storage: 1Gi}}}
+EOF
+until_ok 30 "test-dv1 Succeeded (CDI's part)" is dv test-dv1 '{.status.phase}' Succeeded
+snapshot_of dv-vm dv-snap
+dsu=$(uid dv-snap)
+restore dv-restore dv-vm dv-snap >/dev/null || ko "create dv-restore" "$(tail -3 "$T/kubectl.err")"
+if k wait vmrestore dv-restore --for condition=Ready --timeout=30s >"$T/wait.out" 2>&1; then
+  ok "DataVolume: kubectl wait --for condition=Ready"
+else ko "DataVolume: kubectl wait --for condition=Ready" "$(cat "$T/wait.out")"; fi
+du=$(ruid dv-restore)
+expect_eq "DataVolume: restores and deletedDataVolumes as in the documentation" \
+  "$(jp vmrestore dv-restore '{.status.restores[0].dataVolumeName} {.status.restores[0].persistentVolumeClaim} {.status.restores[0].volumeName} {.status.restores[0].volumeSnapshotName} {.status.deletedDataVolumes}')" \
+  "restore-$du-datavolumedisk1 restore-$du-datavolumedisk1 datavolumedisk1 vmsnapshot-$dsu-volume-datavolumedisk1 [\"test-dv1\"]"
+expect_eq "DataVolume: the VM's template and volume are the restored DataVolume" \
+  "$(jp vm dv-vm '{.spec.dataVolumeTemplates[0].metadata.name} {.spec.template.spec.volumes[0].dataVolume.name}')" \
+  "restore-$du-datavolumedisk1 restore-$du-datavolumedisk1"
+expect_eq "DataVolume: it adopted the restored claim, pre-populated" \
+  "$(jp dv "restore-$du-datavolumedisk1" '{.status.phase} {.metadata.annotations.cdi\.kubevirt\.io/storage\.prePopulated}') $(jp pvc "restore-$du-datavolumedisk1" '{.metadata.ownerReferences[0].kind} {.spec.dataSource.kind}')" \
+  "Succeeded true DataVolume VolumeSnapshot"
+until_ok 30 "DataVolume: the old test-dv1 is deleted" gone dv test-dv1
+
 # --- a copy into a new VM, with patches -----------------------------------------------------------
 echo "-- create a copy of a VM from a snapshot (spec.patches: a new MAC address)"
 cat <<'EOF' | k apply -f - >/dev/null
@@ -165,6 +194,19 @@ expect_eq "copy: the source VM is untouched" \
   "$(jp vm r-src '{.spec.template.spec.domain.devices.interfaces[0].macAddress} {.spec.template.spec.volumes[0].persistentVolumeClaim.claimName}')" \
   "02:00:00:00:00:01 r-src-disk"
 
+# --- volumeRestorePolicy InPlace: the claim keeps its name --------------------------------------
+echo "-- volumeRestorePolicy: InPlace"
+vm r-in
+snapshot_of r-in r-in-snap
+old_uid=$(jp pvc r-in-disk '{.metadata.uid}')
+restore r-inplace r-in r-in-snap '  volumeRestorePolicy: InPlace' >/dev/null ||
+  ko "create r-inplace" "$(tail -3 "$T/kubectl.err")"
+until_ok 30 "InPlace: complete" is vmrestore r-inplace '{.status.complete}' true
+iu=$(ruid r-inplace)
+expect_eq "InPlace: the VM keeps its claim name, now a new claim from the snapshot" \
+  "$(jp vm r-in '{.spec.template.spec.volumes[0].persistentVolumeClaim.claimName}') $(jp pvc r-in-disk '{.status.phase} {.spec.dataSource.kind} {.metadata.annotations.restore\.kubevirt\.io/lastRestoreUID}') $([ "$(jp pvc r-in-disk '{.metadata.uid}')" != "$old_uid" ] && echo new)" \
+  "r-in-disk Bound VolumeSnapshot r-inplace-$iu new"
+
 # --- a claim that never binds, then the restore deleted -------------------------------------------
 echo "-- a restore whose claim never binds (no provisioner), then deleted"
 vm r-pend
@@ -176,7 +218,7 @@ until_ok 30 "never binds: Ready says it waits for the new PVCs" is vmrestore r-p
   '{.status.conditions[?(@.type=="Ready")].reason}' "Waiting for new PVCs"
 expect_has "never binds: the condition names the claim and what to check" \
   "$(jp vmrestore r-pending '{.status.conditions[?(@.type=="Ready")].message}')" \
-  "PVC default/restore-$pu-disk0 is Pending: waiting for it to be bound"
+  "PVC default/restore-$pu-disk0 is not Bound yet: waiting for it (check its StorageClass and provisioner)"
 expect_eq "never binds: the VM is held by the restore, its volume unchanged" \
   "$(jp vm r-pend '{.status.restoreInProgress} {.spec.template.spec.volumes[0].persistentVolumeClaim.claimName}')" \
   "r-pending r-pend-disk"
@@ -240,12 +282,4 @@ until_ok 30 "WaitGracePeriod: fails once the grace is over, with no event needed
 expect_eq "WaitGracePeriod: the failure's reason" "$(ready_reason r-grace)" \
   "Restore target failed to be ready within 2s. Please power off the target VM before attempting restore"
 
-kill -TERM "$pid_d2"
-d2_rc=0
-wait "$pid_d2" || d2_rc=$?
-expect_eq "d2 drains and exits 0 on SIGTERM (under ASan: no leak)" "$d2_rc" 0
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/d*.err; then
-  ko "no sanitizer report" "$(grep -h -m 20 -E 'Sanitizer|runtime error|#[0-9]' "$T"/d*.err)"
-fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish "$pid_d2" d2

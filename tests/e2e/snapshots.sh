@@ -10,7 +10,7 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tests/e2e/lib.inc"
-e2e_begin "${1:-}"
+e2e_start snapshots "${1:-}"
 
 # --- kube-sim, the CRDs and the webhooks --------------------------------------------------------
 start_kube_sim
@@ -266,4 +266,4 @@ expect_has "metrics: reconcile histogram" "$m" 'vmsnapd_reconcile_duration_secon
 expect_has "metrics: API requests" "$m" 'vmsnapd_reconcile_api_requests_total{verb="POST",code="201"}'
 expect_has "metrics: queue depth" "$m" 'vmsnapd_reconcile_queue_depth{controller="content"}'
 
-e2e_summary d2
+e2e_finish "$pid_d2" d2

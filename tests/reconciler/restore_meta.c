@@ -227,3 +227,76 @@ Test(rc_restore_meta, backend_storage_labels)
     json_decref(bare);
     json_decref(pvc);
 }
+
+/* What deleting an unfinished restore takes back: only what it made, and
+ * nothing the target VM already uses. */
+static const struct {
+    const char *name, *obj;
+    int target_marked, target_uses, want;
+} undo_cases[] = {
+    {"a claim it made",
+     "{\"kind\": \"PersistentVolumeClaim\", \"metadata\": "
+     "{\"name\": \"restore-x-disk0\", \"annotations\": {\"restore.kubevirt.io/"
+     "lastRestoreUID\": \"my-vmrestore-" FX_RESTORE_UID "\"}}}",
+     0, 0, 1},
+    {"the user's claim",
+     "{\"kind\": \"PersistentVolumeClaim\", \"metadata\": "
+     "{\"name\": \"restore-x-disk0\"}}",
+     0, 0, 0},
+    {"a claim another restore made",
+     "{\"kind\": \"PersistentVolumeClaim\", "
+     "\"metadata\": {\"name\": \"restore-x-disk0\", \"annotations\": "
+     "{\"restore.kubevirt.io/lastRestoreUID\": \"other-1\"}}}",
+     0, 0, 0},
+    {"a claim it made, the VM already restored",
+     "{\"kind\": "
+     "\"PersistentVolumeClaim\", \"metadata\": {\"name\": \"restore-x-disk0\", "
+     "\"annotations\": {\"restore.kubevirt.io/lastRestoreUID\": "
+     "\"my-vmrestore-" FX_RESTORE_UID "\"}}}",
+     1, 0, 0},
+    {"InPlace: a claim it made that the VM names",
+     "{\"kind\": "
+     "\"PersistentVolumeClaim\", \"metadata\": {\"name\": \"restore-x-disk0\", "
+     "\"annotations\": {\"restore.kubevirt.io/lastRestoreUID\": "
+     "\"my-vmrestore-" FX_RESTORE_UID "\"}}}",
+     0, 1, 0},
+    {"a DataVolume it made",
+     "{\"kind\": \"DataVolume\", \"metadata\": "
+     "{\"name\": \"restore-x-disk0\", \"annotations\": {\"restore.kubevirt.io/"
+     "name\": \"my-vmrestore\", \"cdi.kubevirt.io/storage.prePopulated\": "
+     "\"true\"}}}",
+     0, 0, 1},
+    {"InPlace: the user's DataVolume it marked",
+     "{\"kind\": \"DataVolume\", "
+     "\"metadata\": {\"name\": \"restore-x-disk0\", \"annotations\": "
+     "{\"restore.kubevirt.io/name\": \"my-vmrestore\", "
+     "\"cdi.kubevirt.io/storage.prePopulated\": \"restore-x-disk0\"}}}",
+     0, 0, 0},
+};
+
+Test(rc_restore_meta, undoable_table)
+{
+    for (size_t i = 0; i < sizeof(undo_cases) / sizeof(undo_cases[0]); i++) {
+        struct fx f;
+        json_t *obj;
+
+        fx_load(&f);
+        obj = fx_json(undo_cases[i].obj);
+        if (undo_cases[i].target_marked)
+            fx_set(f.target, "metadata.annotations",
+                   fx_json("{\"restore.kubevirt.io/lastRestoreUID\": "
+                           "\"my-vmrestore-" FX_RESTORE_UID "\"}"));
+        if (undo_cases[i].target_uses)
+            fx_set(f.target, "spec.template.spec.volumes",
+                   fx_json("[{\"name\": \"disk0\", \"persistentVolumeClaim\": "
+                           "{\"claimName\": \"restore-x-disk0\"}}]"));
+        cr_expect_eq(rc_restore_undoable(obj, f.restore, f.target),
+                     undo_cases[i].want, "%s", undo_cases[i].name);
+        cr_expect_eq(rc_restore_undoable(obj, f.restore, NULL),
+                     undo_cases[i].want || (undo_cases[i].target_marked ||
+                                            undo_cases[i].target_uses),
+                     "%s, no target", undo_cases[i].name);
+        json_decref(obj);
+        fx_free(&f);
+    }
+}

@@ -1,5 +1,6 @@
 # actors/datavolume: CDI's DataVolume controller - creates the PVC a DataVolume asks for and
-# reports its phase.
+# reports its phase; a claim already populated for it (annotation
+# cdi.kubevirt.io/storage.populatedFor=<dv>, no owner: a restored claim) is adopted instead.
 
 
 from .base import Actor, SNAP_GROUP
@@ -42,6 +43,12 @@ class DataVolumes(Actor):
                 self.api.merge_patch("cdi-controller", dvrt, ns, name, {"status": {"phase": "Pending",
                                                                           "progress": "N/A"}}, "status")
                 continue
+            pm = pvc["metadata"]
+            if (pm.get("annotations") or {}).get("cdi.kubevirt.io/storage.populatedFor") == name and \
+                    not pm.get("ownerReferences"):
+                self.api.merge_patch("cdi-controller", pvcrt, ns, name, {"metadata": {"ownerReferences": [
+                    {"apiVersion": dv.get("apiVersion"), "kind": "DataVolume", "name": name, "uid": m["uid"],
+                     "controller": True, "blockOwnerDeletion": True}]}})
             bound = (pvc.get("status") or {}).get("phase") == "Bound"
             want = "Succeeded" if bound else "Pending"
             if (dv.get("status") or {}).get("phase") != want:

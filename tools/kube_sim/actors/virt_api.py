@@ -2,6 +2,7 @@
 # timer (the guest agent's freeze with an unfreeze deadline); the VM start/stop subresources, with
 # virt-controller's part of a stop (the VMI goes) and a start refused while a restore holds the VM.
 
+import contextlib
 import time
 
 from ..errors import ApiError, details_obj, status_obj
@@ -13,11 +14,24 @@ class VirtAPI(Actor):
     name = "virt-api"
     switchable = False   # the freeze subresource is the API server's; its unfreeze timer always runs
 
+    @contextlib.contextmanager
+    def _logged(self, ctx, ns, name, op, body):
+        """One freeze-log record per call: its result code, and the error text of a refusal."""
+        rec = {"time": now_ts(), "op": op, "namespace": ns, "name": name, "user": ctx.user, "body": body}
+        try:
+            yield
+            rec["result"] = 200
+        except ApiError as e:
+            rec["result"] = e.code
+            rec["error"] = e.status.get("message")
+            raise
+        finally:
+            with self.api.lock:
+                self.api.freeze_log.append(rec)
+
     def freeze(self, ctx, ns, name, op, body):
         vmirt = self.api.lookup("kubevirt.io", "v1", "virtualmachineinstances")
-        rec = {"time": now_ts(), "op": op, "namespace": ns, "name": name, "user": ctx.user,
-               "body": body if body is not None else None}
-        try:
+        with self._logged(ctx, ns, name, op, body):
             with self.api.lock:
                 vmi = self.api.get("kubevirt.io/virtualmachineinstances", ns, name)
             if vmi is None:
@@ -42,15 +56,7 @@ class VirtAPI(Actor):
             else:
                 self.api.merge_patch("virt-handler", vmirt, ns, name, {"status": {"fsFreezeStatus": None}}, "status")
                 self.api.timers.pop(("thaw", ns, name), None)
-            rec["result"] = 200
-            return 200
-        except ApiError as e:
-            rec["result"] = e.code
-            rec["error"] = e.status.get("message")
-            raise
-        finally:
-            with self.api.lock:
-                self.api.freeze_log.append(rec)
+        return 200
 
     def vm_action(self, ctx, ns, name, op, body):
         """PUT virtualmachines/NAME/start|stop: the run strategy becomes Always or Halted (running,
@@ -58,8 +64,7 @@ class VirtAPI(Actor):
         refused (409) while status.restoreInProgress names a restore."""
         vmrt = self.api.lookup("kubevirt.io", "v1", "virtualmachines")
         vmirt = self.api.lookup("kubevirt.io", "v1", "virtualmachineinstances")
-        rec = {"time": now_ts(), "op": op, "namespace": ns, "name": name, "user": ctx.user, "body": body}
-        try:
+        with self._logged(ctx, ns, name, op, body):
             with self.api.lock:
                 vm = self.api.get("kubevirt.io/virtualmachines", ns, name)
             if vm is None:
@@ -78,14 +83,6 @@ class VirtAPI(Actor):
             self.api.merge_patch("virt-api", vmrt, ns, name, change)
             if op == "stop" and vmirt is not None:
                 self.api.delete_quietly("virt-controller", vmirt, ns, name)
-            rec["result"] = 200
-        except ApiError as e:
-            rec["result"] = e.code
-            rec["error"] = e.status.get("message")
-            raise
-        finally:
-            with self.api.lock:
-                self.api.freeze_log.append(rec)
 
     def run(self):
         now = time.time()

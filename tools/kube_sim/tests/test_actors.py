@@ -127,6 +127,23 @@ class ActorsTest(unittest.TestCase):
         sim.json("DELETE", "/apis/cdi.kubevirt.io/v1beta1/namespaces/default/datavolumes/dv-1", expect=200)
         self.assertTrue(wait_for(lambda: self.get(NS + "/persistentvolumeclaims/dv-1") is None))
 
+    def test_datavolume_adopts_a_populated_claim(self):
+        sim = self.sim
+        sim.json("POST", NS + "/persistentvolumeclaims", {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "dv-pre", "annotations": {"cdi.kubevirt.io/storage.populatedFor": "dv-pre"}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}, expect=201)
+        dv = {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
+              "metadata": {"name": "dv-pre", "annotations": {"cdi.kubevirt.io/storage.prePopulated": "true"}},
+              "spec": {"source": {"blank": {}}, "storage": {"resources": {"requests": {"storage": "1Gi"}}}}}
+        st, made = sim.json("POST", "/apis/cdi.kubevirt.io/v1beta1/namespaces/default/datavolumes", dv, expect=201)
+        self.assertTrue(wait_for(lambda: (self.get("/apis/cdi.kubevirt.io/v1beta1/namespaces/default/datavolumes/"
+                                                   "dv-pre") or {}).get("status", {}).get("phase") == "Succeeded"))
+        refs = self.get(NS + "/persistentvolumeclaims/dv-pre")["metadata"]["ownerReferences"]
+        self.assertEqual([(r["kind"], r["uid"]) for r in refs], [("DataVolume", made["metadata"]["uid"])])
+        self.assertNotIn("app", self.get(NS + "/persistentvolumeclaims/dv-pre")["metadata"].get("labels") or {},
+                         "the restored claim is kept, not re-created")
+
     def test_freeze_unfreeze(self):
         sim = self.sim
         sim.admin("freeze-log", method="DELETE")
