@@ -207,6 +207,23 @@ expect_eq "InPlace: the VM keeps its claim name, now a new claim from the snapsh
   "$(jp vm r-in '{.spec.template.spec.volumes[0].persistentVolumeClaim.claimName}') $(jp pvc r-in-disk '{.status.phase} {.spec.dataSource.kind} {.metadata.annotations.restore\.kubevirt\.io/lastRestoreUID}') $([ "$(jp pvc r-in-disk '{.metadata.uid}')" != "$old_uid" ] && echo new)" \
   "r-in-disk Bound VolumeSnapshot r-inplace-$iu new"
 
+# --- a re-check at reconcile time: the target started after admission ---------------------------
+echo "-- the target started behind the restore's back: the condition says what to do"
+vm r-re
+snapshot_of r-re r-re-snap
+binder false
+restore r-recheck r-re r-re-snap >/dev/null || ko "create r-recheck" "$(tail -3 "$T/kubectl.err")"
+until_ok 30 "re-check: waiting for its claim" is vmrestore r-recheck \
+  '{.status.conditions[?(@.type=="Ready")].reason}' "Waiting for new PVCs"
+# not through virt-api (which refuses while the restore holds the VM): the spec edited directly
+k patch vm r-re --type merge -p '{"spec": {"runStrategy": "Always"}}' >/dev/null
+until_ok 30 "re-check: the running target is an error that says what to do" is vmrestore r-recheck \
+  '{.status.conditions[?(@.type=="Ready")].reason}' \
+  'VirtualMachine "r-re" run strategy has to be Halted: stop it first (virtctl stop r-re)'
+ksim -X PUT -d '{}' "$api/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/r-re/stop" >/dev/null
+binder true
+until_ok 30 "re-check: stopped again, the restore completes" is vmrestore r-recheck '{.status.complete}' true
+
 # --- a claim that never binds, then the restore deleted -------------------------------------------
 echo "-- a restore whose claim never binds (no provisioner), then deleted"
 vm r-pend
