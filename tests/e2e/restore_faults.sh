@@ -32,7 +32,7 @@ EOF
 ruid() { jp vmrestore "$1" '{.metadata.uid}'; }
 complete() { is vmrestore "$1" '{.status.complete}' true; }
 pvcs() { k get pvc -o name | wc -l; }
-# the end state of restore NAME into VM, N_BEFORE the PVC count before it started
+# restored NAME VM BEFORE: the end state of restore NAME into VM (BEFORE: the PVCs before it)
 restored() {
   local name=$1 vm=$2 before=$3 u
   until_ok 60 "$name: complete after the restart" complete "$name" || return 0
