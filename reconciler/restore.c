@@ -356,7 +356,8 @@ static int volumes(struct pass *p)
         return KUBE_OK;
     if (rc_restore_status_stage(p->status, RC_RESTORE_PVCS, p->now_ms) < 0)
         return kube_err_set(&p->err, KUBE_ENOMEM, "out of memory");
-    if (*wait && (rc = ready_message(p, wait)) < 0)
+    rc = *wait ? ready_message(p, wait) : KUBE_OK;
+    if (rc < 0)
         return rc;
     p->done = 1;
     return write_status(p);
@@ -481,7 +482,9 @@ static int target(struct pass *p)
         rc = rc_restore_target_vm(&vm, &p->in, restores, &p->err);
     if (rc == KUBE_OK)
         rc = datavolumes(p, vm, &waiting);
-    if (rc == KUBE_OK && (rc = record(p, vm)) == 0 && !waiting)
+    if (rc == KUBE_OK)
+        rc = record(p, vm);
+    if (rc == 0 && !waiting) /* 1: the status changed, written first */
         rc = write_vm(p, vm);
     json_decref(vm);
     if (rc == KUBE_EINVAL)
