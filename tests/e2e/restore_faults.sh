@@ -35,7 +35,11 @@ pvcs() { k get pvc -o name | wc -l; }
 # restored NAME VM BEFORE: the end state of restore NAME into VM (BEFORE: the PVCs before it)
 restored() {
   local name=$1 vm=$2 before=$3 u
-  until_ok 60 "$name: complete after the restart" complete "$name" || return 0
+  if ! until_ok 60 "$name: complete after the restart" complete "$name"; then
+    printf '      %s\n' "status: $(jp vmrestore "$name" '{.status}')" "VM status: $(jp vm "$vm" '{.status}')" \
+      "the daemon's log (info and up):" "$(grep -v '"level":"debug"' "$T/d1.err" | tail -n 20)"
+    return 0
+  fi
   u=$(ruid "$name")
   expect_eq "$name: one new claim, named after the restore" \
     "$(($(pvcs) - before)) $(k get pvc -o name | grep -c "$u")" "1 1"
