@@ -175,15 +175,9 @@ expect_eq "no VolumeSnapshotClass: the Failure reason" \
   "$(jp vmsnapshot s-nocls '{.status.conditions[?(@.type=="Failure")].reason}')" "$nocls"
 until_ok 10 "no VolumeSnapshotClass: VM unlocked" unlocked vm-nocls
 # snapshot reconciles so far, from d1's /metrics
-reconciles() {
-  python3 "$root/tests/e2e/https.py" --cacert "$T/certs/ca.crt" --servername vmsnapd.vmsnapd-system.svc \
-    "https://127.0.0.1:$port_d1/metrics" |
-    awk '/^vmsnapd_reconcile_total\{controller="snapshot"/ {n += $2} END {print n + 0}'
-}
-n0=$(reconciles)
+n0=$(reconciles snapshot)
 k label vmsnapshot s-nocls poke=1 >/dev/null # one more reconcile, with nothing to change
-more_reconciles() { [ "$(reconciles)" -gt "$n0" ]; }
-until_ok 10 "no VolumeSnapshotClass: reconciled again" more_reconciles
+until_ok 10 "no VolumeSnapshotClass: reconciled again" more_reconciles snapshot
 expect_eq "no VolumeSnapshotClass: the reason stays" \
   "$(jp vmsnapshot s-nocls '{.status.conditions[?(@.type=="Failure")].reason}')" "$nocls"
 
@@ -238,7 +232,6 @@ ksim -X POST -d '{"bindDelay": 0}' "$api/kube-sim/snapshotter" >/dev/null
 
 # --- the daemon SIGKILLed while a step is held, then restarted ----------------------------------
 echo "-- crash and restart at each step"
-fault_used() { ksim "$api/kube-sim/faults" | grep -q '"rules": *\[\]'; }
 nkill=0
 # step PATTERN: the request the fault holds; the daemon dies while it waits
 for step in 'PUT /apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-kill/status' \
@@ -246,17 +239,7 @@ for step in 'PUT /apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-kill
   'POST /apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots' \
   'PUT /apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshotcontents/.*/status'; do
   name=s-kill-$((++nkill))
-  ksim -X POST -d "{\"method\": \"${step%% *}\", \"pathRegex\": \"^${step#* }\",
-    \"code\": 503, \"count\": 1, \"delaySeconds\": 30}" "$api/kube-sim/faults" >/dev/null
-  snap "$name" vm-kill
-  # held: kube-sim drops a fault from its list once its last request arrived
-  until_ok 15 "$name: step held (${step%% *} ${step#* })" fault_used
-  kill -KILL "$pid_d1"
-  wait "$pid_d1" 2>/dev/null
-  ksim -X DELETE "$api/kube-sim/faults" >/dev/null
-  serve d1
-  webhook_to "$port_d1"
-  until_ok 30 "$name: restarted daemon leads" leads d1
+  restart_held d1 "$name" "$step" snap "$name" vm-kill
   until_ok 30 "$name: Ready after the restart" is vmsnapshot "$name" '{.status.readyToUse}' true
   u=$(uid "$name")
   expect_eq "$name: one content, one VolumeSnapshot" \
@@ -277,8 +260,7 @@ snap s-take vm-take
 until_ok 30 "d2 reconciles: Ready" is vmsnapshot s-take '{.status.readyToUse}' true
 
 # --- metrics -------------------------------------------------------------------------------------
-m=$(python3 "$root/tests/e2e/https.py" --cacert "$T/certs/ca.crt" --servername vmsnapd.vmsnapd-system.svc \
-  "https://127.0.0.1:$port_d2/metrics")
+m=$(metrics d2)
 expect_has "metrics: snapshots by phase" "$m" 'vmsnapd_vmsnapshots{phase="Succeeded"}'
 expect_has "metrics: reconcile histogram" "$m" 'vmsnapd_reconcile_duration_seconds_bucket{controller="snapshot"'
 expect_has "metrics: API requests" "$m" 'vmsnapd_reconcile_api_requests_total{verb="POST",code="201"}'

@@ -5,9 +5,11 @@ against tools/kube-sim with its delays at 0.
   reconcile.py VMSNAPD [--many N] [--burst N]
 
 Prints, for one one-volume offline snapshot, the API writes the daemon made (from its own
-vmsnapd_reconcile_api_requests_total) and the requests in the order kube-sim logged them; the
-median and p99 time from create to Ready over BURST (200) snapshots of as many VMs created in one
-request; and the daemon's CPU time and RSS with MANY (10000) snapshots in the cluster."""
+vmsnapd_reconcile_api_requests_total) and the requests in the order it sent them; the same for one
+one-volume restore into the same (stopped) VM; the median and p99 time from create to Ready over
+BURST (200) snapshots of as many VMs created in one request, and from create to `complete: true`
+over as many restores of those VMs from those snapshots; and the daemon's CPU time and RSS with
+MANY (10000) snapshots in the cluster."""
 import argparse
 import json
 import os
@@ -67,6 +69,25 @@ def snap_doc(name, vm, **extra):
     return d
 
 
+def restore_doc(name, vm, snap):
+    return {"apiVersion": "snapshot.kubevirt.io/v1beta1", "kind": "VirtualMachineRestore",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"target": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine", "name": vm},
+                     "virtualMachineSnapshotName": snap}}
+
+
+SNAPS = "/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots"
+RESTORES = "/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinerestores"
+
+
+def snapshot_done(o):
+    return (o.get("status") or {}).get("readyToUse") is True
+
+
+def restore_done(o):
+    return (o.get("status") or {}).get("complete") is True
+
+
 def metrics_text(port, certs):
     ctx = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
     ctx.check_hostname = False
@@ -94,9 +115,8 @@ def proc_stat(pid):
     return cpu, rss
 
 
-def ready(api, name):
-    o = api.req("GET", "/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots/" + name)
-    return (o.get("status") or {}).get("readyToUse") is True
+def done(api, path, name, pred):
+    return pred(api.req("GET", path + "/" + name))
 
 
 def wait(cond, limit, what):
@@ -108,11 +128,10 @@ def wait(cond, limit, what):
     raise RuntimeError("timed out: " + what)
 
 
-def watch_ready(api, rv, names, done):
-    """Records when each snapshot in names first shows readyToUse (watch events, no polling)."""
+def watch_done(api, path, pred, rv, names, done):
+    """Records when each object of path in names first meets pred (watch events, no polling)."""
     c = http.client.HTTPSConnection("127.0.0.1", api.port, context=api.ctx, timeout=600)
-    c.request("GET", "/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots"
-              "?watch=1&resourceVersion=%s&timeoutSeconds=600" % rv)
+    c.request("GET", path + "?watch=1&resourceVersion=%s&timeoutSeconds=600" % rv)
     r = c.getresponse()
     buf = b""
     while len(done) < len(names):
@@ -125,7 +144,7 @@ def watch_ready(api, rv, names, done):
             ev = json.loads(line)
             o = ev.get("object") or {}
             n = (o.get("metadata") or {}).get("name")
-            if n in names and n not in done and (o.get("status") or {}).get("readyToUse") is True:
+            if n in names and n not in done and pred(o):
                 done[n] = time.time()
     c.close()
 
@@ -139,6 +158,55 @@ def stop_all(procs, tmp):
         except subprocess.TimeoutExpired:
             pr.kill()
     subprocess.run(["rm", "-rf", tmp])
+
+
+def one_object(api, port, certs, serr, path, doc, finished, settled):
+    """Creates doc at path, waits until finished(object) and settled(); returns the daemon's API
+    writes meanwhile (its own counter) and the requests in order (its debug line per request)."""
+    serr.flush()
+    mark = os.path.getsize(serr.name)
+    w0 = metrics(port, certs)
+    api.req("POST", path, doc)
+    name = doc["metadata"]["name"]
+    wait(lambda: done(api, path, name, finished), 60, name + " done")
+    wait(settled, 30, name + " settled")
+    time.sleep(1)  # anything trailing
+    writes = metrics(port, certs) - w0
+    calls = []
+    with open(serr.name) as f:
+        f.seek(mark)
+        for line in f:
+            m = re.search(r'"msg":"API request","request":"(POST|PUT|PATCH|DELETE) ([^"?]+)', line)
+            if m:
+                calls.append("%s %s" % (m.group(1), re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "<uid>", m.group(2))))
+    return writes, calls
+
+
+def burst(api, path, finished, docs):
+    """Creates docs in one request; returns the sorted seconds from then until each is finished."""
+    rv = api.req("GET", path)["metadata"]["resourceVersion"]
+    names = {d["metadata"]["name"] for d in docs}
+    got = {}
+    th = threading.Thread(target=watch_done, args=(api, path, finished, rv, names, got), daemon=True)
+    th.start()
+    t0 = time.time()
+    api.req("POST", "/kube-sim/load", yaml_docs(docs), "application/yaml")
+    th.join(300)
+    lat = sorted(got[n] - t0 for n in got)
+    if len(lat) < len(docs):
+        raise RuntimeError("only %d of %d done at %s" % (len(lat), len(docs), path))
+    return lat
+
+
+def p99(lat):
+    return lat[min(len(lat) - 1, int(round(0.99 * len(lat))) - 1)]
+
+
+def retried(port, certs):
+    text = metrics_text(port, certs)
+    retries = sum(int(x) for x in re.findall(r"vmsnapd_reconcile_retries_total\{[^}]*\} (\d+)", text))
+    conflicts = sum(int(x) for x in re.findall(r'api_requests_total\{verb="\w+",code="409"\} (\d+)', text))
+    return "retried reconciles so far: %d, 409 answers: %d" % (retries, conflicts)
 
 
 def main():
@@ -191,30 +259,24 @@ def main():
         wait(lambda: api.req("GET", "/api/v1/namespaces/default/persistentvolumeclaims/vm-one-disk")
              ["status"].get("phase") == "Bound", 30, "PVC bound")
         time.sleep(1)  # the daemon's caches list what is there
-        serr.flush()
-        mark = os.path.getsize(os.path.join(tmp, "serve.err"))
-        w0 = metrics(port, os.path.join(tmp, "certs"))
-        api.req("POST", "/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots",
-                snap_doc("one", "vm-one"))
-        wait(lambda: ready(api, "one"), 30, "one Ready")
-        wait(lambda: "status" in api.req("GET", "/apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-one")
-             and not api.req("GET", "/apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-one")
-             ["metadata"].get("finalizers"), 30, "vm-one unlocked")
-        time.sleep(1)  # anything trailing
-        writes = metrics(port, os.path.join(tmp, "certs")) - w0
-        calls = []
-        with open(os.path.join(tmp, "serve.err")) as f:  # the client's debug line per request
-            f.seek(mark)
-            for line in f:
-                m = re.search(r'"msg":"API request","request":"(POST|PUT|PATCH|DELETE) ([^"?]+)', line)
-                if m:
-                    calls.append("%s %s" % (m.group(1), re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "<uid>", m.group(2))))
+        certs = os.path.join(tmp, "certs")
+        vm_one = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-one"
+        writes, calls = one_object(api, port, certs, serr, SNAPS, snap_doc("one", "vm-one"), snapshot_done,
+                                   lambda: "status" in api.req("GET", vm_one)
+                                   and not api.req("GET", vm_one)["metadata"].get("finalizers"))
         print("reconcile: API writes for one one-volume offline snapshot: %d (KubeVirt: about 12; events "
               "included)" % writes)
         for c in calls:
             print("    " + c)
+        writes, calls = one_object(api, port, certs, serr, RESTORES, restore_doc("r-one", "vm-one", "one"),
+                                   restore_done, lambda: not (api.req("GET", vm_one).get("status") or {})
+                                   .get("restoreInProgress"))
+        print("restore: API writes for one one-volume restore into the same stopped VM: %d (events "
+              "included)" % writes)
+        for c in calls:
+            print("    " + c)
 
-        # BURST snapshots of as many VMs, created in one request
+        # BURST snapshots of as many VMs, created in one request; then as many restores of them
         docs = []
         for i in range(a.burst):
             docs += vm_docs("vm-b%d" % i)
@@ -222,26 +284,15 @@ def main():
         wait(lambda: all(o["status"].get("phase") == "Bound" for o in api.req(
             "GET", "/api/v1/namespaces/default/persistentvolumeclaims")["items"]), 60, "PVCs bound")
         time.sleep(1)
-        rv = api.req("GET", "/apis/snapshot.kubevirt.io/v1beta1/namespaces/default/virtualmachinesnapshots")[
-            "metadata"]["resourceVersion"]
-        names = {"b%d" % i for i in range(a.burst)}
-        done = {}
-        th = threading.Thread(target=watch_ready, args=(api, rv, names, done), daemon=True)
-        th.start()
-        t0 = time.time()
-        api.req("POST", "/kube-sim/load", yaml_docs([snap_doc("b%d" % i, "vm-b%d" % i) for i in range(a.burst)]),
-                "application/yaml")
-        th.join(300)
-        lat = sorted(done[n] - t0 for n in done)
-        if len(lat) < a.burst:
-            raise RuntimeError("only %d of %d Ready" % (len(lat), a.burst))
-        p99 = lat[min(len(lat) - 1, int(round(0.99 * len(lat))) - 1)]
-        text = metrics_text(port, os.path.join(tmp, "certs"))
-        retries = sum(int(x) for x in re.findall(r"vmsnapd_reconcile_retries_total\{[^}]*\} (\d+)", text))
-        conflicts = sum(int(x) for x in re.findall(r'api_requests_total\{verb="\w+",code="409"\} (\d+)', text))
+        lat = burst(api, SNAPS, snapshot_done, [snap_doc("b%d" % i, "vm-b%d" % i) for i in range(a.burst)])
         print("reconcile: create -> Ready over %d snapshots created at once: median %.2f s, p99 %.2f s "
-              "(retried reconciles so far: %d, 409 answers: %d)" % (a.burst, statistics.median(lat), p99,
-                                                                    retries, conflicts))
+              "(%s)" % (a.burst, statistics.median(lat), p99(lat), retried(port, certs)))
+        time.sleep(1)  # the VMs unlocked
+        lat = burst(api, RESTORES, restore_done,
+                    [restore_doc("rb%d" % i, "vm-b%d" % i, "b%d" % i) for i in range(a.burst)])
+        print("restore: create -> complete over %d restores created at once (one volume each, into the "
+              "same stopped VMs): median %.2f s, p99 %.2f s (%s)" % (a.burst, statistics.median(lat),
+                                                                    p99(lat), retried(port, certs)))
 
         # MANY snapshots in the cluster (taken already: Succeeded, with the finalizer)
         cpu0, _ = proc_stat(sv.pid)

@@ -238,7 +238,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise ApiError(status_obj(403, "Forbidden", 'forbidden: User "system:anonymous" cannot %s path '
                                               '"%s"' % (method.lower(), self.url_path), details_obj()))
                 return self.admin(method, body)
-            self.apply_faults(method)
+            self.apply_faults(method, body)
             self.route(method, body)
         except ApiError as e:
             self.send_error_status(e)
@@ -255,13 +255,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         p = self.url_path.strip("/").split("/")
         return (len(p) >= 3 and p[0] == "api") or (len(p) >= 4 and p[0] == "apis")
 
-    def apply_faults(self, method):
+    def apply_faults(self, method, body):
         hit = None
+        text = body.decode("utf-8", "replace") if body else ""
         with self.sim.lock:
             for f in self.sim.cluster.faults:
                 if f.get("method") not in (None, "", "*", method):
                     continue
                 if f.get("pathRegex") and not re.search(f["pathRegex"], self.path):
+                    continue
+                # one write among several to the same path (the status that says complete: true)
+                if f.get("bodyRegex") and not re.search(f["bodyRegex"], text):
                     continue
                 if f.get("count") is not None:
                     if f["count"] <= 0:

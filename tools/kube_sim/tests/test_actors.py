@@ -277,6 +277,14 @@ class ActorsTest(unittest.TestCase):
         st, out = sim.json("GET", NS + "/configmaps")
         self.assertEqual((st, out["reason"], out["details"]["retryAfterSeconds"]), (429, "TooManyRequests", 1))
         self.assertEqual(sim.json("GET", NS + "/configmaps")[0], 200)
+        # bodyRegex: only the write whose body matches meets the fault
+        sim.admin("faults", {"method": "POST", "pathRegex": "/configmaps$", "bodyRegex": '"name": *"hit"',
+                             "code": 503, "count": 1})
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "miss"}}
+        self.assertEqual(sim.json("POST", NS + "/configmaps", cm)[0], 201)
+        cm["metadata"]["name"] = "hit"
+        self.assertEqual(sim.json("POST", NS + "/configmaps", cm)[0], 503)
+        self.assertEqual(sim.json("POST", NS + "/configmaps", cm)[0], 201)
 
     def test_yaml_parser_on_fixture_files(self):
         if FIXTURES:
