@@ -1,21 +1,60 @@
-/* kube/store.c - cluster objects by kind, namespace and name: nested
- * jansson objects (kind -> namespace -> name -> object) under a rwlock, so
- * a lookup is three hash probes and a namespace list touches only that
- * namespace. */
+/* kube/store.c - cluster objects by kind, namespace and name, each kept
+ * as its compact JSON text in one allocation (about the size of the JSON:
+ * a jansson tree of the same object took eight times more), under a
+ * rwlock. A lookup is a kind scan and two hash probes, a namespace list
+ * touches only that namespace; a reader gets a fresh tree decoded from the
+ * text, its own to keep. */
 #include "kube/store.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/htab.h"
 #include "kube/json.h"
+#include "kube/jsondec.h"
 #include "kube/yaml.h"
+
+/* One object: its name, then its JSON text, both NUL-terminated. */
+struct entry {
+    size_t len; /* of the text */
+    char data[];
+};
+
+/* The objects of one kind in one namespace. */
+struct ns_map {
+    struct kube_htab names; /* struct entry * */
+    char ns[];
+};
+
+struct kind_map {
+    char *kind;
+    struct kube_htab nss; /* struct ns_map * */
+};
 
 struct kube_store {
     pthread_rwlock_t lock;
-    json_t *kinds; /* guarded by lock */
-    size_t count;  /* guarded by lock */
+    struct kind_map *kinds; /* guarded by lock; few, scanned */
+    size_t nkinds;          /* guarded by lock */
+    size_t count;           /* guarded by lock */
 };
+
+static const char *text_of(const struct entry *e)
+{
+    return e->data + strlen(e->data) + 1;
+}
+
+static int entry_is(const void *ctx, uintptr_t val, const void *key)
+{
+    (void)ctx;
+    return strcmp(((const struct entry *)val)->data, key) == 0;
+}
+
+static int ns_is(const void *ctx, uintptr_t val, const void *key)
+{
+    (void)ctx;
+    return strcmp(((const struct ns_map *)val)->ns, key) == 0;
+}
 
 int kube_store_new(struct kube_store **out)
 {
@@ -23,9 +62,7 @@ int kube_store_new(struct kube_store **out)
 
     if (!s)
         return KUBE_ENOMEM;
-    s->kinds = json_object();
-    if (!s->kinds || pthread_rwlock_init(&s->lock, NULL)) {
-        json_decref(s->kinds);
+    if (pthread_rwlock_init(&s->lock, NULL)) {
         free(s);
         return KUBE_ENOMEM;
     }
@@ -33,27 +70,150 @@ int kube_store_new(struct kube_store **out)
     return KUBE_OK;
 }
 
+static void ns_map_free(struct ns_map *m)
+{
+    size_t i = 0;
+    uintptr_t v;
+
+    while ((v = kube_htab_next(&m->names, &i)))
+        free((struct entry *)v);
+    kube_htab_free(&m->names);
+    free(m);
+}
+
 void kube_store_free(struct kube_store *s)
 {
     if (!s)
         return;
+    for (size_t k = 0; k < s->nkinds; k++) {
+        size_t i = 0;
+        uintptr_t v;
+
+        while ((v = kube_htab_next(&s->kinds[k].nss, &i)))
+            ns_map_free((struct ns_map *)v);
+        kube_htab_free(&s->kinds[k].nss);
+        free(s->kinds[k].kind);
+    }
+    free(s->kinds);
     pthread_rwlock_destroy(&s->lock);
-    json_decref(s->kinds);
     free(s);
 }
 
-/* The child object of parent at key, created when create is set.
- * Borrowed. Caller holds the write lock when create is set. */
-static json_t *child(json_t *parent, const char *key, int create)
+/* The kind's map, or NULL. Caller holds the lock. */
+static struct kind_map *kind_find(const struct kube_store *s, const char *kind)
 {
-    json_t *c = json_object_get(parent, key);
+    for (size_t k = 0; kind && k < s->nkinds; k++)
+        if (strcmp(s->kinds[k].kind, kind) == 0)
+            return &s->kinds[k];
+    return NULL;
+}
 
-    if (c || !create)
-        return c;
-    c = json_object();
-    if (!c || json_object_set_new(parent, key, c))
+/* The namespace's map of kind, or NULL. Caller holds the lock. */
+static struct ns_map *ns_find(const struct kube_store *s, const char *kind,
+                              const char *ns)
+{
+    struct kind_map *km = kind_find(s, kind);
+
+    if (!km)
         return NULL;
-    return c;
+    return (struct ns_map *)kube_htab_get(&km->nss, kube_hash_str(ns), ns_is,
+                                          NULL, ns);
+}
+
+/* The kind's map, added when missing. Caller holds the write lock. */
+static struct kind_map *kind_make(struct kube_store *s, const char *kind)
+{
+    struct kind_map *km = kind_find(s, kind), *grown;
+
+    if (km)
+        return km;
+    grown = realloc(s->kinds, (s->nkinds + 1) * sizeof(*grown));
+    if (!grown)
+        return NULL;
+    s->kinds = grown;
+    km = &s->kinds[s->nkinds];
+    *km = (struct kind_map){strdup(kind), {0}};
+    if (!km->kind)
+        return NULL;
+    s->nkinds++;
+    return km;
+}
+
+/* The namespace's map of kind, added when missing (with room for one more
+ * name). Caller holds the write lock. */
+static struct ns_map *ns_make(struct kube_store *s, const char *kind,
+                              const char *ns)
+{
+    struct kind_map *km = kind_make(s, kind);
+    uint32_t h = kube_hash_str(ns);
+    struct kube_htab_slot *slot;
+    struct ns_map *m;
+
+    if (!km || kube_htab_reserve(&km->nss) < 0)
+        return NULL;
+    slot = kube_htab_probe(&km->nss, h, ns_is, NULL, ns);
+    if (slot->val)
+        return (struct ns_map *)slot->val;
+    m = calloc(1, sizeof(*m) + strlen(ns) + 1);
+    if (!m)
+        return NULL;
+    memcpy(m->ns, ns, strlen(ns) + 1);
+    kube_htab_put(&km->nss, slot, h, (uintptr_t)m);
+    return m;
+}
+
+/* Removes m, now empty, from km: namespaces come and go. Caller holds the
+ * write lock. */
+static void ns_drop(struct kind_map *km, struct ns_map *m)
+{
+    struct kube_htab_slot *slot =
+        kube_htab_probe(&km->nss, kube_hash_str(m->ns), ns_is, NULL, m->ns);
+
+    kube_htab_remove(&km->nss, slot);
+    ns_map_free(m);
+}
+
+/* obj's compact JSON text after name, in one new allocation. */
+static struct entry *entry_new(const json_t *obj, const char *name)
+{
+    size_t nlen = strlen(name) + 1;
+    size_t len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    struct entry *e;
+
+    if (!len)
+        return NULL;
+    e = malloc(sizeof(*e) + nlen + len + 1);
+    if (!e)
+        return NULL;
+    memcpy(e->data, name, nlen);
+    if (json_dumpb(obj, e->data + nlen, len, JSON_COMPACT) != len) {
+        free(e);
+        return NULL;
+    }
+    e->data[nlen + len] = '\0';
+    e->len = len;
+    return e;
+}
+
+/* Puts e (stolen) under kind, ns. Caller holds the write lock. */
+static int insert(struct kube_store *s, const char *kind, const char *ns,
+                  struct entry *e)
+{
+    struct ns_map *m = ns_make(s, kind, ns);
+    uint32_t h = kube_hash_str(e->data);
+    struct kube_htab_slot *slot;
+
+    if (!m || kube_htab_reserve(&m->names) < 0) {
+        free(e);
+        return KUBE_ENOMEM;
+    }
+    slot = kube_htab_probe(&m->names, h, entry_is, NULL, e->data);
+    if (slot->val)
+        free((struct entry *)slot->val);
+    else
+        s->count++;
+    kube_htab_put(&m->names, slot, h, (uintptr_t)e);
+    return KUBE_OK;
 }
 
 int kube_store_put_new(struct kube_store *s, json_t *obj)
@@ -61,21 +221,17 @@ int kube_store_put_new(struct kube_store *s, json_t *obj)
     const char *kind = kube_json_str(obj, "kind");
     const char *name = kube_json_str(obj, "metadata.name");
     const char *ns = kube_json_str0(obj, "metadata.namespace");
-    json_t *names;
+    struct entry *e;
     int rc = KUBE_EINVAL;
 
     if (!kind || !*kind || !name || !*name)
         goto done;
-    pthread_rwlock_wrlock(&s->lock);
-    names = child(child(s->kinds, kind, 1), ns, 1);
+    e = entry_new(obj, name); /* outside the lock: the costly part */
     rc = KUBE_ENOMEM;
-    if (names) {
-        int existed = json_object_get(names, name) != NULL;
-        if (json_object_set(names, name, obj) == 0) {
-            s->count += !existed;
-            rc = KUBE_OK;
-        }
-    }
+    if (!e)
+        goto done;
+    pthread_rwlock_wrlock(&s->lock);
+    rc = insert(s, kind, ns, e);
     pthread_rwlock_unlock(&s->lock);
 done:
     json_decref(obj);
@@ -85,104 +241,160 @@ done:
 int kube_store_delete(struct kube_store *s, const char *kind, const char *ns,
                       const char *name)
 {
-    json_t *names;
+    struct kube_htab_slot *slot = NULL;
+    struct ns_map *m;
     int rc = KUBE_ENOTFOUND;
 
     pthread_rwlock_wrlock(&s->lock);
-    names = child(child(s->kinds, kind, 0), ns ? ns : "", 0);
-    if (names && json_object_del(names, name) == 0) {
+    m = ns_find(s, kind, ns ? ns : "");
+    if (m)
+        slot = kube_htab_probe(&m->names, kube_hash_str(name), entry_is, NULL,
+                               name);
+    if (slot && slot->val) {
+        free((struct entry *)slot->val);
+        kube_htab_remove(&m->names, slot);
         s->count--;
         rc = KUBE_OK;
+        if (!m->names.n)
+            ns_drop(kind_find(s, kind), m);
     }
     pthread_rwlock_unlock(&s->lock);
     return rc;
 }
 
+/* A new tree from e's text. NULL when out of memory (the text was
+ * jansson's own dump: it parses). */
+static json_t *decode(const struct entry *e)
+{
+    return kube_json_decode(text_of(e), e->len, NULL);
+}
+
 int kube_store_get(json_t **out, struct kube_store *s, const char *kind,
                    const char *ns, const char *name)
 {
-    json_t *names, *obj = NULL;
+    const struct entry *e = NULL;
+    struct ns_map *m;
+    int rc = KUBE_ENOTFOUND;
 
     pthread_rwlock_rdlock(&s->lock);
-    names = child(child(s->kinds, kind, 0), ns ? ns : "", 0);
-    if (names)
-        obj = json_incref(json_object_get(names, name));
-    pthread_rwlock_unlock(&s->lock);
-    if (!obj)
-        return KUBE_ENOTFOUND;
-    *out = obj;
-    return KUBE_OK;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(kube_json_str0(*(json_t *const *)a, "metadata.name"),
-                  kube_json_str0(*(json_t *const *)b, "metadata.name"));
-}
-
-/* Appends references to every object of one namespace map. */
-static int append_all(json_t *arr, json_t *names)
-{
-    const char *key;
-    json_t *obj;
-
-    json_object_foreach(names, key, obj)
-    {
-        if (json_array_append(arr, obj))
-            return KUBE_ENOMEM;
+    m = ns_find(s, kind, ns ? ns : "");
+    if (m)
+        e = (const struct entry *)kube_htab_get(&m->names, kube_hash_str(name),
+                                                entry_is, NULL, name);
+    if (e) {
+        *out = decode(e);
+        rc = *out ? KUBE_OK : KUBE_ENOMEM;
     }
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+/* The entries of one list, with their namespaces. */
+struct pick {
+    const struct entry *e;
+    const char *ns;
+};
+
+struct picks {
+    struct pick *v;
+    size_t n;
+};
+
+/* Appends every entry of m; p->v has room (the maps' counts say how
+ * much). */
+static void pick_all(struct picks *p, const struct ns_map *m)
+{
+    size_t i = 0;
+    uintptr_t v;
+
+    while ((v = kube_htab_next(&m->names, &i)))
+        p->v[p->n++] = (struct pick){(const struct entry *)v, m->ns};
+}
+
+/* The entries of kind in ns (NULL: all) into p->v, a new array. Caller
+ * holds the lock. */
+static int pick(struct picks *p, const struct kube_store *s, const char *kind,
+                const char *ns)
+{
+    struct kind_map *km = kind_find(s, kind);
+    const struct ns_map *one = NULL;
+    size_t i = 0, total = 0;
+    uintptr_t v;
+
+    if (km && ns)
+        one = (const struct ns_map *)kube_htab_get(&km->nss, kube_hash_str(ns),
+                                                   ns_is, NULL, ns);
+    if (one)
+        total = one->names.n;
+    else if (km && !ns)
+        while ((v = kube_htab_next(&km->nss, &i)))
+            total += ((const struct ns_map *)v)->names.n;
+    p->v = malloc((total ? total : 1) * sizeof(*p->v));
+    if (!p->v)
+        return KUBE_ENOMEM;
+    if (one)
+        pick_all(p, one);
+    for (i = 0; km && !ns && (v = kube_htab_next(&km->nss, &i));)
+        pick_all(p, (const struct ns_map *)v);
     return KUBE_OK;
 }
 
-/* Sorts a JSON array of objects by metadata.name. */
-static int sort_by_name(json_t **out, json_t *arr)
+/* By name, then namespace. */
+static int cmp_pick(const void *a, const void *b)
 {
-    size_t n = json_array_size(arr);
-    json_t **v = malloc((n ? n : 1) * sizeof(*v)), *sorted = json_array();
-    int rc = KUBE_ENOMEM;
+    const struct pick *x = a, *y = b;
+    int c = strcmp(x->e->data, y->e->data);
 
-    if (!v || !sorted)
-        goto done;
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(arr, i);
-    qsort(v, n, sizeof(*v), cmp_name);
-    for (size_t i = 0; i < n; i++)
-        if (json_array_append(sorted, v[i]))
-            goto done;
-    *out = sorted;
-    sorted = NULL;
-    rc = KUBE_OK;
-done:
-    json_decref(sorted);
-    free(v);
+    return c ? c : strcmp(x->ns, y->ns);
+}
+
+static json_t *make_object(const struct pick *p)
+{
+    return decode(p->e);
+}
+
+static json_t *make_key(const struct pick *p)
+{
+    return json_pack("[s, s]", p->ns, p->e->data);
+}
+
+/* The objects (or keys) of kind in ns (NULL: all) as a new JSON array made
+ * by make, in name order. Thread-safe. */
+static int collect(json_t **out, struct kube_store *s, const char *kind,
+                   const char *ns, json_t *(*make)(const struct pick *))
+{
+    struct picks p = {NULL, 0};
+    json_t *arr = json_array();
+    size_t i = 0;
+    int rc = arr ? KUBE_OK : KUBE_ENOMEM;
+
+    pthread_rwlock_rdlock(&s->lock);
+    if (rc == KUBE_OK)
+        rc = pick(&p, s, kind, ns);
+    if (rc == KUBE_OK && p.n)
+        qsort(p.v, p.n, sizeof(*p.v), cmp_pick);
+    for (; rc == KUBE_OK && i < p.n; i++)
+        if (json_array_append_new(arr, make(&p.v[i])))
+            rc = KUBE_ENOMEM;
+    pthread_rwlock_unlock(&s->lock);
+    free(p.v);
+    if (rc == KUBE_OK)
+        *out = arr;
+    else
+        json_decref(arr);
     return rc;
 }
 
 int kube_store_list(json_t **out, struct kube_store *s, const char *kind,
                     const char *ns)
 {
-    json_t *arr = json_array(), *byns, *names;
-    const char *key;
-    int rc = arr ? KUBE_OK : KUBE_ENOMEM;
+    return collect(out, s, kind, ns, make_object);
+}
 
-    pthread_rwlock_rdlock(&s->lock);
-    byns = child(s->kinds, kind, 0);
-    if (rc == KUBE_OK && byns && ns) {
-        names = child(byns, ns, 0);
-        if (names)
-            rc = append_all(arr, names);
-    } else if (rc == KUBE_OK && byns) {
-        json_object_foreach(byns, key, names)
-        {
-            if (append_all(arr, names))
-                rc = KUBE_ENOMEM;
-        }
-    }
-    pthread_rwlock_unlock(&s->lock);
-    if (rc == KUBE_OK)
-        rc = sort_by_name(out, arr);
-    json_decref(arr);
-    return rc;
+int kube_store_keys(json_t **out, struct kube_store *s, const char *kind,
+                    const char *ns)
+{
+    return collect(out, s, kind, ns, make_key);
 }
 
 size_t kube_store_count(struct kube_store *s)

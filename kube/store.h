@@ -1,7 +1,9 @@
 /* kube/store.h - the cluster objects the rules read, keyed by kind,
  * namespace and name. Filled from a file (review, tests) or by informers
- * (serve). Objects never change once inserted: a writer replaces them
- * whole; a reader takes a reference and uses it without the lock. */
+ * (serve). An object is kept as its compact JSON text, about the size of
+ * that text (a jansson tree of it took eight times more): a writer
+ * replaces it whole; every get or list decodes a fresh tree, the reader's
+ * own. */
 #ifndef VMSNAPD_KUBE_STORE_H
 #define VMSNAPD_KUBE_STORE_H
 
@@ -25,15 +27,21 @@ int kube_store_put_new(struct kube_store *s, json_t *obj) KUBE_MUST_CHECK;
 int kube_store_delete(struct kube_store *s, const char *kind, const char *ns,
                       const char *name);
 
-/* Looks an object up; on success *out is a new reference (json_decref it).
- * ns is "" for cluster-scoped kinds. KUBE_ENOTFOUND if absent.
- * Thread-safe. */
+/* Looks an object up; on success *out is a new tree, decoded for this
+ * call (json_decref it; about 40,000 instructions for a 640-byte VM, see
+ * docs/performance.md). ns is "" for cluster-scoped kinds.
+ * KUBE_ENOTFOUND if absent, KUBE_ENOMEM. Thread-safe. */
 int kube_store_get(json_t **out, struct kube_store *s, const char *kind,
                    const char *ns, const char *name) KUBE_MUST_CHECK;
 
 /* All objects of kind in namespace ns (NULL: every namespace) as a new
- * JSON array of references, in name order. Thread-safe. */
+ * JSON array of new trees, in name order (then namespace). Thread-safe. */
 int kube_store_list(json_t **out, struct kube_store *s, const char *kind,
+                    const char *ns) KUBE_MUST_CHECK;
+
+/* The keys alone, as kube_store_list orders them: a new JSON array of
+ * ["namespace", "name"] pairs, with no object decoded. Thread-safe. */
+int kube_store_keys(json_t **out, struct kube_store *s, const char *kind,
                     const char *ns) KUBE_MUST_CHECK;
 
 /* Number of objects held. Thread-safe. */

@@ -28,10 +28,10 @@ Test(kube_store, put_get_replace_delete)
     /* replaced whole by a different object, count unchanged; a reader's
      * reference keeps the old one as it was */
     newer = obj("VirtualMachine", "a", "vm1");
-    cr_assert_eq(json_object_set_new(newer, "spec",
-                                     json_pack("{s:s}", "runStrategy",
-                                               "Halted")),
-                 0);
+    cr_assert_eq(
+        json_object_set_new(newer, "spec",
+                            json_pack("{s:s}", "runStrategy", "Halted")),
+        0);
     cr_assert_eq(kube_store_put_new(s, newer), 0);
     cr_expect_eq(kube_store_count(s), 2);
     cr_expect_null(json_object_get(got, "spec"), "the old object changed");
@@ -139,5 +139,88 @@ Test(kube_store, load_errors_name_the_place)
     cr_assert_eq(kube_store_new(&s), 0);
     cr_expect_lt(kube_store_load_file(s, "/nonexistent", &err), 0);
     cr_expect(strstr(err.msg, "/nonexistent"));
+    kube_store_free(s);
+}
+
+/* Objects are kept as text: what comes back must be the tree that went
+ * in, type for type and key order included, each get a tree of its own. */
+Test(kube_store, text_round_trip_is_exact)
+{
+    static const char *const cases[] = {
+        "{\"kind\":\"VirtualMachine\",\"metadata\":{\"name\":\"a\","
+        "\"namespace\":\"n\",\"uid\":\"u-1\",\"resourceVersion\":\"42\","
+        "\"deletionTimestamp\":\"2026-01-02T03:04:05Z\",\"finalizers\":"
+        "[\"f/1\"],\"ownerReferences\":[{\"kind\":\"X\",\"uid\":\"o\"}]},"
+        "\"zeta\":1,\"alpha\":2}",
+        "{\"kind\":\"K\",\"metadata\":{\"name\":\"b\"},\"s\":\"nul\\u0000in"
+        "\\u00e9 \\\"q\\\" \\n\",\"r\":0.1,\"big\":1.8446744073709552e+19,"
+        "\"neg\":-9223372036854775808,\"e\":[],\"o\":{},\"t\":true,"
+        "\"f\":false,\"z\":null}",
+    };
+    struct kube_store *s;
+
+    cr_assert_eq(kube_store_new(&s), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *in = json_loads(cases[i], JSON_ALLOW_NUL, NULL), *got = NULL;
+        char *want, *have;
+
+        cr_assert_not_null(in, "case %zu", i);
+        want = json_dumps(in, JSON_COMPACT);
+        cr_assert_eq(kube_store_put_new(s, json_incref(in)), 0);
+        cr_assert_eq(kube_store_get(&got, s, kube_json_str(in, "kind"),
+                                    kube_json_str0(in, "metadata.namespace"),
+                                    kube_json_str(in, "metadata.name")),
+                     0);
+        cr_expect(json_equal(in, got), "case %zu: not the same tree", i);
+        have = json_dumps(got, JSON_COMPACT);
+        cr_expect_str_eq(have, want, "case %zu: order or text differs", i);
+        cr_expect_neq(got, in);
+        /* the reader's own: changing it changes nothing stored */
+        json_object_set_new(got, "kind", json_string("Changed"));
+        json_decref(got);
+        cr_assert_eq(kube_store_get(&got, s, kube_json_str(in, "kind"),
+                                    kube_json_str0(in, "metadata.namespace"),
+                                    kube_json_str(in, "metadata.name")),
+                     0);
+        cr_expect(json_equal(in, got), "case %zu: a reader changed it", i);
+        json_decref(got);
+        free(want);
+        free(have);
+        json_decref(in);
+    }
+    kube_store_free(s);
+}
+
+/* Keys without decoding, in list order; an emptied namespace is gone
+ * from every list, and comes back when an object does. */
+Test(kube_store, keys_and_emptied_namespaces)
+{
+    struct kube_store *s;
+    json_t *l = NULL;
+    char *text;
+
+    cr_assert_eq(kube_store_new(&s), 0);
+    cr_assert_eq(kube_store_put_new(s, obj("Pod", "b", "p2")), 0);
+    cr_assert_eq(kube_store_put_new(s, obj("Pod", "a", "p2")), 0);
+    cr_assert_eq(kube_store_put_new(s, obj("Pod", "a", "p1")), 0);
+    cr_assert_eq(kube_store_keys(&l, s, "Pod", NULL), 0);
+    text = json_dumps(l, JSON_COMPACT);
+    cr_expect_str_eq(text, "[[\"a\",\"p1\"],[\"a\",\"p2\"],[\"b\",\"p2\"]]");
+    free(text);
+    json_decref(l);
+    cr_assert_eq(kube_store_delete(s, "Pod", "b", "p2"), 0);
+    cr_assert_eq(kube_store_keys(&l, s, "Pod", "b"), 0);
+    cr_expect_eq(json_array_size(l), 0);
+    json_decref(l);
+    cr_assert_eq(kube_store_put_new(s, obj("Pod", "b", "p3")), 0);
+    cr_assert_eq(kube_store_list(&l, s, "Pod", "b"), 0);
+    cr_expect_eq(json_array_size(l), 1);
+    cr_expect_str_eq(kube_json_str0(json_array_get(l, 0), "metadata.name"),
+                     "p3");
+    json_decref(l);
+    cr_assert_eq(kube_store_keys(&l, s, "Nothing", NULL), 0);
+    cr_expect_eq(json_array_size(l), 0);
+    json_decref(l);
+    cr_expect_eq(kube_store_count(s), 3);
     kube_store_free(s);
 }
