@@ -107,11 +107,24 @@ static json_t *typed(struct kube_informer *inf, json_t *obj)
     return copy;
 }
 
+/* obj typed, then through the transform: what the store and the handlers
+ * get (a new reference). NULL on allocation failure. */
+static json_t *prepared(struct kube_informer *inf, json_t *obj)
+{
+    json_t *t = typed(inf, obj), *p;
+
+    if (!t || !inf->o.transform)
+        return t;
+    p = inf->o.transform(t);
+    json_decref(t);
+    return p;
+}
+
 /* Stores obj (borrowed) and tells the handlers: add or update. When
  * only_changed is set an unchanged resourceVersion calls no handler. */
 static int upsert(struct kube_informer *inf, json_t *obj, int only_changed)
 {
-    json_t *t = typed(inf, obj), *old = NULL;
+    json_t *t = prepared(inf, obj), *old = NULL;
     const char *kind;
     int rc;
 
@@ -143,19 +156,20 @@ static void remove_obj(struct kube_informer *inf, const json_t *obj)
         inf->h.on_delete(obj, inf->h.ctx);
 }
 
-/* "ns/name" of obj into buf. */
-static void key_of(char *buf, size_t len, const json_t *obj)
+/* "ns/name" into buf. */
+static void key_of(char *buf, size_t len, const char *ns, const char *name)
 {
-    int n = snprintf(buf, len, "%s/%s", ns_of(obj), name_of(obj));
+    int n = snprintf(buf, len, "%s/%s", ns, name);
 
     if (n < 0)
         buf[0] = '\0';
 }
 
-/* Deletes stored objects of our kind and scope that the list lacks. */
+/* Deletes stored objects of our kind and scope that the list lacks
+ * (only those are decoded, for on_delete). */
 static int drop_missing(struct kube_informer *inf, const json_t *items)
 {
-    json_t *seen = json_object(), *stored = NULL, *it;
+    json_t *seen = json_object(), *stored = NULL, *it, *gone;
     char key[512];
     size_t i;
     int rc = KUBE_ENOMEM;
@@ -164,18 +178,24 @@ static int drop_missing(struct kube_informer *inf, const json_t *items)
         return rc;
     json_array_foreach(items, i, it)
     {
-        key_of(key, sizeof(key), it);
+        key_of(key, sizeof(key), ns_of(it), name_of(it));
         if (json_object_set_new(seen, key, json_true()))
             goto done;
     }
-    rc = kube_store_list(&stored, inf->store, inf->kind, inf->o.ns);
+    rc = kube_store_keys(&stored, inf->store, inf->kind, inf->o.ns);
     if (rc < 0)
         goto done;
     json_array_foreach(stored, i, it)
     {
-        key_of(key, sizeof(key), it);
-        if (!json_object_get(seen, key))
-            remove_obj(inf, it);
+        const char *ns = json_string_value(json_array_get(it, 0));
+        const char *name = json_string_value(json_array_get(it, 1));
+
+        key_of(key, sizeof(key), ns, name);
+        if (json_object_get(seen, key) ||
+            kube_store_get(&gone, inf->store, inf->kind, ns, name) < 0)
+            continue;
+        remove_obj(inf, gone);
+        json_decref(gone);
     }
 done:
     json_decref(stored);
@@ -265,6 +285,7 @@ done:
 static int on_event(const struct kube_watch_event *ev, void *ctx)
 {
     struct kube_informer *inf = ctx;
+    json_t *gone;
     int rc = 0;
 
     switch (ev->type) {
@@ -273,7 +294,12 @@ static int on_event(const struct kube_watch_event *ev, void *ctx)
         rc = upsert(inf, ev->object, 0);
         break;
     case KUBE_WATCH_DELETED:
-        remove_obj(inf, ev->object);
+        gone = prepared(inf, ev->object); /* on_delete sees what we keep */
+        if (gone)
+            remove_obj(inf, gone);
+        else
+            rc = KUBE_ENOMEM;
+        json_decref(gone);
         break;
     case KUBE_WATCH_BOOKMARK:
         break; /* only its resourceVersion matters */
