@@ -2,8 +2,12 @@
  * as its compact JSON text in one allocation (about the size of the JSON:
  * a jansson tree of the same object took eight times more), under a
  * rwlock. A lookup is a kind scan and two hash probes, a namespace list
- * touches only that namespace; a reader gets a fresh tree decoded from the
- * text, its own to keep. */
+ * touches only that namespace.
+ *
+ * Decoding costs about 40,000 instructions for a VM, and a review reads
+ * the same few objects again and again: the last KUBE_STORE_HOT objects
+ * read keep their decoded tree (a ring, oldest out first), shared with
+ * readers as the store's trees always were. */
 #include "kube/store.h"
 
 #include <pthread.h>
@@ -12,12 +16,17 @@
 
 #include "kube/htab.h"
 #include "kube/json.h"
+#include "kube/jsonarena.h"
 #include "kube/jsondec.h"
 #include "kube/yaml.h"
 
 /* One object: its name, then its JSON text, both NUL-terminated. */
 struct entry {
-    size_t len; /* of the text */
+    json_t *tree; /* decoded, while hot; guarded by hot_lock (readers hold
+                     the read lock too; writers, holding the write lock,
+                     need not take it) */
+    uint32_t hot; /* its ring slot + 1; 0: not hot; guarded as tree */
+    uint32_t len; /* of the text */
     char data[];
 };
 
@@ -37,7 +46,21 @@ struct kube_store {
     struct kind_map *kinds; /* guarded by lock; few, scanned */
     size_t nkinds;          /* guarded by lock */
     size_t count;           /* guarded by lock */
+    /* Lock order: lock, then hot_lock. */
+    pthread_mutex_t hot_lock;
+    struct entry *ring[KUBE_STORE_HOT]; /* guarded by hot_lock */
+    size_t hand;                        /* the next slot to reuse; same */
 };
+
+/* Frees e; a hot one leaves the ring. Caller holds the write lock (or
+ * owns s alone); s may be NULL when the ring goes too. */
+static void entry_free(struct kube_store *s, struct entry *e)
+{
+    if (e->hot && s)
+        s->ring[e->hot - 1] = NULL;
+    json_decref(e->tree);
+    free(e);
+}
 
 static const char *text_of(const struct entry *e)
 {
@@ -66,6 +89,11 @@ int kube_store_new(struct kube_store **out)
         free(s);
         return KUBE_ENOMEM;
     }
+    if (pthread_mutex_init(&s->hot_lock, NULL)) {
+        pthread_rwlock_destroy(&s->lock);
+        free(s);
+        return KUBE_ENOMEM;
+    }
     *out = s;
     return KUBE_OK;
 }
@@ -76,7 +104,7 @@ static void ns_map_free(struct ns_map *m)
     uintptr_t v;
 
     while ((v = kube_htab_next(&m->names, &i)))
-        free((struct entry *)v);
+        entry_free(NULL, (struct entry *)v);
     kube_htab_free(&m->names);
     free(m);
 }
@@ -95,6 +123,7 @@ void kube_store_free(struct kube_store *s)
         free(s->kinds[k].kind);
     }
     free(s->kinds);
+    pthread_mutex_destroy(&s->hot_lock);
     pthread_rwlock_destroy(&s->lock);
     free(s);
 }
@@ -180,7 +209,7 @@ static struct entry *entry_new(const json_t *obj, const char *name)
     size_t len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
     struct entry *e;
 
-    if (!len)
+    if (!len || len >= UINT32_MAX)
         return NULL;
     e = malloc(sizeof(*e) + nlen + len + 1);
     if (!e)
@@ -191,7 +220,9 @@ static struct entry *entry_new(const json_t *obj, const char *name)
         return NULL;
     }
     e->data[nlen + len] = '\0';
-    e->len = len;
+    e->tree = NULL;
+    e->hot = 0;
+    e->len = (uint32_t)len;
     return e;
 }
 
@@ -209,7 +240,7 @@ static int insert(struct kube_store *s, const char *kind, const char *ns,
     }
     slot = kube_htab_probe(&m->names, h, entry_is, NULL, e->data);
     if (slot->val)
-        free((struct entry *)slot->val);
+        entry_free(s, (struct entry *)slot->val);
     else
         s->count++;
     kube_htab_put(&m->names, slot, h, (uintptr_t)e);
@@ -251,7 +282,7 @@ int kube_store_delete(struct kube_store *s, const char *kind, const char *ns,
         slot = kube_htab_probe(&m->names, kube_hash_str(name), entry_is, NULL,
                                name);
     if (slot && slot->val) {
-        free((struct entry *)slot->val);
+        entry_free(s, (struct entry *)slot->val);
         kube_htab_remove(&m->names, slot);
         s->count--;
         rc = KUBE_OK;
@@ -262,27 +293,74 @@ int kube_store_delete(struct kube_store *s, const char *kind, const char *ns,
     return rc;
 }
 
-/* A new tree from e's text. NULL when out of memory (the text was
- * jansson's own dump: it parses). */
+/* A new tree from e's text, from the heap even inside a jsonarena scope
+ * (it may become hot, and outlive the scope). NULL when out of memory
+ * (the text was jansson's own dump: it parses). */
 static json_t *decode(const struct entry *e)
 {
-    return kube_json_decode(text_of(e), e->len, NULL);
+    int scope = kube_json_arena_suspend();
+    json_t *t = kube_json_decode(text_of(e), e->len, NULL);
+
+    kube_json_arena_resume(scope);
+    return t;
+}
+
+/* Makes e hot with t (a reference taken), in the ring's oldest slot.
+ * Caller holds hot_lock and the read lock. */
+static void hot_add(struct kube_store *s, struct entry *e, json_t *t)
+{
+    struct entry *old = s->ring[s->hand];
+
+    if (old) {
+        json_decref(old->tree); /* readers keep their own references */
+        old->tree = NULL;
+        old->hot = 0;
+    }
+    s->ring[s->hand] = e;
+    e->hot = (uint32_t)s->hand + 1;
+    e->tree = json_incref(t);
+    s->hand = (s->hand + 1) % KUBE_STORE_HOT;
+}
+
+/* e's tree (a new reference): the hot one, or decoded and made hot.
+ * Caller holds the read lock. NULL when out of memory. */
+static json_t *hot_get(struct kube_store *s, struct entry *e)
+{
+    json_t *t, *mine;
+
+    pthread_mutex_lock(&s->hot_lock);
+    t = json_incref(e->tree);
+    pthread_mutex_unlock(&s->hot_lock);
+    if (t)
+        return t;
+    mine = decode(e); /* unlocked: readers decode side by side */
+    if (!mine)
+        return NULL;
+    pthread_mutex_lock(&s->hot_lock);
+    t = json_incref(e->tree); /* another reader may have been first */
+    if (!t)
+        hot_add(s, e, mine);
+    pthread_mutex_unlock(&s->hot_lock);
+    if (!t)
+        return mine;
+    json_decref(mine);
+    return t;
 }
 
 int kube_store_get(json_t **out, struct kube_store *s, const char *kind,
                    const char *ns, const char *name)
 {
-    const struct entry *e = NULL;
+    struct entry *e = NULL;
     struct ns_map *m;
     int rc = KUBE_ENOTFOUND;
 
     pthread_rwlock_rdlock(&s->lock);
     m = ns_find(s, kind, ns ? ns : "");
     if (m)
-        e = (const struct entry *)kube_htab_get(&m->names, kube_hash_str(name),
-                                                entry_is, NULL, name);
+        e = (struct entry *)kube_htab_get(&m->names, kube_hash_str(name),
+                                          entry_is, NULL, name);
     if (e) {
-        *out = decode(e);
+        *out = hot_get(s, e);
         rc = *out ? KUBE_OK : KUBE_ENOMEM;
     }
     pthread_rwlock_unlock(&s->lock);
@@ -291,7 +369,7 @@ int kube_store_get(json_t **out, struct kube_store *s, const char *kind,
 
 /* The entries of one list, with their namespaces. */
 struct pick {
-    const struct entry *e;
+    struct entry *e;
     const char *ns;
 };
 
@@ -308,7 +386,7 @@ static void pick_all(struct picks *p, const struct ns_map *m)
     uintptr_t v;
 
     while ((v = kube_htab_next(&m->names, &i)))
-        p->v[p->n++] = (struct pick){(const struct entry *)v, m->ns};
+        p->v[p->n++] = (struct pick){(struct entry *)v, m->ns};
 }
 
 /* The entries of kind in ns (NULL: all) into p->v, a new array. Caller
@@ -348,20 +426,25 @@ static int cmp_pick(const void *a, const void *b)
     return c ? c : strcmp(x->ns, y->ns);
 }
 
-static json_t *make_object(const struct pick *p)
+/* A namespace's list makes its objects hot, as gets do; a list of every
+ * namespace (a resync, a metrics scrape) would only churn the ring: hot is
+ * NULL then, and each object is decoded for the caller alone. */
+static json_t *make_object(struct kube_store *hot, struct pick *p)
 {
-    return decode(p->e);
+    return hot ? hot_get(hot, p->e) : decode(p->e);
 }
 
-static json_t *make_key(const struct pick *p)
+static json_t *make_key(struct kube_store *hot, struct pick *p)
 {
+    (void)hot;
     return json_pack("[s, s]", p->ns, p->e->data);
 }
 
 /* The objects (or keys) of kind in ns (NULL: all) as a new JSON array made
  * by make, in name order. Thread-safe. */
 static int collect(json_t **out, struct kube_store *s, const char *kind,
-                   const char *ns, json_t *(*make)(const struct pick *))
+                   const char *ns,
+                   json_t *(*make)(struct kube_store *, struct pick *))
 {
     struct picks p = {NULL, 0};
     json_t *arr = json_array();
@@ -374,7 +457,7 @@ static int collect(json_t **out, struct kube_store *s, const char *kind,
     if (rc == KUBE_OK && p.n)
         qsort(p.v, p.n, sizeof(*p.v), cmp_pick);
     for (; rc == KUBE_OK && i < p.n; i++)
-        if (json_array_append_new(arr, make(&p.v[i])))
+        if (json_array_append_new(arr, make(ns ? s : NULL, &p.v[i])))
             rc = KUBE_ENOMEM;
     pthread_rwlock_unlock(&s->lock);
     free(p.v);

@@ -1,9 +1,10 @@
 /* kube/store.h - the cluster objects the rules read, keyed by kind,
  * namespace and name. Filled from a file (review, tests) or by informers
  * (serve). An object is kept as its compact JSON text, about the size of
- * that text (a jansson tree of it took eight times more): a writer
- * replaces it whole; every get or list decodes a fresh tree, the reader's
- * own. */
+ * that text (a jansson tree of it took eight times more), and a writer
+ * replaces it whole. Readers get jansson trees: the last KUBE_STORE_HOT
+ * objects read keep theirs, shared by every reader (never modify one);
+ * others are decoded on the read. */
 #ifndef VMSNAPD_KUBE_STORE_H
 #define VMSNAPD_KUBE_STORE_H
 
@@ -11,6 +12,10 @@
 #include <stddef.h>
 
 #include "kube/errors.h"
+
+/* Objects whose decoded tree the store keeps for the next reader: about
+ * 8 KiB each for a small VM, so at most 4 MiB. */
+#define KUBE_STORE_HOT 512
 
 struct kube_store;
 
@@ -27,15 +32,19 @@ int kube_store_put_new(struct kube_store *s, json_t *obj) KUBE_MUST_CHECK;
 int kube_store_delete(struct kube_store *s, const char *kind, const char *ns,
                       const char *name);
 
-/* Looks an object up; on success *out is a new tree, decoded for this
- * call (json_decref it; about 40,000 instructions for a 640-byte VM, see
- * docs/performance.md). ns is "" for cluster-scoped kinds.
- * KUBE_ENOTFOUND if absent, KUBE_ENOMEM. Thread-safe. */
+/* Looks an object up; on success *out is a new reference (json_decref it;
+ * never modify it: other readers share it). A hot object costs a hash
+ * probe; another is decoded first (about 40,000 instructions for a
+ * 640-byte VM, see docs/performance.md) and becomes hot. The tree is
+ * heap memory even inside a jsonarena scope. ns is "" for cluster-scoped
+ * kinds. KUBE_ENOTFOUND if absent, KUBE_ENOMEM. Thread-safe. */
 int kube_store_get(json_t **out, struct kube_store *s, const char *kind,
                    const char *ns, const char *name) KUBE_MUST_CHECK;
 
 /* All objects of kind in namespace ns (NULL: every namespace) as a new
- * JSON array of new trees, in name order (then namespace). Thread-safe. */
+ * JSON array, in name order (then namespace); never modify them. A
+ * namespace's objects become hot as with kube_store_get; with ns NULL
+ * each is decoded for this call. Thread-safe. */
 int kube_store_list(json_t **out, struct kube_store *s, const char *kind,
                     const char *ns) KUBE_MUST_CHECK;
 
