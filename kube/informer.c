@@ -121,26 +121,33 @@ static json_t *prepared(struct kube_informer *inf, json_t *obj)
 }
 
 /* Stores obj (borrowed) and tells the handlers: add or update. When
- * only_changed is set an unchanged resourceVersion calls no handler. */
+ * only_changed is set (a relist) an object whose resourceVersion the store
+ * already holds is left as it is, unread and undecoded, and calls no
+ * handler. The old object is decoded only for on_update. */
 static int upsert(struct kube_informer *inf, json_t *obj, int only_changed)
 {
     json_t *t = prepared(inf, obj), *old = NULL;
+    char rv[RV_LEN];
     const char *kind;
-    int rc;
+    int found, rc = KUBE_OK;
 
     if (!t)
         return KUBE_ENOMEM;
     kind = kube_json_str0(t, "kind");
-    if (kube_store_get(&old, inf->store, kind, ns_of(t), name_of(t)) < 0)
-        old = NULL;
-    rc = kube_store_put_new(inf->store, json_incref(t));
-    if (rc == 0 && old && inf->h.on_update &&
-        !(only_changed &&
-          strcmp(kube_json_str0(old, "metadata.resourceVersion"),
-                 kube_json_str0(t, "metadata.resourceVersion")) == 0))
+    found = kube_store_version(rv, sizeof(rv), inf->store, kind, ns_of(t),
+                               name_of(t)) != KUBE_ENOTFOUND;
+    if (found && only_changed &&
+        strcmp(rv, kube_json_str0(t, "metadata.resourceVersion")) == 0)
+        goto done;
+    if (found && inf->h.on_update)
+        rc = kube_store_get(&old, inf->store, kind, ns_of(t), name_of(t));
+    if (rc == KUBE_OK) /* only this thread writes our kind: still there */
+        rc = kube_store_put_new(inf->store, json_incref(t));
+    if (rc == KUBE_OK && old)
         inf->h.on_update(old, t, inf->h.ctx);
-    else if (rc == 0 && !old && inf->h.on_add)
+    else if (rc == KUBE_OK && !found && inf->h.on_add)
         inf->h.on_add(t, inf->h.ctx);
+done:
     json_decref(old);
     json_decref(t);
     return rc;

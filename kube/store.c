@@ -11,6 +11,7 @@
 #include "kube/store.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,8 @@
 #include "kube/jsondec.h"
 #include "kube/yaml.h"
 
-/* One object: its name, then its JSON text, both NUL-terminated. */
+/* One object: its name, its resourceVersion and its JSON text, each
+ * NUL-terminated. */
 struct entry {
     json_t *tree; /* decoded, while hot; guarded by hot_lock (readers hold
                      the read lock too; writers, holding the write lock,
@@ -62,9 +64,16 @@ static void entry_free(struct kube_store *s, struct entry *e)
     free(e);
 }
 
-static const char *text_of(const struct entry *e)
+static const char *version_of(const struct entry *e)
 {
     return e->data + strlen(e->data) + 1;
+}
+
+static const char *text_of(const struct entry *e)
+{
+    const char *rv = version_of(e);
+
+    return rv + strlen(rv) + 1;
 }
 
 static int entry_is(const void *ctx, uintptr_t val, const void *key)
@@ -202,24 +211,28 @@ static void ns_drop(struct kind_map *km, struct ns_map *m)
     ns_map_free(m);
 }
 
-/* obj's compact JSON text after name, in one new allocation. */
-static struct entry *entry_new(const json_t *obj, const char *name)
+/* obj's compact JSON text after name and rv, in one new allocation. */
+static struct entry *entry_new(const json_t *obj, const char *name,
+                               const char *rv)
 {
-    size_t nlen = strlen(name) + 1;
+    size_t nlen = strlen(name) + 1, rvlen = strlen(rv) + 1;
     size_t len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
     struct entry *e;
+    char *text;
 
     if (!len || len >= UINT32_MAX)
         return NULL;
-    e = malloc(sizeof(*e) + nlen + len + 1);
+    e = malloc(sizeof(*e) + nlen + rvlen + len + 1);
     if (!e)
         return NULL;
     memcpy(e->data, name, nlen);
-    if (json_dumpb(obj, e->data + nlen, len, JSON_COMPACT) != len) {
+    memcpy(e->data + nlen, rv, rvlen);
+    text = e->data + nlen + rvlen;
+    if (json_dumpb(obj, text, len, JSON_COMPACT) != len) {
         free(e);
         return NULL;
     }
-    e->data[nlen + len] = '\0';
+    text[len] = '\0';
     e->tree = NULL;
     e->hot = 0;
     e->len = (uint32_t)len;
@@ -257,7 +270,8 @@ int kube_store_put_new(struct kube_store *s, json_t *obj)
 
     if (!kind || !*kind || !name || !*name)
         goto done;
-    e = entry_new(obj, name); /* outside the lock: the costly part */
+    e = entry_new(obj, name, kube_json_str0(obj, "metadata.resourceVersion"));
+    /* ^ outside the lock: the costly part */
     rc = KUBE_ENOMEM;
     if (!e)
         goto done;
@@ -347,18 +361,42 @@ static json_t *hot_get(struct kube_store *s, struct entry *e)
     return t;
 }
 
-int kube_store_get(json_t **out, struct kube_store *s, const char *kind,
-                   const char *ns, const char *name)
+/* The entry of kind ns/name, or NULL. Caller holds the lock. */
+static struct entry *find(const struct kube_store *s, const char *kind,
+                          const char *ns, const char *name)
 {
-    struct entry *e = NULL;
-    struct ns_map *m;
+    struct ns_map *m = ns_find(s, kind, ns ? ns : "");
+
+    if (!m)
+        return NULL;
+    return (struct entry *)kube_htab_get(&m->names, kube_hash_str(name),
+                                         entry_is, NULL, name);
+}
+
+int kube_store_version(char *buf, size_t len, struct kube_store *s,
+                       const char *kind, const char *ns, const char *name)
+{
+    const struct entry *e;
     int rc = KUBE_ENOTFOUND;
 
     pthread_rwlock_rdlock(&s->lock);
-    m = ns_find(s, kind, ns ? ns : "");
-    if (m)
-        e = (struct entry *)kube_htab_get(&m->names, kube_hash_str(name),
-                                          entry_is, NULL, name);
+    e = find(s, kind, ns, name);
+    if (e) {
+        int n = snprintf(buf, len, "%s", version_of(e));
+        rc = n < 0 || (size_t)n >= len ? KUBE_ETOOBIG : KUBE_OK;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+int kube_store_get(json_t **out, struct kube_store *s, const char *kind,
+                   const char *ns, const char *name)
+{
+    struct entry *e;
+    int rc = KUBE_ENOTFOUND;
+
+    pthread_rwlock_rdlock(&s->lock);
+    e = find(s, kind, ns, name);
     if (e) {
         *out = hot_get(s, e);
         rc = *out ? KUBE_OK : KUBE_ENOMEM;

@@ -41,6 +41,14 @@ int kube_store_delete(struct kube_store *s, const char *kind, const char *ns,
 int kube_store_get(json_t **out, struct kube_store *s, const char *kind,
                    const char *ns, const char *name) KUBE_MUST_CHECK;
 
+/* The stored object's metadata.resourceVersion ("" without one) into buf,
+ * without decoding it: the informers' relists skip objects that did not
+ * change. KUBE_ENOTFOUND if absent; KUBE_ETOOBIG when buf is too small.
+ * Thread-safe. */
+int kube_store_version(char *buf, size_t len, struct kube_store *s,
+                       const char *kind, const char *ns,
+                       const char *name) KUBE_MUST_CHECK;
+
 /* All objects of kind in namespace ns (NULL: every namespace) as a new
  * JSON array, in name order (then namespace); never modify them. A
  * namespace's objects become hot as with kube_store_get; with ns NULL

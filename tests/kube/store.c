@@ -298,3 +298,39 @@ Test(kube_store, keys_and_emptied_namespaces)
     cr_expect_eq(kube_store_count(s), 3);
     kube_store_free(s);
 }
+
+/* The informers' relist compares resourceVersions without decoding. */
+Test(kube_store, version_without_decoding)
+{
+    static const struct {
+        const char *name, *ns, *want;
+        size_t len;
+        int rc;
+    } cases[] = {
+        {"v", "n", "12345", 64, KUBE_OK},
+        {"none", "n", "", 64, KUBE_OK},
+        {"v", "n", NULL, 5, KUBE_ETOOBIG},
+        {"v", "other", NULL, 64, KUBE_ENOTFOUND},
+        {"absent", "n", NULL, 64, KUBE_ENOTFOUND},
+    };
+    struct kube_store *s;
+
+    cr_assert_eq(kube_store_new(&s), 0);
+    cr_assert_eq(kube_store_put_new(s, json_pack("{s:s, s:{s:s, s:s, s:s}}",
+                                                 "kind", "Pod", "metadata",
+                                                 "name", "v", "namespace", "n",
+                                                 "resourceVersion", "12345")),
+                 0);
+    cr_assert_eq(kube_store_put_new(s, obj("Pod", "n", "none")), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[64] = "unset";
+        int rc = kube_store_version(buf, cases[i].len, s, "Pod", cases[i].ns,
+                                    cases[i].name);
+
+        cr_expect_eq(rc, cases[i].rc, "%s/%s: rc %d", cases[i].ns,
+                     cases[i].name, rc);
+        if (cases[i].want)
+            cr_expect_str_eq(buf, cases[i].want, "%s", cases[i].name);
+    }
+    kube_store_free(s);
+}
