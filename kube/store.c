@@ -6,8 +6,9 @@
  *
  * Decoding costs about 40,000 instructions for a VM, and a review reads
  * the same few objects again and again: the last KUBE_STORE_HOT objects
- * read keep their decoded tree (a ring, oldest out first), shared with
- * readers as the store's trees always were. */
+ * read (KUBE_STORE_HOT_BYTES of JSON at most) keep their decoded tree (a
+ * ring, oldest out first), shared with readers as the store's trees always
+ * were. */
 #include "kube/store.h"
 
 #include <pthread.h>
@@ -52,14 +53,17 @@ struct kube_store {
     pthread_mutex_t hot_lock;
     struct entry *ring[KUBE_STORE_HOT]; /* guarded by hot_lock */
     size_t hand;                        /* the next slot to reuse; same */
+    size_t hot_bytes; /* JSON text of the hot objects; same */
 };
 
 /* Frees e; a hot one leaves the ring. Caller holds the write lock (or
  * owns s alone); s may be NULL when the ring goes too. */
 static void entry_free(struct kube_store *s, struct entry *e)
 {
-    if (e->hot && s)
+    if (e->hot && s) {
         s->ring[e->hot - 1] = NULL;
+        s->hot_bytes -= e->len;
+    }
     json_decref(e->tree);
     free(e);
 }
@@ -319,20 +323,35 @@ static json_t *decode(const struct entry *e)
     return t;
 }
 
-/* Makes e hot with t (a reference taken), in the ring's oldest slot.
- * Caller holds hot_lock and the read lock. */
+/* Drops the tree of the ring's slot i, if any: readers keep their own
+ * references. Caller holds hot_lock and the read lock. */
+static void hot_evict(struct kube_store *s, size_t i)
+{
+    struct entry *old = s->ring[i];
+
+    if (!old)
+        return;
+    json_decref(old->tree);
+    old->tree = NULL;
+    old->hot = 0;
+    s->hot_bytes -= old->len;
+    s->ring[i] = NULL;
+}
+
+/* Makes e hot with t (a reference taken) in the ring's oldest slot,
+ * evicting the next ones while the hot objects' text would pass
+ * KUBE_STORE_HOT_BYTES. Caller holds hot_lock and the read lock. */
 static void hot_add(struct kube_store *s, struct entry *e, json_t *t)
 {
-    struct entry *old = s->ring[s->hand];
-
-    if (old) {
-        json_decref(old->tree); /* readers keep their own references */
-        old->tree = NULL;
-        old->hot = 0;
-    }
+    hot_evict(s, s->hand);
+    for (size_t i = 1; i < KUBE_STORE_HOT &&
+                       s->hot_bytes + e->len > KUBE_STORE_HOT_BYTES;
+         i++)
+        hot_evict(s, (s->hand + i) % KUBE_STORE_HOT);
     s->ring[s->hand] = e;
     e->hot = (uint32_t)s->hand + 1;
     e->tree = json_incref(t);
+    s->hot_bytes += e->len;
     s->hand = (s->hand + 1) % KUBE_STORE_HOT;
 }
 
@@ -352,7 +371,7 @@ static json_t *hot_get(struct kube_store *s, struct entry *e)
         return NULL;
     pthread_mutex_lock(&s->hot_lock);
     t = json_incref(e->tree); /* another reader may have been first */
-    if (!t)
+    if (!t && e->len <= KUBE_STORE_HOT_BYTES / 4) /* big ones stay cold */
         hot_add(s, e, mine);
     pthread_mutex_unlock(&s->hot_lock);
     if (!t)

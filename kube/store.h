@@ -13,9 +13,12 @@
 
 #include "kube/errors.h"
 
-/* Objects whose decoded tree the store keeps for the next reader: about
- * 8 KiB each for a small VM, so at most 4 MiB. */
+/* Objects whose decoded tree the store keeps for the next reader, and
+ * their JSON's total size: a tree takes about 8 times its JSON, so hot
+ * trees take about 4 MiB at most (512 small VMs). An object over a quarter
+ * of it is never kept. */
 #define KUBE_STORE_HOT 512
+#define KUBE_STORE_HOT_BYTES (512 * 1024)
 
 struct kube_store;
 

@@ -334,3 +334,61 @@ Test(kube_store, version_without_decoding)
     }
     kube_store_free(s);
 }
+
+/* One object with a payload of n bytes. */
+static json_t *sized(const char *name, size_t n)
+{
+    char *pad = malloc(n + 1);
+    json_t *o;
+
+    cr_assert(pad);
+    memset(pad, 'x', n);
+    pad[n] = '\0';
+    o = json_pack("{s:s, s:{s:s, s:s}, s:s}", "kind", "Pod", "metadata", "name",
+                  name, "namespace", "n", "pad", pad);
+    free(pad);
+    return o;
+}
+
+/* Whether two gets of name share one tree. */
+static int is_hot(struct kube_store *s, const char *name)
+{
+    json_t *a = NULL, *b = NULL;
+    int same;
+
+    cr_assert_eq(kube_store_get(&a, s, "Pod", "n", name), 0);
+    cr_assert_eq(kube_store_get(&b, s, "Pod", "n", name), 0);
+    same = a == b;
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
+
+/* Hot trees are bounded by their JSON's size too, and one object over a
+ * quarter of that is never kept: big objects cannot pin the memory. */
+Test(kube_store, hot_trees_stay_within_their_bytes)
+{
+    const size_t big = KUBE_STORE_HOT_BYTES / 4 + 1;
+    const size_t part = KUBE_STORE_HOT_BYTES / 4 - 100;
+    struct kube_store *s;
+    json_t *p0, *p1, *again;
+
+    cr_assert_eq(kube_store_new(&s), 0);
+    cr_assert_eq(kube_store_put_new(s, sized("big", big)), 0);
+    cr_expect_not(is_hot(s, "big"), "an object over a quarter was kept");
+    for (int i = 0; i < 5; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "p%d", i);
+        cr_assert_eq(kube_store_put_new(s, sized(name, part)), 0);
+        cr_expect(is_hot(s, name), "%s", name);
+    }
+    /* four quarters fit; making p4 hot pushed out the oldest, p0, alone */
+    cr_assert_eq(kube_store_get(&p1, s, "Pod", "n", "p1"), 0);
+    cr_assert_eq(kube_store_get(&p0, s, "Pod", "n", "p0"), 0); /* evicts p1 */
+    cr_assert_eq(kube_store_get(&again, s, "Pod", "n", "p1"), 0);
+    cr_expect_neq(again, p1, "five quarters were kept at once");
+    json_decref(p0);
+    json_decref(p1);
+    json_decref(again);
+    kube_store_free(s);
+}
