@@ -53,7 +53,7 @@ struct kube_store {
     pthread_mutex_t hot_lock;
     struct entry *ring[KUBE_STORE_HOT]; /* guarded by hot_lock */
     size_t hand;                        /* the next slot to reuse; same */
-    size_t hot_bytes; /* JSON text of the hot objects; same */
+    size_t hot_bytes;                   /* JSON text of the hot objects; same */
 };
 
 /* Frees e; a hot one leaves the ring. Caller holds the write lock (or
@@ -344,8 +344,8 @@ static void hot_evict(struct kube_store *s, size_t i)
 static void hot_add(struct kube_store *s, struct entry *e, json_t *t)
 {
     hot_evict(s, s->hand);
-    for (size_t i = 1; i < KUBE_STORE_HOT &&
-                       s->hot_bytes + e->len > KUBE_STORE_HOT_BYTES;
+    for (size_t i = 1;
+         i < KUBE_STORE_HOT && s->hot_bytes + e->len > KUBE_STORE_HOT_BYTES;
          i++)
         hot_evict(s, (s->hand + i) % KUBE_STORE_HOT);
     s->ring[s->hand] = e;
