@@ -15,6 +15,21 @@ static json_t *obj(const char *kind, const char *ns, const char *name)
                      name, "namespace", ns);
 }
 
+/* Lists kind in ns (NULL: all) and expects n objects, the first named
+ * first (NULL: not checked). */
+static void expect_list(struct kube_store *s, const char *kind, const char *ns,
+                        size_t n, const char *first)
+{
+    json_t *l = NULL;
+
+    cr_assert_eq(kube_store_list(&l, s, kind, ns), 0);
+    cr_expect_eq(json_array_size(l), n, "%s in %s", kind, ns ? ns : "*");
+    if (first)
+        cr_expect_str_eq(kube_json_str0(json_array_get(l, 0), "metadata.name"),
+                         first);
+    json_decref(l);
+}
+
 Test(kube_store, put_get_replace_delete)
 {
     struct kube_store *s;
@@ -56,23 +71,14 @@ Test(kube_store, put_get_replace_delete)
 Test(kube_store, list_by_namespace_sorted)
 {
     struct kube_store *s;
-    json_t *l;
 
     cr_assert_eq(kube_store_new(&s), 0);
     cr_assert_eq(kube_store_put_new(s, obj("R", "a", "z")), 0);
     cr_assert_eq(kube_store_put_new(s, obj("R", "a", "b")), 0);
     cr_assert_eq(kube_store_put_new(s, obj("R", "c", "m")), 0);
-    cr_assert_eq(kube_store_list(&l, s, "R", "a"), 0);
-    cr_expect_eq(json_array_size(l), 2);
-    cr_expect_str_eq(kube_json_str0(json_array_get(l, 0), "metadata.name"),
-                     "b");
-    json_decref(l);
-    cr_assert_eq(kube_store_list(&l, s, "R", NULL), 0);
-    cr_expect_eq(json_array_size(l), 3);
-    json_decref(l);
-    cr_assert_eq(kube_store_list(&l, s, "Nothing", "a"), 0);
-    cr_expect_eq(json_array_size(l), 0);
-    json_decref(l);
+    expect_list(s, "R", "a", 2, "b");
+    expect_list(s, "R", NULL, 3, NULL);
+    expect_list(s, "Nothing", "a", 0, NULL);
     kube_store_free(s);
 }
 
@@ -287,11 +293,7 @@ Test(kube_store, keys_and_emptied_namespaces)
     cr_expect_eq(json_array_size(l), 0);
     json_decref(l);
     cr_assert_eq(kube_store_put_new(s, obj("Pod", "b", "p3")), 0);
-    cr_assert_eq(kube_store_list(&l, s, "Pod", "b"), 0);
-    cr_expect_eq(json_array_size(l), 1);
-    cr_expect_str_eq(kube_json_str0(json_array_get(l, 0), "metadata.name"),
-                     "p3");
-    json_decref(l);
+    expect_list(s, "Pod", "b", 1, "p3");
     cr_assert_eq(kube_store_keys(&l, s, "Nothing", NULL), 0);
     cr_expect_eq(json_array_size(l), 0);
     json_decref(l);
