@@ -215,31 +215,54 @@ static void ns_drop(struct kind_map *km, struct ns_map *m)
     ns_map_free(m);
 }
 
-/* obj's compact JSON text after name and rv, in one new allocation. */
+/* A buffer json_dump_callback fills: the entry being built. Our own
+ * malloc, whatever jansson's allocator is (an arena scope's included). */
+struct dump {
+    char *p;
+    size_t len, cap;
+};
+
+static int dump_add(const char *buf, size_t n, void *ctx)
+{
+    struct dump *d = ctx;
+
+    if (d->len + n + 1 > d->cap) {
+        size_t cap = d->cap * 2 > d->len + n + 1 ? d->cap * 2 : d->len + n + 1;
+        char *p = realloc(d->p, cap);
+
+        if (!p)
+            return -1;
+        d->p = p;
+        d->cap = cap;
+    }
+    memcpy(d->p + d->len, buf, n);
+    d->len += n;
+    return 0;
+}
+
+/* obj's compact JSON text after name and rv, in one new allocation made
+ * by one dump (then trimmed to size). */
 static struct entry *entry_new(const json_t *obj, const char *name,
                                const char *rv)
 {
     size_t nlen = strlen(name) + 1, rvlen = strlen(rv) + 1;
-    size_t len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    size_t head = sizeof(struct entry) + nlen + rvlen;
+    struct dump d = {malloc(head + 1024), head, head + 1024};
     struct entry *e;
-    char *text;
 
-    if (!len || len >= UINT32_MAX)
-        return NULL;
-    e = malloc(sizeof(*e) + nlen + rvlen + len + 1);
-    if (!e)
-        return NULL;
-    memcpy(e->data, name, nlen);
-    memcpy(e->data + nlen, rv, rvlen);
-    text = e->data + nlen + rvlen;
-    if (json_dumpb(obj, text, len, JSON_COMPACT) != len) {
-        free(e);
+    if (!d.p || json_dump_callback(obj, dump_add, &d, JSON_COMPACT) ||
+        d.len - head >= UINT32_MAX) {
+        free(d.p);
         return NULL;
     }
-    text[len] = '\0';
+    d.p[d.len] = '\0';
+    e = realloc(d.p, d.len + 1); /* shrinking: fails only in theory */
+    e = e ? e : (struct entry *)d.p;
+    memcpy(e->data, name, nlen);
+    memcpy(e->data + nlen, rv, rvlen);
     e->tree = NULL;
     e->hot = 0;
-    e->len = (uint32_t)len;
+    e->len = (uint32_t)(d.len - head);
     return e;
 }
 
