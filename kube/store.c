@@ -6,9 +6,9 @@
  *
  * Decoding costs about 40,000 instructions for a VM, and a review reads
  * the same few objects again and again: the last KUBE_STORE_HOT objects
- * read (KUBE_STORE_HOT_BYTES of JSON at most) keep their decoded tree (a
- * ring, oldest out first), shared with readers as the store's trees always
- * were. */
+ * read or written (KUBE_STORE_HOT_BYTES of JSON at most) keep their tree
+ * (a ring, oldest out first), shared with readers as the store's trees
+ * always were. */
 #include "kube/store.h"
 
 #include <pthread.h>
@@ -266,6 +266,24 @@ static struct entry *entry_new(const json_t *obj, const char *name,
     return e;
 }
 
+static void hot_add(struct kube_store *s, struct entry *e, json_t *t);
+
+/* A written object is read next (the reconcilers' reads, the informer's
+ * next event): its tree, already made, starts hot, unless it was made in
+ * a jsonarena scope (then it dies with the scope) or is big. Caller holds
+ * the write lock. */
+static void keep_hot(struct kube_store *s, struct entry *e, json_t *obj)
+{
+    int scope = kube_json_arena_suspend();
+
+    kube_json_arena_resume(scope);
+    if (scope)
+        return;
+    pthread_mutex_lock(&s->hot_lock);
+    hot_add(s, e, obj);
+    pthread_mutex_unlock(&s->hot_lock);
+}
+
 /* Puts e (stolen) under kind, ns. Caller holds the write lock. */
 static int insert(struct kube_store *s, const char *kind, const char *ns,
                   struct entry *e)
@@ -304,6 +322,8 @@ int kube_store_put_new(struct kube_store *s, json_t *obj)
         goto done;
     pthread_rwlock_wrlock(&s->lock);
     rc = insert(s, kind, ns, e);
+    if (rc == KUBE_OK)
+        keep_hot(s, e, obj);
     pthread_rwlock_unlock(&s->lock);
 done:
     json_decref(obj);
@@ -361,11 +381,15 @@ static void hot_evict(struct kube_store *s, size_t i)
     s->ring[i] = NULL;
 }
 
-/* Makes e hot with t (a reference taken) in the ring's oldest slot,
+/* Makes e hot with t (a reference taken) in the ring's oldest slot, unless
+ * it is over a quarter of KUBE_STORE_HOT_BYTES;
  * evicting the next ones while the hot objects' text would pass
- * KUBE_STORE_HOT_BYTES. Caller holds hot_lock and the read lock. */
+ * KUBE_STORE_HOT_BYTES. Caller holds hot_lock and the read or write
+ * lock. */
 static void hot_add(struct kube_store *s, struct entry *e, json_t *t)
 {
+    if (e->len > KUBE_STORE_HOT_BYTES / 4)
+        return; /* big ones stay cold */
     hot_evict(s, s->hand);
     for (size_t i = 1;
          i < KUBE_STORE_HOT && s->hot_bytes + e->len > KUBE_STORE_HOT_BYTES;
@@ -394,7 +418,7 @@ static json_t *hot_get(struct kube_store *s, struct entry *e)
         return NULL;
     pthread_mutex_lock(&s->hot_lock);
     t = json_incref(e->tree); /* another reader may have been first */
-    if (!t && e->len <= KUBE_STORE_HOT_BYTES / 4) /* big ones stay cold */
+    if (!t)
         hot_add(s, e, mine);
     pthread_mutex_unlock(&s->hot_lock);
     if (!t)

@@ -3,8 +3,8 @@
  * (serve). An object is kept as its compact JSON text, about the size of
  * that text (a jansson tree of it took eight times more), and a writer
  * replaces it whole. Readers get jansson trees: the last KUBE_STORE_HOT
- * objects read keep theirs, shared by every reader (never modify one);
- * others are decoded on the read. */
+ * objects read or written keep theirs, shared by every reader (never
+ * modify one); others are decoded on the read. */
 #ifndef VMSNAPD_KUBE_STORE_H
 #define VMSNAPD_KUBE_STORE_H
 
@@ -27,7 +27,9 @@ int kube_store_new(struct kube_store **out) KUBE_MUST_CHECK;
 void kube_store_free(struct kube_store *s);
 
 /* Inserts or replaces obj under its kind, metadata.namespace and
- * metadata.name. Steals obj, also on failure. KUBE_EINVAL when obj has no
+ * metadata.name. Steals obj, also on failure; obj may stay shared with
+ * readers as a hot tree (unless put inside a jsonarena scope), so never
+ * modify it after. KUBE_EINVAL when obj has no
  * kind or name. Thread-safe. */
 int kube_store_put_new(struct kube_store *s, json_t *obj) KUBE_MUST_CHECK;
 
