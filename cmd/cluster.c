@@ -12,6 +12,7 @@
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/log.h"
+#include "kube/project.h"
 #include "reconciler/controllers.h"
 #include "reconciler/leader.h"
 #include "reconciler/manager.h"
@@ -209,6 +210,7 @@ static int start_informers(struct cmd_cluster *c,
         struct kube_informer_opts io = {
             .gvr = &cluster_kinds[i].gvr,
             .resync_ms = o->resync_ms,
+            .transform = kube_project, /* kube/project.c: what we keep */
         };
         struct kube_informer_handlers h = {hook_add, hook_update, hook_add,
                                            &c->hooks[i]};

@@ -107,27 +107,47 @@ static json_t *typed(struct kube_informer *inf, json_t *obj)
     return copy;
 }
 
+/* obj typed, then through the transform: what the store and the handlers
+ * get (a new reference). NULL on allocation failure. */
+static json_t *prepared(struct kube_informer *inf, json_t *obj)
+{
+    json_t *t = typed(inf, obj), *p;
+
+    if (!t || !inf->o.transform)
+        return t;
+    p = inf->o.transform(t);
+    json_decref(t);
+    return p;
+}
+
 /* Stores obj (borrowed) and tells the handlers: add or update. When
- * only_changed is set an unchanged resourceVersion calls no handler. */
+ * only_changed is set (a relist) an object whose resourceVersion the store
+ * already holds is left as it is, unread and undecoded, and calls no
+ * handler. The old object is decoded only for on_update. */
 static int upsert(struct kube_informer *inf, json_t *obj, int only_changed)
 {
-    json_t *t = typed(inf, obj), *old = NULL;
+    json_t *t = prepared(inf, obj), *old = NULL;
+    char rv[RV_LEN];
     const char *kind;
-    int rc;
+    int found, rc = KUBE_OK;
 
     if (!t)
         return KUBE_ENOMEM;
     kind = kube_json_str0(t, "kind");
-    if (kube_store_get(&old, inf->store, kind, ns_of(t), name_of(t)) < 0)
-        old = NULL;
-    rc = kube_store_put_new(inf->store, json_incref(t));
-    if (rc == 0 && old && inf->h.on_update &&
-        !(only_changed &&
-          strcmp(kube_json_str0(old, "metadata.resourceVersion"),
-                 kube_json_str0(t, "metadata.resourceVersion")) == 0))
+    found = kube_store_version(rv, sizeof(rv), inf->store, kind, ns_of(t),
+                               name_of(t)) != KUBE_ENOTFOUND;
+    if (found && only_changed &&
+        strcmp(rv, kube_json_str0(t, "metadata.resourceVersion")) == 0)
+        goto done;
+    if (found && inf->h.on_update)
+        rc = kube_store_get(&old, inf->store, kind, ns_of(t), name_of(t));
+    if (rc == KUBE_OK) /* only this thread writes our kind: still there */
+        rc = kube_store_put_new(inf->store, json_incref(t));
+    if (rc == KUBE_OK && old)
         inf->h.on_update(old, t, inf->h.ctx);
-    else if (rc == 0 && !old && inf->h.on_add)
+    else if (rc == KUBE_OK && !found && inf->h.on_add)
         inf->h.on_add(t, inf->h.ctx);
+done:
     json_decref(old);
     json_decref(t);
     return rc;
@@ -143,19 +163,20 @@ static void remove_obj(struct kube_informer *inf, const json_t *obj)
         inf->h.on_delete(obj, inf->h.ctx);
 }
 
-/* "ns/name" of obj into buf. */
-static void key_of(char *buf, size_t len, const json_t *obj)
+/* "ns/name" into buf. */
+static void key_of(char *buf, size_t len, const char *ns, const char *name)
 {
-    int n = snprintf(buf, len, "%s/%s", ns_of(obj), name_of(obj));
+    int n = snprintf(buf, len, "%s/%s", ns, name);
 
     if (n < 0)
         buf[0] = '\0';
 }
 
-/* Deletes stored objects of our kind and scope that the list lacks. */
+/* Deletes stored objects of our kind and scope that the list lacks
+ * (only those are decoded, for on_delete). */
 static int drop_missing(struct kube_informer *inf, const json_t *items)
 {
-    json_t *seen = json_object(), *stored = NULL, *it;
+    json_t *seen = json_object(), *stored = NULL, *it, *gone;
     char key[512];
     size_t i;
     int rc = KUBE_ENOMEM;
@@ -164,18 +185,24 @@ static int drop_missing(struct kube_informer *inf, const json_t *items)
         return rc;
     json_array_foreach(items, i, it)
     {
-        key_of(key, sizeof(key), it);
+        key_of(key, sizeof(key), ns_of(it), name_of(it));
         if (json_object_set_new(seen, key, json_true()))
             goto done;
     }
-    rc = kube_store_list(&stored, inf->store, inf->kind, inf->o.ns);
+    rc = kube_store_keys(&stored, inf->store, inf->kind, inf->o.ns);
     if (rc < 0)
         goto done;
     json_array_foreach(stored, i, it)
     {
-        key_of(key, sizeof(key), it);
-        if (!json_object_get(seen, key))
-            remove_obj(inf, it);
+        const char *ns = json_string_value(json_array_get(it, 0));
+        const char *name = json_string_value(json_array_get(it, 1));
+
+        key_of(key, sizeof(key), ns, name);
+        if (json_object_get(seen, key) ||
+            kube_store_get(&gone, inf->store, inf->kind, ns, name) < 0)
+            continue;
+        remove_obj(inf, gone);
+        json_decref(gone);
     }
 done:
     json_decref(stored);
@@ -265,6 +292,7 @@ done:
 static int on_event(const struct kube_watch_event *ev, void *ctx)
 {
     struct kube_informer *inf = ctx;
+    json_t *gone;
     int rc = 0;
 
     switch (ev->type) {
@@ -273,7 +301,12 @@ static int on_event(const struct kube_watch_event *ev, void *ctx)
         rc = upsert(inf, ev->object, 0);
         break;
     case KUBE_WATCH_DELETED:
-        remove_obj(inf, ev->object);
+        gone = prepared(inf, ev->object); /* on_delete sees what we keep */
+        if (gone)
+            remove_obj(inf, gone);
+        else
+            rc = KUBE_ENOMEM;
+        json_decref(gone);
         break;
     case KUBE_WATCH_BOOKMARK:
         break; /* only its resourceVersion matters */

@@ -48,6 +48,11 @@ struct kube_informer_opts {
                                    stored object this often */
     long backoff_min_ms;        /* [800] first wait after a failure */
     long backoff_max_ms;        /* [30000] */
+    /* [NULL: objects kept whole] client-go's transform: what to keep of
+       each listed or watched object (kube_project), before the store and
+       the handlers see it. Returns a new reference (NULL: out of memory);
+       obj is borrowed, and must not be modified. */
+    json_t *(*transform)(const json_t *obj);
 };
 
 struct kube_informer;

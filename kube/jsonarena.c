@@ -182,3 +182,16 @@ void kube_json_arena_end(void)
     POISON(b->data, b->size);
     arena.head = b;
 }
+
+int kube_json_arena_suspend(void)
+{
+    int was = arena.active;
+
+    arena.active = 0;
+    return was;
+}
+
+void kube_json_arena_resume(int suspended)
+{
+    arena.active = suspended;
+}

@@ -62,4 +62,11 @@ void kube_json_arena_drop(json_t *v);
  * block for the next scope and frees the rest. */
 void kube_json_arena_end(void);
 
+/* Suspends this thread's scope, when one is open: until
+ * kube_json_arena_resume the thread's jansson values come from the heap
+ * and may outlive the scope (the store's shared trees, decoded during a
+ * review). Returns what to pass to resume. */
+int kube_json_arena_suspend(void);
+void kube_json_arena_resume(int suspended);
+
 #endif

@@ -708,13 +708,28 @@ struct seen {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int adds, updates, deletes;
+    int unmarked; /* objects handed over without mark()'s key */
     char last_deleted[64];
 };
+
+/* The informers' transform in these tests: a copy with one key more, so a
+ * test sees that the store and every handler got the transformed object. */
+static json_t *mark(const json_t *obj)
+{
+    json_t *copy = json_copy((json_t *)obj);
+
+    if (copy && json_object_set_new(copy, "transformed", json_true())) {
+        json_decref(copy);
+        copy = NULL;
+    }
+    return copy;
+}
 
 static void seen_bump(struct seen *s, int *field, const json_t *obj)
 {
     pthread_mutex_lock(&s->lock);
     (*field)++;
+    s->unmarked += !json_is_true(json_object_get(obj, "transformed"));
     if (field == &s->deletes)
         snprintf(s->last_deleted, sizeof(s->last_deleted), "%s",
                  kube_json_str0(obj, "metadata.name"));
@@ -760,7 +775,8 @@ static struct kube_informer *start_informer(struct kube_client *c,
                                    .page_limit = 2,
                                    .resync_ms = resync_ms,
                                    .backoff_min_ms = 20,
-                                   .backoff_max_ms = 200};
+                                   .backoff_max_ms = 200,
+                                   .transform = mark};
     struct kube_informer_handlers h = {on_add, on_update, on_delete, s};
     struct kube_informer *inf = NULL;
     struct kube_err err = {0};
@@ -795,6 +811,8 @@ Test(kube_informer_sim, list_watch_into_store)
     cr_expect_eq(s.adds, 3);
     cr_assert_eq(kube_store_get(&got, store, "ConfigMap", "default", "i-2"), 0,
                  "stored under the kind from the list");
+    cr_expect(json_is_true(json_object_get(got, "transformed")),
+              "stored untransformed");
     json_decref(got);
     kube_informer_resource_version(inf, rv, sizeof(rv));
     cr_expect_str_neq(rv, "");
@@ -816,6 +834,7 @@ Test(kube_informer_sim, list_watch_into_store)
     cr_expect_eq(kube_store_get(&got, store, "ConfigMap", "default", "i-3"),
                  KUBE_ENOTFOUND);
     cr_expect_eq(kube_store_count(store), 3);
+    cr_expect_eq(s.unmarked, 0, "a handler got an untransformed object");
     kube_informer_free(inf); /* stops a running watch */
     kube_store_free(store);
     json_decref(patch);
@@ -848,6 +867,7 @@ Test(kube_informer_sim, relists_after_errors_and_410)
                  0);
     wait_count(&s, &s.deletes, 1); /* found by a relist: watches all fail */
     cr_expect_str_eq(s.last_deleted, "g-1");
+    cr_expect_eq(s.unmarked, 0, "on_delete got the list's object, not ours");
     sim_admin("DELETE", "faults", NULL);
 
     /* wait for a working watch (it sees g-3), then expire its RV */

@@ -7,6 +7,7 @@
 
 #include "kube/json.h"
 #include "kube/metatime.h"
+#include "kube/project.h"
 #include "reconciler/snapshot_logic.h"
 
 TestSuite(rc_snapshot_logic);
@@ -23,7 +24,9 @@ static json_t *J(const char *s)
     return v;
 }
 
-/* A store holding the objects of a JSON array. */
+/* A store holding the objects of a JSON array, each as serve's informers
+ * keep it (kube/project.c): every expectation below then holds for the
+ * projection too, and fails when it drops a field the logic reads. */
 static struct kube_store *store_of(const char *objs)
 {
     struct kube_store *st = NULL;
@@ -32,7 +35,7 @@ static struct kube_store *store_of(const char *objs)
 
     cr_assert_eq(kube_store_new(&st), 0);
     json_array_foreach(a, i, o)
-        cr_assert_eq(kube_store_put_new(st, json_incref(o)), 0);
+        cr_assert_eq(kube_store_put_new(st, kube_project(o)), 0);
     json_decref(a);
     return st;
 }

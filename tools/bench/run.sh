@@ -174,7 +174,7 @@ echo
 echo "key: $KEY; wrk -t2 (t1 at 1 conn), ${SECS}s per scenario, bodies of each kind round robin"
 echo "vmsnapd RSS: idle $((RSS_IDLE / 1024)) MiB ($RSS_IDLE KiB), under load (64 conns, peak) $((RSS_LOAD / 1024)) MiB, after load $((RSS_AFTER / 1024)) MiB"
 echo "vmsnapd RSS, burst of 1,000 keep-alive connections (tools/bench/burst_rss.sh): $BURST_BEFORE KiB before, $BURST_PEAK KiB at peak, $BURST_AFTER KiB after"
-echo "store of $2 VirtualMachines (tools/bench/store_rss: the kube_store serve fills from informers, no cluster here): +$(( ($6 - $4) / 1024 )) MiB, $STORE_BYTES bytes per VM"
+echo "store of $2 VirtualMachines (tools/bench/store_rss: the kube_store serve fills from informers, no cluster here): +$(( ($6 - $4) / 1024 )) MiB, $STORE_BYTES bytes per VM; a get: ${10} ns cold (decoded from its text), ${12} ns hot"
 
 # shellcheck disable=SC2046
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
