@@ -37,6 +37,7 @@ restored() {
   local name=$1 vm=$2 before=$3 u
   if ! until_ok 60 "$name: complete after the restart" complete "$name"; then
     printf '      %s\n' "status: $(jp vmrestore "$name" '{.status}')" "VM status: $(jp vm "$vm" '{.status}')" \
+      "kube-sim's webhook map: $(ksim "$api/kube-sim/service-map") (d1 serves on $port_d1)" \
       "the daemon's log (info and up):" "$(grep -v '"level":"debug"' "$T/d1.err" | tail -n 20)"
     return 0
   fi

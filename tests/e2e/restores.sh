@@ -53,6 +53,12 @@ run_vm() {
 }
 binder() { ksim -X POST -d "{\"pvc-binder\": $1}" "$api/kube-sim/controllers" >/dev/null; }
 ready_reason() { jp vmrestore "$1" '{.status.conditions[?(@.type=="Ready")].reason}'; }
+# waited CHECK NAME: `kubectl wait` for restore NAME's Ready condition (a state, 30 s at most), as
+# check CHECK; its output is the failure's detail
+waited() {
+  if k wait vmrestore "$2" --for condition=Ready --timeout=30s >"$T/wait.out" 2>&1; then ok "$1"
+  else ko "$1" "$(cat "$T/wait.out")"; fi
+}
 
 # --- the documentation's restore into the same, stopped VM --------------------------------------
 echo "-- restore a VM from a snapshot (the documentation's steps)"
@@ -62,9 +68,7 @@ snapshot_of r-vm r-snap
 su=$(uid r-snap)
 if out=$(restore my-vmrestore r-vm r-snap); then ok "kubectl create -f my-vmrestore.yaml"; else
   ko "kubectl create -f my-vmrestore.yaml" "$(tail -3 "$T/kubectl.err")"; fi
-if k wait vmrestore my-vmrestore --for condition=Ready --timeout=30s >"$T/wait.out" 2>&1; then
-  ok "kubectl wait vmrestore my-vmrestore --for condition=Ready"
-else ko "kubectl wait vmrestore my-vmrestore --for condition=Ready" "$(cat "$T/wait.out")"; fi
+waited "kubectl wait vmrestore my-vmrestore --for condition=Ready" my-vmrestore
 ru=$(ruid my-vmrestore)
 vu=$(jp vm r-vm '{.metadata.uid}')
 claim="restore-$ru-disk0"
@@ -130,9 +134,7 @@ until_ok 30 "test-dv1 Succeeded (CDI's part)" is dv test-dv1 '{.status.phase}' S
 snapshot_of dv-vm dv-snap
 dsu=$(uid dv-snap)
 restore dv-restore dv-vm dv-snap >/dev/null || ko "create dv-restore" "$(tail -3 "$T/kubectl.err")"
-if k wait vmrestore dv-restore --for condition=Ready --timeout=30s >"$T/wait.out" 2>&1; then
-  ok "DataVolume: kubectl wait --for condition=Ready"
-else ko "DataVolume: kubectl wait --for condition=Ready" "$(cat "$T/wait.out")"; fi
+waited "DataVolume: kubectl wait --for condition=Ready" dv-restore
 du=$(ruid dv-restore)
 expect_eq "DataVolume: restores and deletedDataVolumes as in the documentation" \
   "$(jp vmrestore dv-restore '{.status.restores[0].dataVolumeName} {.status.restores[0].persistentVolumeClaim} {.status.restores[0].volumeName} {.status.restores[0].volumeSnapshotName} {.status.deletedDataVolumes}')" \
@@ -177,9 +179,7 @@ if restore r-copy r-copy r-src-snap '  patches:
   - "{\"op\": \"add\", \"path\": \"/metadata/labels/copy\", \"value\": \"yes\"}"' >/dev/null; then
   ok "kubectl create the copy's restore"
 else ko "kubectl create the copy's restore" "$(tail -3 "$T/kubectl.err")"; fi
-if k wait vmrestore r-copy --for condition=Ready --timeout=30s >"$T/wait.out" 2>&1; then
-  ok "copy: kubectl wait --for condition=Ready"
-else ko "copy: kubectl wait --for condition=Ready" "$(cat "$T/wait.out")"; fi
+waited "copy: kubectl wait --for condition=Ready" r-copy
 cu=$(ruid r-copy)
 expect_eq "copy: a new stopped VM with the new MAC address and label" \
   "$(jp vm r-copy '{.spec.runStrategy} {.spec.template.spec.domain.devices.interfaces[0].macAddress} {.metadata.labels.app} {.metadata.labels.copy}')" \
