@@ -16,6 +16,7 @@
 #include "reconciler/controllers.h"
 #include "reconciler/leader.h"
 #include "reconciler/manager.h"
+#include "reconciler/queue.h"
 #include "webhook/metrics.h"
 
 /* A row per kind the daemon caches. webhook: the state door reads it, so
@@ -188,6 +189,7 @@ static int start_manager(struct cmd_cluster *c,
         .ctx = &c->env,
     };
 
+    struct rc_queue_opts qo;
     int rc;
 
     if (!o->controllers)
@@ -195,10 +197,18 @@ static int start_manager(struct cmd_cluster *c,
     rc_env_init(&c->env, c->client, c->store, &o->rc);
     c->env.synced = all_synced;
     c->env.synced_ctx = c;
+    rc_queue_opts_default(&qo);
+    qo.backoff_max_ms = c->env.o.backoff_max_ms;
+    mo.queue = &qo; /* copied */
     mo.observe = rc_env_observe;
     mo.observe_ctx = &c->env;
     rc = rc_manager_new(&c->mgr, &mo, err);
     c->env.mgr = c->mgr;
+    if (rc == KUBE_OK)
+        kube_log(KUBE_LOG_INFO, "controllers ready", "{s:I, s:I, s:I}",
+                 "retryIntervalMs", (json_int_t)c->env.o.retry_ms,
+                 "restoreGracePeriodMs", (json_int_t)c->env.o.restore_grace_ms,
+                 "backoffMaxMs", (json_int_t)c->env.o.backoff_max_ms);
     return rc;
 }
 

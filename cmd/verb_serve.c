@@ -118,7 +118,9 @@ static const char serve_usage[] =
     "  --restore-grace-period DUR  targetReadinessPolicy WaitGracePeriod: a "
     "restore\n"
     "                           whose target still runs fails after this "
-    "(5m)\n";
+    "(5m)\n"
+    "  --reconcile-backoff-max DUR  a failing reconcile is retried with a\n"
+    "                           doubling delay up to this (1000s)\n";
 
 struct serve_opts {
     const char *listen, *cert, *key, *policy;
@@ -132,7 +134,7 @@ struct serve_opts {
     int leader_elect;
     int64_t lease_duration, renew_deadline, retry_period, token_reread, resync,
         live_get_timeout, live_get_wait, cache_stale_after, snapshot_retry,
-        restore_grace;
+        restore_grace, backoff_max;
     unsigned long live_get_max;
     char hostname[256];
 };
@@ -273,6 +275,8 @@ static const struct serve_opt {
      offsetof(struct serve_opts, snapshot_retry), 0},
     {"restore-grace-period", OPT_DURATION,
      offsetof(struct serve_opts, restore_grace), 0},
+    {"reconcile-backoff-max", OPT_DURATION,
+     offsetof(struct serve_opts, backoff_max), 0},
 };
 #define NOPTS (sizeof(serve_opts_table) / sizeof(serve_opts_table[0]))
 
@@ -504,6 +508,7 @@ static int start_cluster(struct serve *sv, const struct wh_policy *pol,
             {
                 .retry_ms = (long)(o->snapshot_retry / NS_PER_MS),
                 .restore_grace_ms = (long)(o->restore_grace / NS_PER_MS),
+                .backoff_max_ms = (long)(o->backoff_max / NS_PER_MS),
                 /* the restore rules at start (a policy reload reaches the
                    webhook only) */
                 .restore_online_snapshot_ok = !pol->require_offline_snapshot,

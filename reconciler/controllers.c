@@ -40,6 +40,8 @@ void rc_env_init(struct rc_env *env, struct kube_client *client,
         env->o.content_delete_ms = 5000;
     if (env->o.restore_grace_ms <= 0)
         env->o.restore_grace_ms = 5 * 60 * 1000;
+    if (env->o.backoff_max_ms <= 0)
+        env->o.backoff_max_ms = 1000L * 1000;
 }
 
 json_t *rc_env_get(struct rc_env *env, const char *kind, const char *ns,

@@ -21,6 +21,8 @@ struct rc_opts {
     long content_delete_ms; /* [5000] contentDeletionInterval */
     long restore_grace_ms;  /* [300000] WaitGracePeriod's DefaultGracePeriod,
                                from a restore's creationTimestamp */
+    long backoff_max_ms;    /* [1000000] a failing key's re-queue cap
+                               (client-go's 1000 s) */
     /* the admission policy's restore rules, checked again at reconcile
        time: 0 (the default) is the strict rule */
     int restore_online_snapshot_ok; /* !restore.requireOfflineSnapshot */

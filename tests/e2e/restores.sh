@@ -19,6 +19,9 @@ start_kube_sim
 serve d1
 webhook_to "$port_d1"
 until_ok 30 "d1 leads" leads d1
+# the flags reach the controllers (a failing key's backoff stays short in these tests)
+expect_has "the controllers run with the flags' timers" "$(grep -m1 '"controllers ready"' "$T/d1.err")" \
+  '"retryIntervalMs":300,"restoreGracePeriodMs":300000,"backoffMaxMs":5000'
 snapclass
 
 # restore NAME TARGET SNAPSHOT [EXTRA YAML LINES]: the documentation's VirtualMachineRestore
