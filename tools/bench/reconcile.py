@@ -221,7 +221,7 @@ def main():
         ksim_err = open(os.path.join(tmp, "ksim.err"), "w")
         ks = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools/kube-sim"), "--dir", tmp,
                                "--port", "0", "--load", os.path.join(ROOT, "tools/kube-sim-crds"),
-                               "--load", os.path.join(ROOT, "manifests/crds"), "--log-requests",
+                               "--load", os.path.join(ROOT, "manifests/crds"),
                                "--snapshot-ready-delay", "0", "--pvc-bind-delay", "0",
                                "--watch-history", "200000"],
                               stdout=subprocess.PIPE, stderr=ksim_err)

@@ -122,7 +122,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # ---- output ---------------------------------------------------------------
 
     def _headers(self, code, ctype, extra=(), pf=True):
-        self.send_response_only(code)
+        self.send_response_only(code)  # no Server/Date headers, as in the fixtures
+        self.log_request(code)  # send_response_only skips it: --log-requests logged nothing
         self.send_header("Audit-Id", self.audit_id)
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Type", ctype)
@@ -630,6 +631,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 sim.kubevirt_freeze(self.ctx, ns, name, op, b)
             self.send_response_only(200)
+            self.log_request(200)
             self.send_header("Date", self.date_time_string())
             self.send_header("Content-Length", "0")
             self.end_headers()

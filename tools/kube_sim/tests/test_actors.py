@@ -314,6 +314,21 @@ class LifecycleTest(unittest.TestCase):
         finally:
             sim.stop()
 
+    def test_log_requests_logs_each_request(self):
+        sim = KubeSim("--log-requests").start()
+        try:
+            code, _, _ = sim.request("GET", "/api/v1/namespaces/default/configmaps")
+            self.assertEqual(code, 200)
+            code, _, _ = sim.request("GET", "/api/v1/namespaces/default/configmaps/none")
+            self.assertEqual(code, 404)
+            sim.errlog.flush()
+            with open(os.path.join(sim.dir, "stderr.log")) as f:
+                text = f.read()
+            self.assertIn('"GET /api/v1/namespaces/default/configmaps HTTP/1.1" 200', text)
+            self.assertIn('"GET /api/v1/namespaces/default/configmaps/none HTTP/1.1" 404', text)
+        finally:
+            sim.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
