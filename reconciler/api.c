@@ -119,6 +119,22 @@ int rc_api_update_status(json_t **out, struct rc_call *c,
                   rc_meta_str(obj, "name"), "status", obj, err);
 }
 
+int rc_api_put_status(json_t **out, struct rc_call *c,
+                      const struct kube_gvr *gvr, const json_t *obj,
+                      json_t *status, struct kube_err *err)
+{
+    json_t *body = json_deep_copy(obj);
+    int rc;
+
+    if (!body || json_object_set(body, "status", status) < 0) {
+        json_decref(body);
+        return kube_err_set(err, KUBE_ENOMEM, "status: out of memory");
+    }
+    rc = rc_api_update_status(out, c, gvr, body, err);
+    json_decref(body);
+    return rc;
+}
+
 int rc_api_update(json_t **out, struct rc_call *c, const struct kube_gvr *gvr,
                   const json_t *obj, struct kube_err *err)
 {

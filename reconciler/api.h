@@ -53,6 +53,13 @@ int rc_api_update_status(json_t **out, struct rc_call *c,
                          const struct kube_gvr *gvr, const json_t *obj,
                          struct kube_err *err) KUBE_MUST_CHECK;
 
+/* rc_api_update_status of obj (borrowed, as read) with status (borrowed)
+ * in place of its own: the one way the workers write a status they
+ * computed. */
+int rc_api_put_status(json_t **out, struct rc_call *c,
+                      const struct kube_gvr *gvr, const json_t *obj,
+                      json_t *status, struct kube_err *err) KUBE_MUST_CHECK;
+
 /* PUT obj (borrowed: as read, changed) whole, its resourceVersion guarding
  * the write (KubeVirt's Update). *out, when not NULL, is the stored
  * object. KUBE_ECONFLICT on a stale read. */

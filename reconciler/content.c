@@ -185,20 +185,11 @@ static int nothing_to_say(const struct cpass *p, const json_t *st)
 /* §5.1 step 8: the status, written when it changed. */
 static int write_status(struct cpass *p, json_t *st)
 {
-    json_t *obj;
-    int rc;
-
     if (!rc_status_differs(st, json_object_get(p->content, "status")) ||
         nothing_to_say(p, st))
         return KUBE_OK;
-    obj = json_deep_copy(p->content);
-    if (!obj || json_object_set(obj, "status", st) < 0) {
-        json_decref(obj);
-        return kube_err_set(&p->err, KUBE_ENOMEM, "out of memory");
-    }
-    rc = rc_api_update_status(NULL, p->c, &rc_gvr_content, obj, &p->err);
-    json_decref(obj);
-    return rc;
+    return rc_api_put_status(NULL, p->c, &rc_gvr_content, p->content, st,
+                             &p->err);
 }
 
 /* A freeze failed: the content says so and the worker retries (§5.2). */

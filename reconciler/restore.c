@@ -91,18 +91,13 @@ static int load(struct pass *p)
  * the pending Normal event. */
 static int write_status(struct pass *p)
 {
-    json_t *obj, *stored = NULL;
+    json_t *stored = NULL;
     int rc;
 
     if (json_equal(p->status, json_object_get(p->restore, "status")))
         return KUBE_OK;
-    obj = json_deep_copy(p->restore);
-    if (!obj || json_object_set(obj, "status", p->status) < 0) {
-        json_decref(obj);
-        return kube_err_set(&p->err, KUBE_ENOMEM, "out of memory");
-    }
-    rc = rc_api_update_status(&stored, p->c, &rc_gvr_restore, obj, &p->err);
-    json_decref(obj);
+    rc = rc_api_put_status(&stored, p->c, &rc_gvr_restore, p->restore,
+                           p->status, &p->err);
     rc = keep_new(p, &p->restore, rc, stored);
     if (rc == KUBE_OK && *p->ev)
         rc_event(p->c, p->restore, "Normal", RC_EV_RESTORE_COMPLETE, "%s",

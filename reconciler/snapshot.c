@@ -192,24 +192,17 @@ static int write_status(struct pass *p)
         .deleting = p->deleting,
         .now_ms = p->now_ms,
     };
-    json_t *st = NULL, *obj;
+    json_t *st = NULL;
     int rc = rc_snapshot_status(&st, &in);
 
     if (rc < 0)
         return kube_err_set(&p->err, rc, "status: out of memory");
     if (in.deadline_exceeded)
         keep_failure(st, old, p->failure);
-    if (!rc_status_differs(st, old)) {
-        json_decref(st);
-        return KUBE_OK;
-    }
-    obj = json_deep_copy(p->snap);
-    if (!obj || json_object_set_new(obj, "status", st) < 0) {
-        json_decref(obj);
-        return kube_err_set(&p->err, KUBE_ENOMEM, "status: out of memory");
-    }
-    rc = rc_api_update_status(NULL, p->c, &rc_gvr_snapshot, obj, &p->err);
-    json_decref(obj);
+    if (rc_status_differs(st, old))
+        rc = rc_api_put_status(NULL, p->c, &rc_gvr_snapshot, p->snap, st,
+                               &p->err);
+    json_decref(st);
     return rc;
 }
 

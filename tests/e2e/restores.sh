@@ -152,30 +152,7 @@ until_ok 30 "DataVolume: the old test-dv1 is deleted" gone dv test-dv1
 
 # --- a copy into a new VM, with patches -----------------------------------------------------------
 echo "-- create a copy of a VM from a snapshot (spec.patches: a new MAC address)"
-cat <<'EOF' | k apply -f - >/dev/null
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: r-src-disk}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
----
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata: {name: r-src, labels: {app: web}}
-spec:
-  runStrategy: Halted
-  template:
-    spec:
-      domain:
-        devices:
-          disks: [{name: disk0, disk: {bus: virtio}}]
-          interfaces: [{name: default, masquerade: {}, macAddress: "02:00:00:00:00:01"}]
-      networks: [{name: default, pod: {}}]
-      volumes:
-      - name: disk0
-        persistentVolumeClaim: {claimName: r-src-disk}
-EOF
+VM_MAC=02:00:00:00:00:01 VM_APP=web vm r-src
 snapshot_of r-src r-src-snap
 if restore r-copy r-copy r-src-snap '  patches:
   - "{\"op\": \"replace\", \"path\": \"/spec/template/spec/domain/devices/interfaces/0/macAddress\", \"value\": \"02:00:00:00:00:02\"}"

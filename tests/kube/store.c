@@ -256,17 +256,21 @@ Test(kube_store, hot_trees_are_shared_then_evicted)
 Test(kube_store, trees_in_an_arena_scope)
 {
     struct kube_store *s;
-    json_t *got, *junk;
+    json_t *got, *overwrite;
 
     cr_assert_eq(kube_store_new(&s), 0);
     kube_json_arena_begin();
     cr_assert_eq(kube_store_put_new(s, numbered(7)), 0);
     got = get_numbered(s, 7); /* decoded: the put's tree was not kept */
     kube_json_arena_end();
-    kube_json_arena_begin(); /* reuses the block the first scope had */
-    junk = json_pack("{s:s, s:s}", "a", "xxxxxxxxxxxxxxxx", "b",
-                     "yyyyyyyyyyyyyyyy");
-    json_decref(junk);
+    /* A second scope reuses the first one's block: these values overwrite
+     * it, so a got left in arena memory would no longer read "o-00007"
+     * below (and ASan builds report the read of released memory). */
+    kube_json_arena_begin();
+    overwrite = json_pack("{s:s, s:s}", "a", "xxxxxxxxxxxxxxxx", "b",
+                          "yyyyyyyyyyyyyyyy");
+    cr_assert_not_null(overwrite);
+    json_decref(overwrite);
     kube_json_arena_end();
     cr_expect_str_eq(kube_json_str0(got, "metadata.name"), "o-00007");
     json_decref(got);
