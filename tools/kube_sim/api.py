@@ -614,14 +614,9 @@ class Api:
                 return 200, old_out
             if dry:
                 return 200, new
-            with self.lock:
-                cur = self.store.get(rt.skey, ns, name)
-                if cur is None:
-                    raise err_not_found(rt.group, rt.plural, name)
-                if cur["metadata"].get("resourceVersion") != em.get("resourceVersion"):
-                    return self.op_delete(ctx, rt, ns, name, body)
-                stored = self.store.commit(rt.skey, "MODIFIED", ns, name, self._to_storage(rt, new), existing)
-                self.types.after_commit(rt, "MODIFIED", stored, existing)
+            stored = self._commit_if_unchanged(rt, ns, name, "MODIFIED", self._to_storage(rt, new), existing)
+            if stored is None:
+                return self.op_delete(ctx, rt, ns, name, body)
             return 200, self.out_obj(rt, stored)
         self.admission.admit(ctx, a, None, old_out)
         self.admission.validate(ctx, a, None, old_out)
@@ -629,15 +624,23 @@ class Api:
         st.pop("code", None)
         if dry:
             return 200, st
+        if self._commit_if_unchanged(rt, ns, name, "DELETED", existing, existing) is None:
+            return self.op_delete(ctx, rt, ns, name, body)
+        return 200, st
+
+    def _commit_if_unchanged(self, rt, ns, name, typ, obj, existing):
+        """Commits typ of obj for ns/name when the stored object is still existing (same
+        resourceVersion): the committed object, or None when it changed since (the caller starts
+        over); 404 when gone."""
         with self.lock:
             cur = self.store.get(rt.skey, ns, name)
             if cur is None:
                 raise err_not_found(rt.group, rt.plural, name)
-            if cur["metadata"].get("resourceVersion") != em.get("resourceVersion"):
-                return self.op_delete(ctx, rt, ns, name, body)
-            self.store.commit(rt.skey, "DELETED", ns, name, existing, existing)
-            self.types.after_commit(rt, "DELETED", existing, existing)
-        return 200, st
+            if cur["metadata"].get("resourceVersion") != existing["metadata"].get("resourceVersion"):
+                return None
+            stored = self.store.commit(rt.skey, typ, ns, name, obj, existing)
+            self.types.after_commit(rt, typ, stored, existing)
+            return stored
 
     def op_delete_collection(self, ctx, rt, ns, body=None):
         lst = self.op_list(ctx, rt, ns)

@@ -29,14 +29,19 @@ class VirtAPI(Actor):
             with self.api.lock:
                 self.api.freeze_log.append(rec)
 
+    def _get(self, ns, name, kind):
+        """The kubevirt.io object of kind (lower case, singular) ns/name, or virt-api's 404."""
+        with self.api.lock:
+            obj = self.api.get("kubevirt.io/%ss" % kind, ns, name)
+        if obj is None:
+            raise ApiError(status_obj(404, "NotFound", '%s.kubevirt.io "%s" not found' % (kind, name),
+                                      details_obj(name, "kubevirt.io", kind)))
+        return obj
+
     def freeze(self, ctx, ns, name, op, body):
         vmirt = self.api.lookup("kubevirt.io", "v1", "virtualmachineinstances")
         with self._logged(ctx, ns, name, op, body):
-            with self.api.lock:
-                vmi = self.api.get("kubevirt.io/virtualmachineinstances", ns, name)
-            if vmi is None:
-                raise ApiError(status_obj(404, "NotFound", 'virtualmachineinstance.kubevirt.io "%s" not found' % name,
-                                          details_obj(name, "kubevirt.io", "virtualmachineinstance")))
+            vmi = self._get(ns, name, "virtualmachineinstance")
             phase = (vmi.get("status") or {}).get("phase")
             if phase and phase != "Running":
                 raise ApiError(status_obj(409, "Conflict", 'Operation cannot be fulfilled on virtualmachineinstance.'
@@ -65,11 +70,7 @@ class VirtAPI(Actor):
         vmrt = self.api.lookup("kubevirt.io", "v1", "virtualmachines")
         vmirt = self.api.lookup("kubevirt.io", "v1", "virtualmachineinstances")
         with self._logged(ctx, ns, name, op, body):
-            with self.api.lock:
-                vm = self.api.get("kubevirt.io/virtualmachines", ns, name)
-            if vm is None:
-                raise ApiError(status_obj(404, "NotFound", 'virtualmachine.kubevirt.io "%s" not found' % name,
-                                          details_obj(name, "kubevirt.io", "virtualmachine")))
+            vm = self._get(ns, name, "virtualmachine")
             spec, st = vm.get("spec") or {}, vm.get("status") or {}
             if op == "start" and st.get("restoreInProgress"):
                 raise ApiError(status_obj(409, "Conflict", 'Operation cannot be fulfilled on virtualmachine.'
