@@ -25,6 +25,7 @@
 
 #include "kube/buf.h"
 #include "kube/duration.h"
+#include "kube/jsonvals.h"
 #include "kube/log.h"
 #include "webhook/listener.h"
 #include "webhook/review.h"
@@ -592,34 +593,13 @@ static int budget_take(struct wh_server *s, struct request *r, size_t want)
     return 0;
 }
 
-/* Counts the values a JSON text starts, from above: each '[', '{' and
- * ',' outside strings starts at most one more. */
-static size_t json_values(const char *p, size_t n)
-{
-    size_t count = 1;
-    int in_string = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (in_string) {
-            if (p[i] == '\\')
-                i++;
-            else if (p[i] == '"')
-                in_string = 0;
-        } else if (p[i] == '"') {
-            in_string = 1;
-        } else if (p[i] == ',' || p[i] == '[' || p[i] == '{') {
-            count++;
-        }
-    }
-    return count;
-}
-
 /* Takes budget for the tree r's body will become: 0 when taken, 413 when
  * it could never fit, 503 when it does not fit now. */
 static unsigned tree_budget(struct wh_server *s, struct request *r)
 {
-    size_t tree = json_values(kube_buf_str(&r->body), kube_buf_len(&r->body)) *
-                  TREE_BYTES_PER_VALUE;
+    size_t tree =
+        kube_json_values_max(kube_buf_str(&r->body), kube_buf_len(&r->body)) *
+        TREE_BYTES_PER_VALUE;
 
     if (tree > s->max_buffered - r->reserved)
         return MHD_HTTP_CONTENT_TOO_LARGE;
