@@ -74,6 +74,14 @@ wait_up() { # port
     done
 }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# user + system CPU of a process so far, in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# microseconds of CPU per request between two tick counts at REQ/s over
+# SECS seconds
+cpu_us() { # ticks_before ticks_after req_per_s
+    echo "$1 $2 $3" | awk -v hz="$(getconf CLK_TCK)" -v s="$SECS" \
+        '{printf "%.1f", ($3 > 0) ? ($2 - $1) * 1e6 / hz / ($3 * s) : 0}'
+}
 
 VPORT=$(free_port)
 # webhook-only, whatever cluster this machine can reach: the same work
@@ -102,8 +110,8 @@ load() {
         awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 
-printf '\n%-26s %-9s %10s %9s %9s %9s %7s %7s\n' scenario server req/s \
-    p50_ms p99_ms p99.9_ms errors ratio
+printf '\n%-26s %-9s %10s %9s %9s %9s %7s %7s %8s\n' scenario server req/s \
+    p50_ms p99_ms p99.9_ms errors ratio cpu_us
 # name:connections:close:pause_ms. The paced row reads latency at a set
 # load (16 connections, each waiting 8 ms before its next request: about
 # 1,900 req/s), where the others read it at saturation, where it is mostly
@@ -114,27 +122,32 @@ for sc in "keep-alive 1 conn:1:0:0" "keep-alive 16 conns:16:0:0" \
     IFS=: read -r name c close pause <<EOF
 $sc
 EOF
+    t0=$(cpu_ticks $BPID)
     set -- $(load "$c" "$close" "$BPORT" "$pause")
     brps=$1
-    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7s\n' "$name" baseline \
+    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7s %8s\n' "$name" baseline \
         "$1" "$(echo "$2" | awk '{print $1/1000}')" \
         "$(echo "$3" | awk '{print $1/1000}')" \
-        "$(echo "$4" | awk '{print $1/1000}')" "$5" "1.00"
+        "$(echo "$4" | awk '{print $1/1000}')" "$5" "1.00" \
+        "$(cpu_us "$t0" "$(cpu_ticks $BPID)" "$1")"
     if [ "$c" = 64 ]; then
         ( while kill -0 $VPID 2>/dev/null; do rss_kb $VPID; sleep 0.2; done ) \
             >"$OUT/rss.samples" &
         SAMPLER=$!
     fi
+    t0=$(cpu_ticks $VPID)
     set -- $(load "$c" "$close" "$VPORT" "$pause")
+    t1=$(cpu_ticks $VPID)
     if [ "$c" = 64 ]; then
         kill $SAMPLER 2>/dev/null || true
         RSS_LOAD=$(sort -n "$OUT/rss.samples" | tail -1)
     fi
     ratio=$(echo "$1 $brps" | awk '{printf "%.2f", $1/$2}')
-    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7s\n' "$name" vmsnapd \
+    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7s %8s\n' "$name" vmsnapd \
         "$1" "$(echo "$2" | awk '{print $1/1000}')" \
         "$(echo "$3" | awk '{print $1/1000}')" \
-        "$(echo "$4" | awk '{print $1/1000}')" "$5" "$ratio"
+        "$(echo "$4" | awk '{print $1/1000}')" "$5" "$ratio" \
+        "$(cpu_us "$t0" "$t1" "$1")"
     # the figures the summary judges
     case "$c:$close:$pause" in
     1:0:0) R1=$ratio ;;
