@@ -169,3 +169,28 @@ int kube_jsonw_value(struct kube_buf *b, const json_t *v)
         return kube_buf_add(b, num, n);
     }
 }
+
+int kube_jsonw_int(struct kube_buf *b, json_int_t v)
+{
+    char num[24], *p = num + sizeof(num);
+    unsigned long long u = (unsigned long long)v;
+
+    if (v < 0)
+        u = 0ULL - u; /* the magnitude, JSON_INTEGER_MIN's included */
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return kube_buf_add(b, p, (size_t)(num + sizeof(num) - p));
+}
+
+int kube_jsonw_real(struct kube_buf *b, double v)
+{
+    json_t *r = json_real(v); /* NULL for NaN and infinities */
+    int rc = r ? kube_jsonw_value(b, r) : KUBE_EINVAL;
+
+    json_decref(r);
+    return rc;
+}

@@ -27,4 +27,13 @@ int kube_jsonw_strz(struct kube_buf *b, const char *s);
  * encoded, or the buffer's failure. */
 int kube_jsonw_value(struct kube_buf *b, const json_t *v);
 
+/* Appends v in decimal, as json_dumpb writes a json_integer, without
+ * snprintf. Returns 0 or the buffer's failure. */
+int kube_jsonw_int(struct kube_buf *b, json_int_t v);
+
+/* Appends v as json_dumpb writes json_real(v) (jansson's own digits).
+ * Returns 0, KUBE_EINVAL when v is not finite (json_real refuses it;
+ * nothing is added), or the buffer's failure. */
+int kube_jsonw_real(struct kube_buf *b, double v);
+
 #endif

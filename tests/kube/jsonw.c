@@ -4,6 +4,8 @@
 #include "kube/jsonw.h"
 
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,5 +69,41 @@ Test(kube_jsonw, bad_utf8_is_refused)
     cr_expect_eq(kube_buf_len(&b), 0, "nothing written for bad strings");
     cr_expect_eq(kube_jsonw_strz(&b, "\xe2\x82\xac"), 0); /* the euro sign */
     cr_expect_str_eq(kube_buf_str(&b), "\"\xe2\x82\xac\"");
+    kube_buf_free(&b, 0);
+}
+
+/* b, which a writer returning rc just filled, holds json_dumpb's text
+ * of v; empties b. Steals v. */
+static void expect_dump(struct kube_buf *b, int rc, json_t *v)
+{
+    char *want = json_dumps(v, DUMP_FLAGS);
+
+    cr_assert_not_null(want);
+    cr_expect_eq(rc, 0, "%s", want);
+    cr_expect_str_eq(kube_buf_str(b), want);
+    free(want);
+    json_decref(v);
+    kube_buf_reset(b);
+}
+
+Test(kube_jsonw, int_and_real_writers)
+{
+    static const json_int_t ints[] = {
+        0, 7, -1, 10, 422, -9007199254740993LL, LLONG_MAX, LLONG_MIN,
+    };
+    static const double reals[] = {
+        0.1, 1e300, 3.0, -0.0, 1e22, 1e-7, 5e-324, -2.5, 0.000123456,
+    };
+    struct kube_buf b;
+
+    kube_buf_init(&b, 16, 1 << 20);
+    for (size_t i = 0; i < sizeof(ints) / sizeof(*ints); i++)
+        expect_dump(&b, kube_jsonw_int(&b, ints[i]), json_integer(ints[i]));
+    for (size_t i = 0; i < sizeof(reals) / sizeof(*reals); i++)
+        expect_dump(&b, kube_jsonw_real(&b, reals[i]), json_real(reals[i]));
+    kube_buf_reset(&b);
+    cr_expect_eq(kube_jsonw_real(&b, NAN), KUBE_EINVAL);
+    cr_expect_eq(kube_jsonw_real(&b, -INFINITY), KUBE_EINVAL);
+    cr_expect_eq(kube_buf_len(&b), 0, "nothing written for a non-finite real");
     kube_buf_free(&b, 0);
 }
