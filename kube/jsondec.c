@@ -198,19 +198,32 @@ static int on_start_array(void *ctx)
     return open_new(ctx, build, build ? json_array() : NULL, keep);
 }
 
-/* The row of keep naming key[0..len), the "*" row, or NULL. */
+/* Whether row, a C string, is key[0..len) (len > 0, key[0] == row[0]
+ * already seen). A byte loop: the keys are short, and a row that ends
+ * early (a key holding a NUL byte) stops it. */
+static int row_is(const char *row, const unsigned char *key, size_t len)
+{
+    for (size_t i = 1; i < len; i++)
+        if (row[i] == '\0' || row[i] != (char)key[i])
+            return 0;
+    return row[len] == '\0';
+}
+
+/* The row of keep naming key[0..len), the "*" row, or NULL. Every key of
+ * a kept object passes here: one byte compared a row, no strlen. */
 static const struct kube_json_keep *keep_row(const struct kube_json_keep *keep,
                                              const unsigned char *key,
                                              size_t len)
 {
     const struct kube_json_keep *any = NULL;
+    char first = len > 0 ? (char)key[0] : '\0'; /* no row is "" */
 
     for (; keep->key; keep++) {
+        if (keep->key[0] == first && first != '\0' &&
+            row_is(keep->key, key, len))
+            return keep;
         if (keep->key[0] == '*' && keep->key[1] == '\0')
             any = keep;
-        else if (len > 0 && keep->key[0] == (char)key[0] &&
-                 strlen(keep->key) == len && memcmp(keep->key, key, len) == 0)
-            return keep;
     }
     return any;
 }

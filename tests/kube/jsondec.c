@@ -110,6 +110,14 @@ static const struct row rows[] = {
         "{\"a\":\"\xc3\xa9\",\"b\":[\"\xe2\x82\xac\"]}", FAST),
     ROW("arrays of objects under a keep table",
         "{\"a\":[{\"a\":1,\"b\":2},3],\"c\":[[{\"a\":{},\"z\":0}]]}", FAST),
+    ROW("keys alike at their first byte or length",
+        "{\"ab\":{\"a\":1,\"b\":2},\"abc\":3,\"abd\":4,\"ac\":5,\"ad\":6,"
+        "\"a\":{\"a\":7,\"c\":8},\"b\":9,\"ba\":10,\"\":11,\"*\":12,"
+        "\"**\":13,\"*a\":14,\"abcd\":15}",
+        FAST),
+    WIDE("keys holding NUL after a row's bytes",
+         "{\"a\\u0000\":1,\"\\u0000\":2,\"*\\u0000\":3}", FAST,
+         "{\"a\\u0000\":1,\"\\u0000\":2,\"*\\u0000\":3}"),
     ROW("lone continuation byte", "[\"\x80\"]", SLOW),
     ROW("truncated sequence", "[\"\xe2\x82\"]", SLOW),
     ROW("bad UTF-8 in a key", "{\"\xff\":1}", SLOW),
@@ -258,8 +266,13 @@ static const struct kube_json_keep all_but_a[] = {
     {"*", NULL, 0}, {"a", NULL, 1}, {NULL, NULL, 0}};
 static const struct kube_json_keep items_only_a[] = {
     {"a", only_a, 0}, {"c", only_a, 0}, {NULL, NULL, 0}};
+/* rows alike at their first byte, their length, or a prefix, and a
+ * "*" that a key starting with '*' must still reach */
+static const struct kube_json_keep alike[] = {
+    {"ab", only_a, 0}, {"abc", NULL, 1}, {"ac", NULL, 0}, {"a", only_a, 0},
+    {"b", NULL, 1},    {"*", NULL, 0},   {"**", NULL, 1}, {NULL, NULL, 0}};
 static const struct kube_json_keep *const keeps[] = {only_a, review, all_but_a,
-                                                     items_only_a};
+                                                     items_only_a, alike};
 
 /* The keep semantics written with jansson's own calls: v's members that
  * keep names, recursively; a new reference. */
