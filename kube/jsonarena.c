@@ -107,6 +107,8 @@ static int in_arena(const void *p)
     return 0;
 }
 
+static int installed; /* set once by main, before any thread */
+
 static void *jansson_malloc(size_t n)
 {
     return arena.active ? arena_alloc(n) : malloc(n);
@@ -130,7 +132,45 @@ static void jansson_free(void *p)
     free(p);
 }
 
-static int installed; /* set once by main, before any thread */
+/* A helper's block carries its size before it, for realloc. */
+#define HEAD ALIGN
+_Static_assert(HEAD >= sizeof(size_t), "the size fits before the block");
+
+void *kube_json_arena_malloc(size_t n)
+{
+    unsigned char *p;
+
+    if (!installed || !arena.active)
+        return malloc(n);
+    p = arena_alloc(HEAD + n);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof(n));
+    return p + HEAD;
+}
+
+void *kube_json_arena_realloc(void *p, size_t n)
+{
+    size_t old;
+    void *grown;
+
+    if (!p)
+        return kube_json_arena_malloc(n);
+    if (!in_arena(p))
+        return realloc(p, n);
+    memcpy(&old, (unsigned char *)p - HEAD, sizeof(old));
+    if (n <= old)
+        return p;
+    grown = kube_json_arena_malloc(n); /* the scope is open: in_arena */
+    if (grown)
+        memcpy(grown, p, old);
+    return grown;
+}
+
+void kube_json_arena_free(void *p)
+{
+    jansson_free(p);
+}
 
 void kube_json_arena_install(void)
 {

@@ -31,6 +31,8 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "kube/jsonarena.h"
+
 /* jansson's JSON_PARSER_MAX_DEPTH (src/jansson_private.h, not installed).
  * Its parse_value counts every value, scalars too, and fails once the
  * count passes 2048: 2048 nested empty arrays load, a scalar inside 2048
@@ -398,6 +400,27 @@ static int only_space_from(const char *buf, size_t len, size_t at)
     return len == at;
 }
 
+/* yajl's allocations (its handle, lexer, decode buffer and stack, about
+ * five a body, grown with realloc) from the review's arena: a bump each
+ * instead of malloc and free (kube/jsonarena.h). */
+static void *yajl_arena_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return kube_json_arena_malloc(n);
+}
+
+static void *yajl_arena_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    return kube_json_arena_realloc(p, n);
+}
+
+static void yajl_arena_free(void *ctx, void *p)
+{
+    (void)ctx;
+    kube_json_arena_free(p);
+}
+
 json_t *kube_json_decode_fast(const char *buf, size_t len)
 {
     return kube_json_decode_fast_keep(buf, len, NULL);
@@ -417,6 +440,8 @@ json_t *kube_json_decode_fast_keep(const char *buf, size_t len,
         .yajl_start_array = on_start_array,
         .yajl_end_array = on_close,
     };
+    yajl_alloc_funcs mem = {yajl_arena_malloc, yajl_arena_realloc,
+                            yajl_arena_free, NULL};
     struct dec d = {0};
     json_t *out = NULL;
 
@@ -428,7 +453,7 @@ json_t *kube_json_decode_fast_keep(const char *buf, size_t len,
     d.stack_cap = STACK_INLINE;
     d.key = d.key_inline;
     d.key_cap = KEY_INLINE;
-    d.yajl = yajl_alloc(&cb, NULL, &d);
+    d.yajl = yajl_alloc(&cb, &mem, &d);
     if (!d.yajl)
         return NULL;
     /* 2.1 has no reset, hence a handle per call; UTF-8 is jansson's job */
