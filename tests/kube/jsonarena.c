@@ -150,12 +150,12 @@ Test(kube_jsonarena, helper_memory_in_and_out_of_scopes)
         p = kube_json_arena_malloc(5);
         cr_assert_not_null(p);
         memcpy(p, "abcd", 5);
-        q = kube_json_arena_realloc(p, 3);
+        q = kube_json_arena_realloc(p, 4);
         cr_assert_not_null(q);
-        cr_expect_str_eq(q, "abcd", "scoped %d: shrink", scoped);
+        cr_expect_eq(memcmp(q, "abcd", 4), 0, "scoped %d: shrink", scoped);
         p = kube_json_arena_realloc(q, 100000);
         cr_assert_not_null(p);
-        cr_expect_str_eq(p, "abcd", "scoped %d: grow", scoped);
+        cr_expect_eq(memcmp(p, "abcd", 4), 0, "scoped %d: grow", scoped);
         memset(p + 5, 'x', 100000 - 5); /* all of it is ours (ASan) */
         q = kube_json_arena_realloc(NULL, 16);
         cr_assert_not_null(q);
