@@ -506,3 +506,36 @@ Test(webhook_answer, cut_on_a_character_boundary)
     json_decref(s);
     json_decref(a.warnings);
 }
+
+/* A warning's control bytes and DEL become spaces, at every place of the
+ * eight-byte words it is looked at in and past the last one; other
+ * bytes, non-ASCII included, are kept; a repeat is dropped. */
+Test(webhook_answer, warning_control_bytes_at_each_place)
+{
+    static const char *const odd[] = {"\x01", "\n", "\x1f", "\x7f", "\xc3\xa9"};
+    char text[32], want[32];
+
+    for (size_t k = 0; k < sizeof(odd) / sizeof(*odd); k++) {
+        for (size_t len = 1; len <= 20; len++) {
+            for (size_t at = 0; at + strlen(odd[k]) <= len; at++) {
+                struct wh_answer a = {0};
+                size_t n = strlen(odd[k]);
+
+                memset(text, '~', len);
+                memcpy(text + at, odd[k], n);
+                text[len] = '\0';
+                memcpy(want, text, len + 1);
+                if (n == 1)
+                    want[at] = ' ';
+                a.warnings = json_array();
+                cr_assert_eq(wh_warn(&a, "%s", text), 0);
+                cr_assert_eq(wh_warn(&a, "%s", text), 0);
+                cr_expect_eq(json_array_size(a.warnings), 1);
+                cr_expect_str_eq(
+                    json_string_value(json_array_get(a.warnings, 0)), want,
+                    "row %zu, length %zu, at %zu", k, len, at);
+                json_decref(a.warnings);
+            }
+        }
+    }
+}
