@@ -157,6 +157,24 @@ static int reach(struct parent *pa, const json_t *obj, const char *path,
     return 1;
 }
 
+/* Whether field key of v passes tc as check_at would pass it: v or the
+ * field absent or null, or the field of tc's type. 0 when check_at must
+ * look (and name what is wrong). One lookup, no walk: most rows end in
+ * a plain key, and most fields are well typed. */
+static int leaf_ok(const json_t *v, const char *key,
+                   const struct wh_typecheck *tc)
+{
+    const json_t *f;
+
+    if (!v || json_is_null(v))
+        return 1;
+    if (!json_is_object(v))
+        return 0;
+    f = json_object_get(v, key);
+    return !f || json_is_null(f) || type_is(f, tc->type) ||
+           (tc->alt != JSON_NULL && type_is(f, tc->alt));
+}
+
 /* One row: from the parent it shares with the row before when it can
  * (the field before the last '.', or the array before the first "[]"),
  * else from the top. */
@@ -171,8 +189,13 @@ static int check_row(struct parent *pa, const json_t *obj,
         cut = strrchr(tc->path, '.');
     n = cut ? (size_t)(cut - tc->path) : 0;
     if (n > 0 && ((pa->n == n && memcmp(pa->path, tc->path, n) == 0) ||
-                  reach(pa, obj, tc->path, n)))
+                  reach(pa, obj, tc->path, n))) {
+        if (*cut == '.' && leaf_ok(pa->v, cut + 1, tc))
+            return KUBE_OK; /* "a.b.key": key is all that is left */
         return check_at(pa->v, cut, tc, &pa->w, msg, len);
+    }
+    if (!cut && leaf_ok(obj, tc->path, tc))
+        return KUBE_OK; /* "key" */
     w.depth = 0;
     return check_at(obj, tc->path, tc, &w, msg, len);
 }

@@ -253,6 +253,13 @@ static const struct {
     {"name is a number",
      REQ(SNAPS, "CREATE", "object", "{\"metadata\":{\"name\":1}}"),
      "metadata.name: expected a string, got an integer"},
+    {"two fields wrong: the table's first is named",
+     REQ(SNAPS, "CREATE", "object", "{\"metadata\":{\"uid\":1,\"name\":2}}"),
+     "metadata.name: expected a string, got an integer"},
+    {"labels are a list",
+     REQ(SNAPS, "CREATE", "object",
+         "{\"metadata\":{\"name\":null,\"labels\":[]}}"),
+     "metadata.labels: expected an object, got an array"},
     {"spec is a string", REQ(SNAPS, "CREATE", "object", "{\"spec\":\"x\"}"),
      "cannot decode VirtualMachineSnapshot in request.object: spec: "
      "expected an object, got a string"},
