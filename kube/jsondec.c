@@ -69,7 +69,12 @@ struct dec {
     int has_key;
     int key_ascii;
     int body_ascii; /* the whole input is ASCII */
-    size_t end;     /* input consumed when the top-level value closed */
+    /* what yajl calls: all of full, or (quiet) none of the key, string,
+     * null and boolean callbacks while a subtree is read past */
+    yajl_callbacks cb;
+    const yajl_callbacks *full;
+    int quiet;
+    size_t end; /* input consumed when the top-level value closed */
     struct open stack_inline[STACK_INLINE];
     char key_inline[KEY_INLINE];
 };
@@ -149,6 +154,27 @@ static int skip(struct dec *d)
 
 /* Opens a container: with build, c (stolen; NULL when jansson could not
  * make it) built with keep's members; else one read past. */
+/* Inside a subtree read past, in an all-ASCII body, keys, strings,
+ * nulls and booleans need no look: UTF-8 is valid (see plain_utf8), and
+ * a scalar fails only past jansson's depth. So yajl is not asked to call
+ * for them there (nor to decode their escapes): its parser reads each
+ * callback through the pointer yajl_alloc was given at every token
+ * (yajl 2.1, yajl_parser.c), so a slot cleared is a call not made; a
+ * yajl that kept a copy would call, and be answered as before. Numbers
+ * (jansson refuses an overflowing real) and containers (the depth, the
+ * end of the subtree) still come. Quiet only inside a subtree read
+ * past, below DEPTH_MAX (open_new and on_close keep to that). */
+static void set_quiet(struct dec *d, int q)
+{
+    if (q == d->quiet)
+        return;
+    d->quiet = q;
+    d->cb.yajl_map_key = q ? NULL : d->full->yajl_map_key;
+    d->cb.yajl_string = q ? NULL : d->full->yajl_string;
+    d->cb.yajl_null = q ? NULL : d->full->yajl_null;
+    d->cb.yajl_boolean = q ? NULL : d->full->yajl_boolean;
+}
+
 static int open_new(struct dec *d, int build, json_t *c,
                     const struct kube_json_keep *keep)
 {
@@ -167,6 +193,8 @@ static int open_new(struct dec *d, int build, json_t *c,
         d->stack_cap *= 2;
     }
     d->stack[d->depth++] = (struct open){c, keep}; /* c borrowed */
+    if (!build) /* read past, and all inside it */
+        set_quiet(d, d->body_ascii && d->depth < DEPTH_MAX);
     return 1;
 }
 
@@ -181,6 +209,8 @@ static int on_close(void *ctx)
      * stale could only fail the whitespace check, never pass garbage */
     if (--d->depth == 0)
         d->end = yajl_get_bytes_consumed(d->yajl);
+    if (d->quiet && (d->depth == 0 || d->stack[d->depth - 1].c))
+        set_quiet(d, 0); /* back where values are built */
     return 1;
 }
 
@@ -453,7 +483,9 @@ json_t *kube_json_decode_fast_keep(const char *buf, size_t len,
     d.stack_cap = STACK_INLINE;
     d.key = d.key_inline;
     d.key_cap = KEY_INLINE;
-    d.yajl = yajl_alloc(&cb, &mem, &d);
+    d.full = &cb;
+    d.cb = cb;
+    d.yajl = yajl_alloc(&d.cb, &mem, &d);
     if (!d.yajl)
         return NULL;
     /* 2.1 has no reset, hence a handle per call; UTF-8 is jansson's job */

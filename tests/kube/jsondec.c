@@ -402,6 +402,38 @@ Test(kube_jsondec, depth)
     }
 }
 
+/* The same limit inside a member that keep tables read past (yajl is
+ * not called for its scalars there, until the depth nears the limit):
+ * each kind of scalar at the deepest depth jansson takes, and one
+ * deeper. The "*" tables build the member instead. */
+Test(kube_jsondec, depth_in_a_member_read_past)
+{
+    /* the innermost value, and how many levels below the arrays it
+     * reaches (the 0 in {"k":0} is one deeper than the object) */
+    static const char *const mids[] = {"1",    "\"s\"", "\"\\n\"",  "null",
+                                       "true", "{}",    "{\"k\":0}"};
+    static const size_t below[] = {0, 0, 0, 0, 0, 0, 1};
+
+    for (size_t m = 0; m < sizeof(mids) / sizeof(*mids); m++) {
+        for (size_t n = 2045; n <= 2047; n++) {
+            size_t len;
+            char *inner = nest(n, "[", mids[m], ']', &len);
+            char *s = malloc(len + 32);
+            int k;
+
+            cr_assert(s);
+            k = snprintf(s, len + 32, "{\"z\":%.*s,\"a\":[\"x\"]}", (int)len,
+                         inner);
+            /* a value inside the object and n arrays: depth n + 1 */
+            enum path path = n + 1 + below[m] < 2048 ? FAST : SLOW;
+            struct row r = {mids[m], s, (size_t)k, path, NULL};
+            expect_row(&r);
+            free(inner);
+            free(s);
+        }
+    }
+}
+
 /* Keys and strings past the decoder's inline buffers, and escaped values
  * that make yajl grow (and move) the buffer the escaped key was in. */
 Test(kube_jsondec, long_keys_and_strings)
