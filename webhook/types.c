@@ -122,6 +122,25 @@ static int check_at(const json_t *v, const char *p,
     return rc;
 }
 
+#define SCAN_MAX 4 /* members searched in order, not hashed */
+
+/* v's member named key[0..n), borrowed, or NULL; v an object. One of a
+ * few members is found in order, cheaper than jansson hashing key; a
+ * larger object asks json_object_getn. The same member either way: a
+ * jansson object's keys are unique. */
+static const json_t *member(const json_t *v, const char *key, size_t n)
+{
+    json_t *o = (json_t *)v; /* jansson's iterators take non-const */
+
+    if (json_object_size(v) > SCAN_MAX)
+        return json_object_getn(o, key, n);
+    for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it))
+        if (json_object_iter_key_len(it) == n &&
+            memcmp(json_object_iter_key(it), key, n) == 0)
+            return json_object_iter_value(it);
+    return NULL;
+}
+
 /* The parent of the row being checked. Rows mostly share one with the
  * row before ("spec.source.apiGroup", "spec.source.kind"), so the walk
  * down to it is done once for them. */
@@ -170,7 +189,7 @@ static int leaf_ok(const json_t *v, const char *key,
         return 1;
     if (!json_is_object(v))
         return 0;
-    f = json_object_get(v, key);
+    f = member(v, key, strlen(key));
     return !f || json_is_null(f) || type_is(f, tc->type) ||
            (tc->alt != JSON_NULL && type_is(f, tc->alt));
 }

@@ -256,6 +256,17 @@ static const struct {
     {"two fields wrong: the table's first is named",
      REQ(SNAPS, "CREATE", "object", "{\"metadata\":{\"uid\":1,\"name\":2}}"),
      "metadata.name: expected a string, got an integer"},
+    /* spec is built whole: its objects keep every member */
+    {"keys around the field's are not the field",
+     REQ(SNAPS, "CREATE", "object",
+         "{\"spec\":{\"source\":{\"names\":1,\"nam\":2,\"kine\":\"k\","
+         "\"kind\":3}}}"),
+     "spec.source.kind: expected a string, got an integer"},
+    {"name wrong among many members",
+     REQ(SNAPS, "CREATE", "object",
+         "{\"spec\":{\"source\":{\"a\":1,\"b\":2,\"c\":3,\"d\":4,"
+         "\"e\":5,\"name\":6}}}"),
+     "spec.source.name: expected a string, got an integer"},
     {"labels are a list",
      REQ(SNAPS, "CREATE", "object",
          "{\"metadata\":{\"name\":null,\"labels\":[]}}"),
