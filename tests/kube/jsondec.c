@@ -434,6 +434,25 @@ Test(kube_jsondec, depth_in_a_member_read_past)
     }
 }
 
+/* The body is looked at 32 and 8 bytes a step for non-ASCII (an ASCII
+ * body skips every UTF-8 check): a bad byte at each place of a long
+ * string, in a member kept and in one read past, is still refused. */
+Test(kube_jsondec, bad_utf8_at_each_place_of_a_long_body)
+{
+    for (size_t at = 0; at < 70; at++) {
+        for (int member = 0; member < 2; member++) {
+            char in[128];
+            int n;
+
+            n = snprintf(in, sizeof(in), "{\"%s\":\"%070d\"}",
+                         member ? "a" : "z", 0);
+            cr_assert(n > 0 && (size_t)n < sizeof(in));
+            in[6 + at] = '\xff'; /* inside the string's digits */
+            expect_row(&(struct row){"bad byte", in, (size_t)n, SLOW, NULL});
+        }
+    }
+}
+
 /* Keys and strings past the decoder's inline buffers, and escaped values
  * that make yajl grow (and move) the buffer the escaped key was in. */
 Test(kube_jsondec, long_keys_and_strings)
