@@ -65,9 +65,18 @@ int wh_warn(struct wh_answer *a, const char *fmt, ...)
     json_t *w;
     int ascii;
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
+    if (!strchr(fmt, '%')) {
+        /* no arguments (most warnings): vsnprintf's walk of a long
+         * format cost as much as all the rest; the same bytes */
+        n = strlen(fmt);
+        n = n < sizeof(buf) ? n : sizeof(buf) - 1;
+        memcpy(buf, fmt, n);
+        buf[n] = '\0';
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+    }
     n = clean_warning(buf, WH_WARN_MAX, &ascii);
     json_array_foreach(a->warnings, i, w)
     {

@@ -557,3 +557,26 @@ Test(webhook_answer, warning_control_bytes_at_each_place)
         }
     }
 }
+
+#define TEN "0123456789"
+#define HUNDRED TEN TEN TEN TEN TEN TEN TEN TEN TEN TEN
+
+/* A warning without arguments is copied, not formatted: the same text,
+ * cut to the API's 120 bytes, as with one; "%%" still formats. */
+Test(webhook_answer, warning_without_arguments)
+{
+    struct wh_answer a = {0};
+
+    a.warnings = json_array();
+    cr_assert_eq(wh_warn(&a, "plain\tno arguments"), 0);
+    cr_assert_eq(wh_warn(&a, "100%% sure"), 0);
+    cr_assert_eq(wh_warn(&a, HUNDRED HUNDRED HUNDRED HUNDRED HUNDRED "x"), 0);
+    cr_assert_eq(json_array_size(a.warnings), 3);
+    cr_expect_str_eq(json_string_value(json_array_get(a.warnings, 0)),
+                     "plain no arguments");
+    cr_expect_str_eq(json_string_value(json_array_get(a.warnings, 1)),
+                     "100% sure");
+    cr_expect_str_eq(json_string_value(json_array_get(a.warnings, 2)),
+                     HUNDRED "01234567890123456789");
+    json_decref(a.warnings);
+}
