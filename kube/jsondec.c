@@ -157,8 +157,6 @@ static int skip(struct dec *d)
     return d->depth < DEPTH_MAX;
 }
 
-/* Opens a container: with build, c (stolen; NULL when jansson could not
- * make it) built with keep's members; else one read past. */
 /* Inside a subtree read past, in an all-ASCII body, keys, strings,
  * nulls and booleans need no look: UTF-8 is valid (see plain_utf8), and
  * a scalar fails only past jansson's depth. So yajl is not asked to call
@@ -180,6 +178,8 @@ static void set_quiet(struct dec *d, int q)
     d->cb.yajl_boolean = q ? NULL : d->full->yajl_boolean;
 }
 
+/* Opens a container: with build, c (stolen; NULL when jansson could not
+ * make it) built with keep's members; else one read past. */
 static int open_new(struct dec *d, int build, json_t *c,
                     const struct kube_json_keep *keep)
 {
