@@ -77,21 +77,33 @@ static struct block *block_new(size_t need)
     return b;
 }
 
-static void *arena_alloc(size_t n)
+/* arena_alloc when the newest block is full, or there is none: a fresh
+ * block at least twice the last, so a scope has few. Out of line: the
+ * common bump stays a dozen instructions with no register saved. */
+__attribute__((noinline)) static void *arena_grow(size_t want, size_t n)
+{
+    struct block *b = arena.head;
+    struct block *nb = block_new(b && b->size * 2 > want ? b->size * 2 : want);
+    void *p;
+
+    if (!nb)
+        return NULL;
+    nb->next = b;
+    arena.head = nb;
+    p = nb->data;
+    nb->used = want;
+    UNPOISON(p, n);
+    return p;
+}
+
+static inline void *arena_alloc(size_t n)
 {
     size_t want = (n + REDZONE + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     struct block *b = arena.head;
     void *p;
 
-    if (!b || b->size - b->used < want) {
-        /* a fresh block at least twice the last: few blocks per scope */
-        struct block *nb =
-            block_new(b && b->size * 2 > want ? b->size * 2 : want);
-        if (!nb)
-            return NULL;
-        nb->next = b;
-        arena.head = b = nb;
-    }
+    if (!b || b->size - b->used < want)
+        return arena_grow(want, n);
     p = b->data + b->used;
     b->used += want;
     UNPOISON(p, n);
@@ -106,6 +118,8 @@ static int in_arena(const void *p)
             return 1;
     return 0;
 }
+
+static int installed; /* set once by main, before any thread */
 
 static void *jansson_malloc(size_t n)
 {
@@ -130,7 +144,45 @@ static void jansson_free(void *p)
     free(p);
 }
 
-static int installed; /* set once by main, before any thread */
+/* A helper's block carries its size before it, for realloc. */
+#define HEAD ALIGN
+_Static_assert(HEAD >= sizeof(size_t), "the size fits before the block");
+
+void *kube_json_arena_malloc(size_t n)
+{
+    unsigned char *p;
+
+    if (!installed || !arena.active)
+        return malloc(n);
+    p = arena_alloc(HEAD + n);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof(n));
+    return p + HEAD;
+}
+
+void *kube_json_arena_realloc(void *p, size_t n)
+{
+    size_t old;
+    void *grown;
+
+    if (!p)
+        return kube_json_arena_malloc(n);
+    if (!in_arena(p))
+        return realloc(p, n);
+    memcpy(&old, (unsigned char *)p - HEAD, sizeof(old));
+    if (n <= old)
+        return p;
+    grown = kube_json_arena_malloc(n); /* the scope is open: in_arena */
+    if (grown)
+        memcpy(grown, p, old);
+    return grown;
+}
+
+void kube_json_arena_free(void *p)
+{
+    jansson_free(p);
+}
 
 void kube_json_arena_install(void)
 {

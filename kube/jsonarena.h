@@ -28,6 +28,7 @@
 #define VMSNAPD_KUBE_JSONARENA_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 /* Defined when this build poisons released arena memory (AddressSanitizer,
  * gcc or clang), so a use after the scope is reported. */
@@ -68,5 +69,14 @@ void kube_json_arena_end(void);
  * review). Returns what to pass to resume. */
 int kube_json_arena_suspend(void);
 void kube_json_arena_resume(int suspended);
+
+/* Memory for the helpers of this thread's scope (yajl's lexer, through
+ * yajl_alloc_funcs): with the arena installed and a scope open, from the
+ * arena, so realloc copies and free does nothing (the scope's end
+ * releases it); else malloc, realloc and free. Arena memory must not
+ * outlive the scope, like jansson's. NULL when memory runs out. */
+void *kube_json_arena_malloc(size_t n);
+void *kube_json_arena_realloc(void *p, size_t n);
+void kube_json_arena_free(void *p);
 
 #endif

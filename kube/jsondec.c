@@ -31,6 +31,8 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "kube/jsonarena.h"
+
 /* jansson's JSON_PARSER_MAX_DEPTH (src/jansson_private.h, not installed).
  * Its parse_value counts every value, scalars too, and fails once the
  * count passes 2048: 2048 nested empty arrays load, a scalar inside 2048
@@ -67,7 +69,12 @@ struct dec {
     int has_key;
     int key_ascii;
     int body_ascii; /* the whole input is ASCII */
-    size_t end;     /* input consumed when the top-level value closed */
+    /* what yajl calls: all of full, or (quiet) none of the key, string,
+     * null and boolean callbacks while a subtree is read past */
+    yajl_callbacks cb;
+    const yajl_callbacks *full;
+    int quiet;
+    size_t end; /* input consumed when the top-level value closed */
     struct open stack_inline[STACK_INLINE];
     char key_inline[KEY_INLINE];
 };
@@ -79,7 +86,12 @@ static int is_ascii(const unsigned char *s, size_t n)
     uint64_t any = 0, w;
     size_t i = 0;
 
-    /* eight bytes a step: every key and string passes here */
+    /* 32 bytes a step (the whole body passes here), then eight */
+    for (; i + 32 <= n; i += 32) {
+        uint64_t w4[4];
+        memcpy(w4, s + i, 32);
+        any |= w4[0] | w4[1] | w4[2] | w4[3];
+    }
     for (; i + 8 <= n; i += 8) {
         memcpy(&w, s + i, 8);
         any |= w;
@@ -145,6 +157,27 @@ static int skip(struct dec *d)
     return d->depth < DEPTH_MAX;
 }
 
+/* Inside a subtree read past, in an all-ASCII body, keys, strings,
+ * nulls and booleans need no look: UTF-8 is valid (see plain_utf8), and
+ * a scalar fails only past jansson's depth. So yajl is not asked to call
+ * for them there (nor to decode their escapes): its parser reads each
+ * callback through the pointer yajl_alloc was given at every token
+ * (yajl 2.1, yajl_parser.c), so a slot cleared is a call not made; a
+ * yajl that kept a copy would call, and be answered as before. Numbers
+ * (jansson refuses an overflowing real) and containers (the depth, the
+ * end of the subtree) still come. Quiet only inside a subtree read
+ * past, below DEPTH_MAX (open_new and on_close keep to that). */
+static void set_quiet(struct dec *d, int q)
+{
+    if (q == d->quiet)
+        return;
+    d->quiet = q;
+    d->cb.yajl_map_key = q ? NULL : d->full->yajl_map_key;
+    d->cb.yajl_string = q ? NULL : d->full->yajl_string;
+    d->cb.yajl_null = q ? NULL : d->full->yajl_null;
+    d->cb.yajl_boolean = q ? NULL : d->full->yajl_boolean;
+}
+
 /* Opens a container: with build, c (stolen; NULL when jansson could not
  * make it) built with keep's members; else one read past. */
 static int open_new(struct dec *d, int build, json_t *c,
@@ -165,6 +198,8 @@ static int open_new(struct dec *d, int build, json_t *c,
         d->stack_cap *= 2;
     }
     d->stack[d->depth++] = (struct open){c, keep}; /* c borrowed */
+    if (!build) /* read past, and all inside it */
+        set_quiet(d, d->body_ascii && d->depth < DEPTH_MAX);
     return 1;
 }
 
@@ -179,6 +214,8 @@ static int on_close(void *ctx)
      * stale could only fail the whitespace check, never pass garbage */
     if (--d->depth == 0)
         d->end = yajl_get_bytes_consumed(d->yajl);
+    if (d->quiet && (d->depth == 0 || d->stack[d->depth - 1].c))
+        set_quiet(d, 0); /* back where values are built */
     return 1;
 }
 
@@ -198,19 +235,32 @@ static int on_start_array(void *ctx)
     return open_new(ctx, build, build ? json_array() : NULL, keep);
 }
 
-/* The row of keep naming key[0..len), the "*" row, or NULL. */
+/* Whether row, a C string, is key[0..len) (len > 0, key[0] == row[0]
+ * already seen). A byte loop: the keys are short, and a row that ends
+ * early (a key holding a NUL byte) stops it. */
+static int row_is(const char *row, const unsigned char *key, size_t len)
+{
+    for (size_t i = 1; i < len; i++)
+        if (row[i] == '\0' || row[i] != (char)key[i])
+            return 0;
+    return row[len] == '\0';
+}
+
+/* The row of keep naming key[0..len), the "*" row, or NULL. Every key of
+ * a kept object passes here: one byte compared a row, no strlen. */
 static const struct kube_json_keep *keep_row(const struct kube_json_keep *keep,
                                              const unsigned char *key,
                                              size_t len)
 {
     const struct kube_json_keep *any = NULL;
+    char first = len > 0 ? (char)key[0] : '\0'; /* no row is "" */
 
     for (; keep->key; keep++) {
+        if (keep->key[0] == first && first != '\0' &&
+            row_is(keep->key, key, len))
+            return keep;
         if (keep->key[0] == '*' && keep->key[1] == '\0')
             any = keep;
-        else if (len > 0 && keep->key[0] == (char)key[0] &&
-                 strlen(keep->key) == len && memcmp(keep->key, key, len) == 0)
-            return keep;
     }
     return any;
 }
@@ -385,6 +435,27 @@ static int only_space_from(const char *buf, size_t len, size_t at)
     return len == at;
 }
 
+/* yajl's allocations (its handle, lexer, decode buffer and stack, about
+ * five a body, grown with realloc) from the review's arena: a bump each
+ * instead of malloc and free (kube/jsonarena.h). */
+static void *yajl_arena_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return kube_json_arena_malloc(n);
+}
+
+static void *yajl_arena_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    return kube_json_arena_realloc(p, n);
+}
+
+static void yajl_arena_free(void *ctx, void *p)
+{
+    (void)ctx;
+    kube_json_arena_free(p);
+}
+
 json_t *kube_json_decode_fast(const char *buf, size_t len)
 {
     return kube_json_decode_fast_keep(buf, len, NULL);
@@ -404,6 +475,8 @@ json_t *kube_json_decode_fast_keep(const char *buf, size_t len,
         .yajl_start_array = on_start_array,
         .yajl_end_array = on_close,
     };
+    yajl_alloc_funcs mem = {yajl_arena_malloc, yajl_arena_realloc,
+                            yajl_arena_free, NULL};
     struct dec d = {0};
     json_t *out = NULL;
 
@@ -415,7 +488,9 @@ json_t *kube_json_decode_fast_keep(const char *buf, size_t len,
     d.stack_cap = STACK_INLINE;
     d.key = d.key_inline;
     d.key_cap = KEY_INLINE;
-    d.yajl = yajl_alloc(&cb, NULL, &d);
+    d.full = &cb;
+    d.cb = cb;
+    d.yajl = yajl_alloc(&d.cb, &mem, &d);
     if (!d.yajl)
         return NULL;
     /* 2.1 has no reset, hence a handle per call; UTF-8 is jansson's job */

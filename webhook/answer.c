@@ -3,10 +3,10 @@
 #include "webhook/admission.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "kube/json.h"
 #include "kube/utf8.h"
 
 #define WH_WARN_MAX 120 /* the API's advice for a warning's length */
@@ -27,32 +27,65 @@ void wh_deny(struct wh_answer *a, int code, const char *reason, const char *fmt,
 }
 
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence and
- * replaces control characters, which make kube-apiserver drop a warning. */
-static void clean_warning(char *s, size_t max)
+ * replaces control characters, which make kube-apiserver drop a warning.
+ * Returns its length; *ascii says whether it is all ASCII. Eight bytes a
+ * step while none is a control byte, DEL or non-ASCII (each test exact
+ * as a yes/no), then a byte at a time. */
+static size_t clean_warning(char *s, size_t max, int *ascii)
 {
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    unsigned char any = 0;
+    size_t i = 0, n;
+    uint64_t w, del;
+
     kube_utf8_cut(s, max);
-    for (char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
+    n = strlen(s);
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        del = w ^ (ones * 0x7f);
+        if ((w & high) || ((w - ones * 0x20) & ~w & high) ||
+            ((del - ones) & ~del & high))
+            break;
+    }
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            s[i] = ' ';
+        any |= c;
+    }
+    *ascii = any < 0x80;
+    return n;
 }
 
 int wh_warn(struct wh_answer *a, const char *fmt, ...)
 {
     char buf[WH_WARN_MAX * 4 + 1];
     va_list ap;
-    size_t i;
+    size_t i, n;
     json_t *w;
+    int ascii;
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    clean_warning(buf, WH_WARN_MAX);
+    if (!strchr(fmt, '%')) {
+        /* no arguments (most warnings): vsnprintf's walk of a long
+         * format cost as much as all the rest; the same bytes */
+        n = strlen(fmt);
+        n = n < sizeof(buf) ? n : sizeof(buf) - 1;
+        memcpy(buf, fmt, n);
+        buf[n] = '\0';
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+    }
+    n = clean_warning(buf, WH_WARN_MAX, &ascii);
     json_array_foreach(a->warnings, i, w)
     {
         if (strcmp(json_string_value(w), buf) == 0)
             return KUBE_OK; /* the apiserver drops duplicates anyway */
     }
-    if (json_array_append_new(a->warnings, kube_json_string(buf)))
+    /* kube_json_string's choice, its length known: ASCII needs no check */
+    w = ascii ? json_stringn_nocheck(buf, n) : json_string(buf);
+    if (json_array_append_new(a->warnings, w))
         return KUBE_ENOMEM;
     return KUBE_OK;
 }

@@ -122,6 +122,25 @@ static int check_at(const json_t *v, const char *p,
     return rc;
 }
 
+#define SCAN_MAX 4 /* members searched in order, not hashed */
+
+/* v's member named key[0..n), borrowed, or NULL; v an object. One of a
+ * few members is found in order, cheaper than jansson hashing key; a
+ * larger object asks json_object_getn. The same member either way: a
+ * jansson object's keys are unique. */
+static const json_t *member(const json_t *v, const char *key, size_t n)
+{
+    json_t *o = (json_t *)v; /* jansson's iterators take non-const */
+
+    if (json_object_size(v) > SCAN_MAX)
+        return json_object_getn(o, key, n);
+    for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it))
+        if (json_object_iter_key_len(it) == n &&
+            memcmp(json_object_iter_key(it), key, n) == 0)
+            return json_object_iter_value(it);
+    return NULL;
+}
+
 /* The parent of the row being checked. Rows mostly share one with the
  * row before ("spec.source.apiGroup", "spec.source.kind"), so the walk
  * down to it is done once for them. */
@@ -157,6 +176,24 @@ static int reach(struct parent *pa, const json_t *obj, const char *path,
     return 1;
 }
 
+/* Whether field key of v passes tc as check_at would pass it: v or the
+ * field absent or null, or the field of tc's type. 0 when check_at must
+ * look (and name what is wrong). One lookup, no walk: most rows end in
+ * a plain key, and most fields are well typed. */
+static int leaf_ok(const json_t *v, const char *key,
+                   const struct wh_typecheck *tc)
+{
+    const json_t *f;
+
+    if (!v || json_is_null(v))
+        return 1;
+    if (!json_is_object(v))
+        return 0;
+    f = member(v, key, strlen(key));
+    return !f || json_is_null(f) || type_is(f, tc->type) ||
+           (tc->alt != JSON_NULL && type_is(f, tc->alt));
+}
+
 /* One row: from the parent it shares with the row before when it can
  * (the field before the last '.', or the array before the first "[]"),
  * else from the top. */
@@ -171,8 +208,13 @@ static int check_row(struct parent *pa, const json_t *obj,
         cut = strrchr(tc->path, '.');
     n = cut ? (size_t)(cut - tc->path) : 0;
     if (n > 0 && ((pa->n == n && memcmp(pa->path, tc->path, n) == 0) ||
-                  reach(pa, obj, tc->path, n)))
+                  reach(pa, obj, tc->path, n))) {
+        if (*cut == '.' && leaf_ok(pa->v, cut + 1, tc))
+            return KUBE_OK; /* "a.b.key": key is all that is left */
         return check_at(pa->v, cut, tc, &pa->w, msg, len);
+    }
+    if (!cut && leaf_ok(obj, tc->path, tc))
+        return KUBE_OK; /* "key" */
     w.depth = 0;
     return check_at(obj, tc->path, tc, &w, msg, len);
 }

@@ -27,18 +27,29 @@ static int is_controller(const struct wh_req *r)
                              r->groups);
 }
 
-/* "a, b" of the policy's controller users, for messages. */
+/* Appends s to buf[*used..len), cut to what fits with its NUL. */
+static void append(char *buf, size_t len, size_t *used, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > len - 1 - *used)
+        n = len - 1 - *used;
+    memcpy(buf + *used, s, n);
+    *used += n;
+    buf[*used] = '\0';
+}
+
+/* "a, b" of the policy's controller users, for messages, cut to len - 1
+ * bytes as snprintf cuts (it cost more than the denial's message). */
 static void users_text(char *buf, size_t len, char *const *users)
 {
     size_t used = 0;
 
-    snprintf(buf, len, "nobody");
-    for (size_t i = 0; users && users[i] && used < len; i++) {
-        int n =
-            snprintf(buf + used, len - used, "%s%s", i ? ", " : "", users[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
+    append(buf, len, &used, users && users[0] ? "" : "nobody");
+    for (size_t i = 0; users && users[i]; i++) {
+        if (i > 0)
+            append(buf, len, &used, ", ");
+        append(buf, len, &used, users[i]);
     }
 }
 

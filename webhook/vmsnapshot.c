@@ -26,28 +26,34 @@ static const struct wh_typecheck snapshot_types[] = {
 
 static const char *const snapshot_durations[] = {"failureDeadline", NULL};
 
+/* Adds a cause of type at field.member: the path is written only for a
+ * cause (most references are right). */
+static void ref_cause(struct wh_answer *a, const char *type, const char *field,
+                      const char *member, const char *msg)
+{
+    char path[96];
+
+    snprintf(path, sizeof(path), "%s.%s", field, member);
+    kube_fielderrs_add(&a->causes, type, path, "%s", msg);
+}
+
 int wh_check_vm_ref(struct wh_answer *a, const json_t *ref, const char *field)
 {
     const json_t *group = json_object_get(ref, "apiGroup");
     const char *kind = kube_json_str0(ref, "kind");
-    char path[96];
     int ok = 1;
 
-    snprintf(path, sizeof(path), "%s.apiGroup", field);
     if (!group || json_is_null(group)) {
-        kube_fielderrs_add(&a->causes, KUBE_CAUSE_NOT_FOUND, path,
-                           "missing apiGroup");
+        ref_cause(a, KUBE_CAUSE_NOT_FOUND, field, "apiGroup",
+                  "missing apiGroup");
         return -1;
     }
     if (strcmp(json_string_value(group), "kubevirt.io") != 0) {
-        kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID, path,
-                           "invalid apiGroup");
+        ref_cause(a, KUBE_CAUSE_INVALID, field, "apiGroup", "invalid apiGroup");
         ok = 0;
     }
     if (strcmp(kind, "VirtualMachine") != 0) {
-        snprintf(path, sizeof(path), "%s.kind", field);
-        kube_fielderrs_add(&a->causes, KUBE_CAUSE_INVALID, path,
-                           "invalid kind");
+        ref_cause(a, KUBE_CAUSE_INVALID, field, "kind", "invalid kind");
         ok = 0;
     }
     return ok;

@@ -137,6 +137,36 @@ Test(kube_jsonarena, big_values_get_their_own_blocks)
     }
 }
 
+/* yajl's allocator (kube/jsondec.c): in a scope, bumps that realloc
+ * copies and free leaves; outside one, the heap. Contents survive a
+ * grow, a shrink keeps the block. */
+Test(kube_jsonarena, helper_memory_in_and_out_of_scopes)
+{
+    char *p, *q;
+
+    for (int scoped = 0; scoped < 2; scoped++) {
+        if (scoped)
+            kube_json_arena_begin();
+        p = kube_json_arena_malloc(5);
+        cr_assert_not_null(p);
+        memcpy(p, "abcd", 5);
+        q = kube_json_arena_realloc(p, 4);
+        cr_assert_not_null(q);
+        cr_expect_eq(memcmp(q, "abcd", 4), 0, "scoped %d: shrink", scoped);
+        p = kube_json_arena_realloc(q, 100000);
+        cr_assert_not_null(p);
+        cr_expect_eq(memcmp(p, "abcd", 4), 0, "scoped %d: grow", scoped);
+        memset(p + 5, 'x', 100000 - 5); /* all of it is ours (ASan) */
+        q = kube_json_arena_realloc(NULL, 16);
+        cr_assert_not_null(q);
+        kube_json_arena_free(q);
+        kube_json_arena_free(p);
+        kube_json_arena_free(NULL);
+        if (scoped)
+            kube_json_arena_end();
+    }
+}
+
 static void *other_thread(void *arg)
 {
     (void)arg;

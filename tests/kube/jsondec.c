@@ -110,6 +110,14 @@ static const struct row rows[] = {
         "{\"a\":\"\xc3\xa9\",\"b\":[\"\xe2\x82\xac\"]}", FAST),
     ROW("arrays of objects under a keep table",
         "{\"a\":[{\"a\":1,\"b\":2},3],\"c\":[[{\"a\":{},\"z\":0}]]}", FAST),
+    ROW("keys alike at their first byte or length",
+        "{\"ab\":{\"a\":1,\"b\":2},\"abc\":3,\"abd\":4,\"ac\":5,\"ad\":6,"
+        "\"a\":{\"a\":7,\"c\":8},\"b\":9,\"ba\":10,\"\":11,\"*\":12,"
+        "\"**\":13,\"*a\":14,\"abcd\":15}",
+        FAST),
+    WIDE("keys holding NUL after a row's bytes",
+         "{\"a\\u0000\":1,\"\\u0000\":2,\"*\\u0000\":3}", FAST,
+         "{\"a\\u0000\":1,\"\\u0000\":2,\"*\\u0000\":3}"),
     ROW("lone continuation byte", "[\"\x80\"]", SLOW),
     ROW("truncated sequence", "[\"\xe2\x82\"]", SLOW),
     ROW("bad UTF-8 in a key", "{\"\xff\":1}", SLOW),
@@ -258,8 +266,13 @@ static const struct kube_json_keep all_but_a[] = {
     {"*", NULL, 0}, {"a", NULL, 1}, {NULL, NULL, 0}};
 static const struct kube_json_keep items_only_a[] = {
     {"a", only_a, 0}, {"c", only_a, 0}, {NULL, NULL, 0}};
+/* rows alike at their first byte, their length, or a prefix, and a
+ * "*" that a key starting with '*' must still reach */
+static const struct kube_json_keep alike[] = {
+    {"ab", only_a, 0}, {"abc", NULL, 1}, {"ac", NULL, 0}, {"a", only_a, 0},
+    {"b", NULL, 1},    {"*", NULL, 0},   {"**", NULL, 1}, {NULL, NULL, 0}};
 static const struct kube_json_keep *const keeps[] = {only_a, review, all_but_a,
-                                                     items_only_a};
+                                                     items_only_a, alike};
 
 /* The keep semantics written with jansson's own calls: v's members that
  * keep names, recursively; a new reference. */
@@ -386,6 +399,57 @@ Test(kube_jsondec, depth)
 
         expect_row(&r);
         free(s);
+    }
+}
+
+/* The same limit inside a member that keep tables read past (yajl is
+ * not called for its scalars there, until the depth nears the limit):
+ * each kind of scalar at the deepest depth jansson takes, and one
+ * deeper. The "*" tables build the member instead. */
+Test(kube_jsondec, depth_in_a_member_read_past)
+{
+    /* the innermost value, and how many levels below the arrays it
+     * reaches (the 0 in {"k":0} is one deeper than the object) */
+    static const char *const mids[] = {"1",    "\"s\"", "\"\\n\"",  "null",
+                                       "true", "{}",    "{\"k\":0}"};
+    static const size_t below[] = {0, 0, 0, 0, 0, 0, 1};
+
+    for (size_t m = 0; m < sizeof(mids) / sizeof(*mids); m++) {
+        for (size_t n = 2045; n <= 2047; n++) {
+            size_t len;
+            char *inner = nest(n, "[", mids[m], ']', &len);
+            char *s = malloc(len + 32);
+            int k;
+
+            cr_assert(s);
+            k = snprintf(s, len + 32, "{\"z\":%.*s,\"a\":[\"x\"]}", (int)len,
+                         inner);
+            /* a value inside the object and n arrays: depth n + 1 */
+            enum path path = n + 1 + below[m] < 2048 ? FAST : SLOW;
+            struct row r = {mids[m], s, (size_t)k, path, NULL};
+            expect_row(&r);
+            free(inner);
+            free(s);
+        }
+    }
+}
+
+/* The body is looked at 32 and 8 bytes a step for non-ASCII (an ASCII
+ * body skips every UTF-8 check): a bad byte at each place of a long
+ * string, in a member kept and in one read past, is still refused. */
+Test(kube_jsondec, bad_utf8_at_each_place_of_a_long_body)
+{
+    for (size_t at = 0; at < 70; at++) {
+        for (int member = 0; member < 2; member++) {
+            char in[128];
+            int n;
+
+            n = snprintf(in, sizeof(in), "{\"%s\":\"%070d\"}",
+                         member ? "a" : "z", 0);
+            cr_assert(n > 0 && (size_t)n < sizeof(in));
+            in[6 + at] = '\xff'; /* inside the string's digits */
+            expect_row(&(struct row){"bad byte", in, (size_t)n, SLOW, NULL});
+        }
     }
 }
 

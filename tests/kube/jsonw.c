@@ -36,6 +36,39 @@ Test(kube_jsonw, every_byte_in_a_string)
     json_decref(s);
 }
 
+/* Strings are looked at eight bytes a step: each byte that matters (an
+ * escape at the edges of jansson's rules, non-ASCII, bad UTF-8) at every
+ * place of a word and past the last whole word, in strings of plain
+ * bytes around it, as json_dumpb writes (or refuses) them. */
+Test(kube_jsonw, each_special_byte_at_each_place)
+{
+    static const char *const special[] = {
+        "\"", "\\", "\n", "\x1f", "\x01", "\x7f", " ", "\xc3\xa9", "\xff",
+    };
+    char text[40];
+    struct kube_buf b;
+
+    for (size_t k = 0; k < sizeof(special) / sizeof(*special); k++) {
+        for (size_t len = 1; len <= 24; len++) {
+            for (size_t at = 0; at + strlen(special[k]) <= len; at++) {
+                memset(text, '~', len); /* 0x7e, beside '\x7f' */
+                memcpy(text + at, special[k], strlen(special[k]));
+                json_t *v = json_stringn(text, len);
+                kube_buf_init(&b, 16, 1 << 20);
+                if (v) {
+                    same_as_dumpb(v);
+                } else { /* bad UTF-8: refused, nothing written */
+                    cr_expect_eq(kube_jsonw_str(&b, text, len), KUBE_EINVAL,
+                                 "row %zu, length %zu, at %zu", k, len, at);
+                    cr_expect_eq(kube_buf_len(&b), 0);
+                }
+                kube_buf_free(&b, 0);
+                json_decref(v);
+            }
+        }
+    }
+}
+
 Test(kube_jsonw, values)
 {
     static const char *const docs[] = {

@@ -253,6 +253,24 @@ static const struct {
     {"name is a number",
      REQ(SNAPS, "CREATE", "object", "{\"metadata\":{\"name\":1}}"),
      "metadata.name: expected a string, got an integer"},
+    {"two fields wrong: the table's first is named",
+     REQ(SNAPS, "CREATE", "object", "{\"metadata\":{\"uid\":1,\"name\":2}}"),
+     "metadata.name: expected a string, got an integer"},
+    /* spec is built whole: its objects keep every member */
+    {"keys around the field's are not the field",
+     REQ(SNAPS, "CREATE", "object",
+         "{\"spec\":{\"source\":{\"names\":1,\"nam\":2,\"kine\":\"k\","
+         "\"kind\":3}}}"),
+     "spec.source.kind: expected a string, got an integer"},
+    {"name wrong among many members",
+     REQ(SNAPS, "CREATE", "object",
+         "{\"spec\":{\"source\":{\"a\":1,\"b\":2,\"c\":3,\"d\":4,"
+         "\"e\":5,\"name\":6}}}"),
+     "spec.source.name: expected a string, got an integer"},
+    {"labels are a list",
+     REQ(SNAPS, "CREATE", "object",
+         "{\"metadata\":{\"name\":null,\"labels\":[]}}"),
+     "metadata.labels: expected an object, got an array"},
     {"spec is a string", REQ(SNAPS, "CREATE", "object", "{\"spec\":\"x\"}"),
      "cannot decode VirtualMachineSnapshot in request.object: spec: "
      "expected an object, got a string"},
@@ -504,5 +522,61 @@ Test(webhook_answer, cut_on_a_character_boundary)
     s = json_string(json_string_value(json_array_get(a.warnings, 0)));
     cr_expect_not_null(s, "the cut warning is not UTF-8");
     json_decref(s);
+    json_decref(a.warnings);
+}
+
+/* A warning's control bytes and DEL become spaces, at every place of the
+ * eight-byte words it is looked at in and past the last one; other
+ * bytes, non-ASCII included, are kept; a repeat is dropped. */
+Test(webhook_answer, warning_control_bytes_at_each_place)
+{
+    static const char *const odd[] = {"\x01", "\n", "\x1f", "\x7f", "\xc3\xa9"};
+    char text[32], want[32];
+
+    for (size_t k = 0; k < sizeof(odd) / sizeof(*odd); k++) {
+        for (size_t len = 1; len <= 20; len++) {
+            for (size_t at = 0; at + strlen(odd[k]) <= len; at++) {
+                struct wh_answer a = {0};
+                size_t n = strlen(odd[k]);
+
+                memset(text, '~', len);
+                memcpy(text + at, odd[k], n);
+                text[len] = '\0';
+                memcpy(want, text, len + 1);
+                if (n == 1)
+                    want[at] = ' ';
+                a.warnings = json_array();
+                cr_assert_eq(wh_warn(&a, "%s", text), 0);
+                cr_assert_eq(wh_warn(&a, "%s", text), 0);
+                cr_expect_eq(json_array_size(a.warnings), 1);
+                cr_expect_str_eq(
+                    json_string_value(json_array_get(a.warnings, 0)), want,
+                    "row %zu, length %zu, at %zu", k, len, at);
+                json_decref(a.warnings);
+            }
+        }
+    }
+}
+
+#define TEN "0123456789"
+#define HUNDRED TEN TEN TEN TEN TEN TEN TEN TEN TEN TEN
+
+/* A warning without arguments is copied, not formatted: the same text,
+ * cut to the API's 120 bytes, as with one; "%%" still formats. */
+Test(webhook_answer, warning_without_arguments)
+{
+    struct wh_answer a = {0};
+
+    a.warnings = json_array();
+    cr_assert_eq(wh_warn(&a, "plain\tno arguments"), 0);
+    cr_assert_eq(wh_warn(&a, "100%% sure"), 0);
+    cr_assert_eq(wh_warn(&a, HUNDRED HUNDRED HUNDRED HUNDRED HUNDRED "x"), 0);
+    cr_assert_eq(json_array_size(a.warnings), 3);
+    cr_expect_str_eq(json_string_value(json_array_get(a.warnings, 0)),
+                     "plain no arguments");
+    cr_expect_str_eq(json_string_value(json_array_get(a.warnings, 1)),
+                     "100% sure");
+    cr_expect_str_eq(json_string_value(json_array_get(a.warnings, 2)),
+                     HUNDRED "01234567890123456789");
     json_decref(a.warnings);
 }

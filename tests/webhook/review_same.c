@@ -196,6 +196,11 @@ static const struct {
                "\"groups\":[1,\"g\"]},\"object\":" SNAP_OBJ "}}"),
     M("userInfo is a list", REQ_HEAD
       "\"operation\":\"CREATE\",\"userInfo\":[],\"object\":" SNAP_OBJ "}}"),
+    M("userInfo is null, namespace a number",
+      REQ_HEAD "\"operation\":\"CREATE\",\"userInfo\":null,\"namespace\":2,"
+               "\"object\":" SNAP_OBJ "}}"),
+    M("resource is null", "{\"request\":{\"uid\":\"u\",\"resource\":null,"
+                          "\"operation\":\"CREATE\",\"namespace\":\"n\"}}"),
     M("dryRun is a string", REQ_HEAD
       "\"operation\":\"CREATE\",\"dryRun\":\"true\",\"object\":" SNAP_OBJ "}}"),
     M("duplicate request: the last wins",

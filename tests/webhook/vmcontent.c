@@ -31,6 +31,20 @@ static const struct {
       "VirtualMachineSnapshotContent objects are created by the snapshot "
       "controller only (content.controllerUsers: " CTRL ")",
       NULL}},
+    {"no controller users: nobody may create",
+     {RES, "CREATE", GOOD, NULL, "alice", "[]",
+      "content:\n  controllerUsers: []\n", WH_EP_VALIDATE},
+     {0, 403, "",
+      "VirtualMachineSnapshotContent objects are created by the snapshot "
+      "controller only (content.controllerUsers: nobody)",
+      NULL}},
+    {"two controller users, both named",
+     {RES, "CREATE", GOOD, NULL, "alice", "[]",
+      "content:\n  controllerUsers: [ctl-a, ctl-b]\n", WH_EP_VALIDATE},
+     {0, 403, "",
+      "VirtualMachineSnapshotContent objects are created by the snapshot "
+      "controller only (content.controllerUsers: ctl-a, ctl-b)",
+      NULL}},
     {"a listed group may create",
      {RES, "CREATE", GOOD, NULL, "bob", "[]",
       "content:\n  controllerUsers: [system:authenticated]\n",
