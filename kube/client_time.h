@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "kube/errors.h"
 
@@ -35,5 +36,9 @@ uint64_t kube_time_jitter(uint64_t n);
  * "...59.123456Z" (metav1.MicroTime, as Leases want). Cannot fail; cut
  * to len. Thread-safe. */
 void kube_time_rfc3339(char *buf, size_t len, int digits);
+
+/* kube_time_rfc3339 of the time ts (CLOCK_REALTIME) instead of now. */
+void kube_time_rfc3339_at(char *buf, size_t len, const struct timespec *ts,
+                          int digits);
 
 #endif
