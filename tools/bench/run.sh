@@ -46,7 +46,7 @@ CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g -I. \
   -Wall -Wextra -Werror $(pkg-config --cflags libmicrohttpd gnutls jansson)"
 LIBS="$(pkg-config --libs libmicrohttpd gnutls jansson yajl yaml-0.1 \
   openssl libcurl) -lpthread -lm"
-for t in baseline review_cost store_rss; do
+for t in baseline review_cost store_rss log_cost; do
     # shellcheck disable=SC2086
     ${CC:-cc} $CFLAGS -o "$OUT/$t" "tools/bench/$t.c" "$LIB" $LIBS
 done
@@ -196,6 +196,12 @@ valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
 IR=$(awk '/Collected :/ {print $4}' "$OUT/callgrind.log")
 echo "instructions per review (callgrind, wh_review_handle in-process, 4000 reviews): $((IR / 4000))"
 echo "top functions: callgrind_annotate $OUT/callgrind.out"
+# a log line (the one each denied review writes), its write(2) included
+valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    --log-file="$OUT/log_cost.log" --toggle-collect=run_logs \
+    "$OUT/log_cost" 10000 2>/dev/null >/dev/null
+LOGIR=$(awk '/Collected :/ {print $4}' "$OUT/log_cost.log")
+echo "instructions per log line (callgrind, kube_log of a denial, 10000 lines): $((LOGIR / 10000))"
 
 # the cluster rows: serve --kubeconfig against kube-sim, beside webhook-only
 python3 tools/bench/cluster.py "$VMSNAPD" "$OUT/bodies" "$SECS" | tee "$OUT/cluster.txt"
