@@ -19,10 +19,31 @@ void kube_buf_init_mem(struct kube_buf *b, size_t first, size_t max,
 }
 
 /* Sets the capacity to cap (> b->cap). */
+void kube_buf_init_room(struct kube_buf *b, char *room, size_t len, size_t max)
+{
+    kube_buf_init(b, len, max);
+    b->room = room;
+    b->p = room;
+    b->cap = len;
+    room[0] = '\0';
+}
+
+/* The contents moved out of the caller's room into cap malloc'd bytes. */
+static char *leave_room(struct kube_buf *b, size_t cap)
+{
+    char *p = malloc(cap);
+
+    if (p)
+        memcpy(p, b->p, b->len + 1);
+    return p;
+}
+
 static int resize(struct kube_buf *b, size_t cap)
 {
-    char *p = b->mem ? b->mem->resize(b->p, b->p ? b->len + 1 : 0, b->cap, cap)
-                     : realloc(b->p, cap);
+    char *p = b->p && b->p == b->room ? leave_room(b, cap)
+              : b->mem
+                  ? b->mem->resize(b->p, b->p ? b->len + 1 : 0, b->cap, cap)
+                  : realloc(b->p, cap);
 
     if (!p)
         return b->err = KUBE_ENOMEM;
@@ -124,6 +145,8 @@ char *kube_buf_take(struct kube_buf *b, size_t *len)
     char *p = b->p;
 
     assert(!b->mem); /* the caller would free() another allocator's memory */
+    if (p && p == b->room)
+        p = leave_room(b, b->len + 1);
     if (len)
         *len = b->len;
     b->p = NULL;
@@ -144,9 +167,9 @@ void kube_buf_free(struct kube_buf *b, int wipe)
 {
     if (b->p && wipe)
         explicit_bzero(b->p, b->cap);
-    if (b->mem)
+    if (b->p != b->room && b->mem) /* the room is the caller's */
         b->mem->release(b->p, b->cap);
-    else
+    else if (b->p != b->room)
         free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;

@@ -31,6 +31,7 @@ struct kube_buf {
     size_t cap;                     /* private */
     size_t max;                     /* private: ceiling on len */
     size_t first;                   /* private: first allocation */
+    char *room;                     /* private: the caller's first memory */
     int err; /* private: 0, KUBE_ENOMEM or KUBE_ETOOBIG, sticky */
 };
 
@@ -41,6 +42,12 @@ void kube_buf_init(struct kube_buf *b, size_t first, size_t max);
 /* As kube_buf_init, with memory from mem (borrowed; NULL: malloc). */
 void kube_buf_init_mem(struct kube_buf *b, size_t first, size_t max,
                        const struct kube_buf_mem *mem);
+
+/* An empty buffer (malloc) whose first len bytes are the caller's room,
+ * borrowed for the buffer's life: text that fits never touches the heap
+ * (a log line on the stack); past it the contents move to malloc'd
+ * memory. len >= 1. Cannot fail. */
+void kube_buf_init_room(struct kube_buf *b, char *room, size_t len, size_t max);
 
 /* Makes room for n bytes in all, so adds up to n allocate nothing more:
  * for owners that account memory by capacity. Same returns as
@@ -75,7 +82,8 @@ int kube_buf_error(const struct kube_buf *b);
 
 /* Hands the contents to the caller (free() them; NULL when nothing was
  * added) and empties the buffer, which stays usable with its ceiling.
- * Only for malloc'd buffers (asserted). */
+ * Only for malloc'd buffers (asserted); contents in the caller's room
+ * are copied out (NULL when memory runs out). */
 char *kube_buf_take(struct kube_buf *b, size_t *len);
 
 /* Empties the buffer and clears a failure; keeps the memory. */

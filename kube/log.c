@@ -260,34 +260,6 @@ done:
     return rc;
 }
 
-/* While kube_log runs, its stack buffer: the memory a line's kube_buf
- * gets first (kube_buf_mem's hooks take no context). */
-static _Thread_local char *line_room;
-
-static void *line_resize(void *p, size_t used, size_t cap, size_t ncap)
-{
-    char *q;
-
-    (void)cap;
-    if (!p)
-        return ncap <= LOG_ROOM && line_room ? line_room : malloc(ncap);
-    if (p != line_room)
-        return realloc(p, ncap);
-    q = malloc(ncap); /* a long line leaves the stack */
-    if (q)
-        memcpy(q, p, used);
-    return q;
-}
-
-static void line_release(void *p, size_t cap)
-{
-    (void)cap;
-    if (p != line_room)
-        free(p);
-}
-
-static const struct kube_buf_mem line_mem = {line_resize, line_release};
-
 void kube_log(enum kube_log_level level, const char *msg, const char *fields,
               ...)
 {
@@ -300,8 +272,7 @@ void kube_log(enum kube_log_level level, const char *msg, const char *fields,
     if (!kube_log_enabled(level))
         return;
     kube_time_rfc3339(ts, sizeof(ts), 3);
-    line_room = room;
-    kube_buf_init_mem(&b, sizeof(room), LOG_MAX, &line_mem);
+    kube_buf_init_room(&b, room, sizeof(room), LOG_MAX);
     va_start(ap, fields);
     rc = kube_log_format(&b, ts, level, msg, fields, ap);
     va_end(ap);
@@ -311,5 +282,4 @@ void kube_log(enum kube_log_level level, const char *msg, const char *fields,
         /* nowhere left to report a failed log write */
     }
     kube_buf_free(&b, 0);
-    line_room = NULL;
 }

@@ -97,3 +97,33 @@ Test(kube_buf, reserve_and_own_memory)
     kube_buf_free(&b, 1);
     cr_expect_eq(releases, 1);
 }
+
+/* A buffer on the caller's room: text that fits stays there; past it the
+ * contents move to the heap, intact; freeing leaves the room alone, and
+ * take hands out a heap copy. (ASan builds report a free of the room.) */
+Test(kube_buf, room_first_then_heap)
+{
+    char room[8], *taken;
+    struct kube_buf b;
+
+    kube_buf_init_room(&b, room, sizeof(room), 100);
+    cr_expect_str_eq(kube_buf_str(&b), "");
+    cr_assert_eq(kube_buf_adds(&b, "abcdefg"), KUBE_OK); /* 7 + NUL */
+    cr_expect_eq(kube_buf_str(&b), room, "text that fits is in the room");
+    cr_assert_eq(kube_buf_adds(&b, "h"), KUBE_OK);
+    cr_expect_neq(kube_buf_str(&b), room, "past the room: the heap");
+    cr_expect_str_eq(kube_buf_str(&b), "abcdefgh");
+    kube_buf_free(&b, 0);
+
+    kube_buf_init_room(&b, room, sizeof(room), 100);
+    cr_assert_eq(kube_buf_adds(&b, "xyz"), KUBE_OK);
+    taken = kube_buf_take(&b, NULL);
+    cr_assert_not_null(taken);
+    cr_expect_neq(taken, room, "take copies out of the room");
+    cr_expect_str_eq(taken, "xyz");
+    free(taken);
+    kube_buf_init_room(&b, room, sizeof(room), 100);
+    cr_assert_eq(kube_buf_adds(&b, "kept"), KUBE_OK);
+    kube_buf_free(&b, 1); /* wiped, not freed */
+    cr_expect_eq(room[0], '\0');
+}
