@@ -175,13 +175,10 @@ int kube_jsonw_value(struct kube_buf *b, const json_t *v)
     case JSON_STRING:
         return kube_jsonw_str(b, json_string_value(v), json_string_length(v));
     case JSON_INTEGER:
-        n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-                             json_integer_value(v));
-        return kube_buf_add(b, num, n);
+        return kube_jsonw_int(b, json_integer_value(v));
     case JSON_TRUE:
-        return kube_buf_add(b, "true", 4);
     case JSON_FALSE:
-        return kube_buf_add(b, "false", 5);
+        return kube_jsonw_bool(b, json_is_true(v));
     case JSON_NULL:
         return kube_buf_add(b, "null", 4);
     default: /* a real: jansson's own digits (its dtostr is not public) */
@@ -206,6 +203,11 @@ int kube_jsonw_int(struct kube_buf *b, json_int_t v)
     if (v < 0)
         *--p = '-';
     return kube_buf_add(b, p, (size_t)(num + sizeof(num) - p));
+}
+
+int kube_jsonw_bool(struct kube_buf *b, int v)
+{
+    return v ? kube_buf_add(b, "true", 4) : kube_buf_add(b, "false", 5);
 }
 
 int kube_jsonw_real(struct kube_buf *b, double v)

@@ -31,6 +31,9 @@ int kube_jsonw_value(struct kube_buf *b, const json_t *v);
  * snprintf. Returns 0 or the buffer's failure. */
 int kube_jsonw_int(struct kube_buf *b, json_int_t v);
 
+/* Appends true (v non-zero) or false. Returns 0 or the buffer's failure. */
+int kube_jsonw_bool(struct kube_buf *b, int v);
+
 /* Appends v as json_dumpb writes json_real(v) (jansson's own digits).
  * Returns 0, KUBE_EINVAL when v is not finite (json_real refuses it;
  * nothing is added), or the buffer's failure. */

@@ -181,8 +181,7 @@ static int write_value(struct kube_buf *b, const struct log_field *f)
     case 'I':
         return kube_jsonw_int(b, f->v.num);
     case 'b':
-        return f->v.num ? kube_buf_add(b, "true", 4)
-                        : kube_buf_add(b, "false", 5);
+        return kube_jsonw_bool(b, f->v.num != 0);
     case 'f':
         return kube_jsonw_real(b, f->v.real);
     default: /* s, s?, s* */

@@ -350,26 +350,6 @@ int wh_review_tree(json_t **out, struct wh_outcome *oc,
     return KUBE_OK;
 }
 
-/* Writes v's decimal digits (%d) into buf (12 bytes) and returns how
- * many: a status code, without snprintf's cost (most of a denial's
- * answer). */
-static size_t int_text(char buf[12], int v)
-{
-    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
-    char tmp[12];
-    size_t n = 0, len;
-
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (v < 0)
-        tmp[n++] = '-';
-    for (len = 0; n > 0; len++)
-        buf[len] = tmp[--n];
-    return len;
-}
-
 /* response_json's status, written: "status":{...} after a comma.
  * Returns 0, or non-zero when a string is not UTF-8 (status_json fails
  * then). */
@@ -377,7 +357,6 @@ static int write_status(struct kube_buf *b, const struct run *x,
                         const char *msg)
 {
     const struct wh_answer *a = &x->a;
-    char code[12];
     json_t *causes;
     int bad;
 
@@ -387,7 +366,7 @@ static int write_status(struct kube_buf *b, const struct run *x,
     kube_buf_adds(b, ",\"reason\":");
     bad |= kube_jsonw_strz(b, a->code ? a->reason : "Invalid");
     kube_buf_adds(b, ",\"code\":");
-    kube_buf_add(b, code, int_text(code, a->code ? a->code : 422));
+    kube_jsonw_int(b, a->code ? a->code : 422);
     if (x->k) {
         /* the request's strings are UTF-8 (jansson checked them): the
          * tree would drop details on a failure here, never happening */
