@@ -2,9 +2,10 @@
  * of dump.c's dump_string and its number formats, one pass per string. */
 #include "kube/jsonw.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "kube/ascii.h"
 
 /* Whether s[0..n) is valid UTF-8 as jansson judges it (overlong forms,
  * surrogates and code points past U+10FFFF refused): all-ASCII text
@@ -74,27 +75,6 @@ static const unsigned char look[256] = {
     [0x80 ... 0xff] = 2,
 };
 
-/* How many of the first bytes of u[0..n) need neither an escape nor a
- * UTF-8 check, eight at a time; look[] judges the rest. Each test is
- * exact as a yes/no: a non-ASCII byte, a control byte (below 0x20), '"'
- * or '\\' somewhere in the word. */
-static size_t plain_words(const unsigned char *u, size_t n)
-{
-    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-    size_t i = 0;
-    uint64_t w, q, bs;
-
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, u + i, 8);
-        q = w ^ (ones * '"');
-        bs = w ^ (ones * '\\');
-        if ((w & high) || ((w - ones * 0x20) & ~w & high) ||
-            ((q - ones) & ~q & high) || ((bs - ones) & ~bs & high))
-            break;
-    }
-    return i;
-}
-
 int kube_jsonw_str(struct kube_buf *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -103,7 +83,7 @@ int kube_jsonw_str(struct kube_buf *b, const char *s, size_t n)
     char hex[7];
 
     /* one look for the common case: ASCII with nothing to escape */
-    for (size_t i = plain_words(u, n); i < n; i++)
+    for (size_t i = kube_ascii_plain_prefix(u, n, '"', '\\'); i < n; i++)
         any |= look[u[i]];
     special = any & 1;
     if ((any & 2) && !utf8_ok(s, n))

@@ -3,10 +3,10 @@
 #include "webhook/admission.h"
 
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "kube/ascii.h"
 #include "kube/utf8.h"
 
 #define WH_WARN_MAX 120 /* the API's advice for a warning's length */
@@ -33,21 +33,12 @@ void wh_deny(struct wh_answer *a, int code, const char *reason, const char *fmt,
  * as a yes/no), then a byte at a time. */
 static size_t clean_warning(char *s, size_t max, int *ascii)
 {
-    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
     unsigned char any = 0;
-    size_t i = 0, n;
-    uint64_t w, del;
+    size_t i, n;
 
     kube_utf8_cut(s, max);
     n = strlen(s);
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, s + i, 8);
-        del = w ^ (ones * 0x7f);
-        if ((w & high) || ((w - ones * 0x20) & ~w & high) ||
-            ((del - ones) & ~del & high))
-            break;
-    }
-    for (; i < n; i++) {
+    for (i = kube_ascii_plain_prefix(s, n, 0x7f, 0x7f); i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f)
             s[i] = ' ';
