@@ -35,7 +35,9 @@ Test(kube_client_time, rfc3339_table)
         kube_time_rfc3339_at(buf, rows[i].len, &ts, rows[i].digits);
         cr_expect_str_eq(buf, rows[i].want, "row %zu", i);
     }
-    kube_time_rfc3339_at(buf, 0, &(struct timespec){0, 0}, 3); /* no write */
+    memset(buf, 'x', sizeof(buf));
+    kube_time_rfc3339_at(buf, 0, &(struct timespec){0, 0}, 3);
+    cr_expect_eq(buf[0], 'x', "a buffer of length 0 is not written");
 }
 
 Test(kube_client_time, now_has_the_shape)

@@ -167,6 +167,24 @@ Test(kube_jsonarena, helper_memory_in_and_out_of_scopes)
     }
 }
 
+/* In a scope, that memory is the arena's: the next scope starts over at
+ * the same place (malloc'd memory, still held, could not be). */
+Test(kube_jsonarena, helper_memory_comes_from_the_scope)
+{
+    void *first, *again;
+
+    if (!kube_json_arena_installed())
+        cr_skip_test("VMSNAPD_JSON_ARENA=0: helpers run on malloc");
+    kube_json_arena_begin();
+    first = kube_json_arena_malloc(64);
+    cr_assert_not_null(first);
+    kube_json_arena_end(); /* releases it: no free */
+    kube_json_arena_begin();
+    again = kube_json_arena_malloc(64);
+    cr_expect_eq(again, first, "the helper's memory was not the arena's");
+    kube_json_arena_end();
+}
+
 static void *other_thread(void *arg)
 {
     (void)arg;

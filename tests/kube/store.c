@@ -249,6 +249,10 @@ Test(kube_store, hot_trees_are_shared_then_evicted)
     json_decref(other);
 }
 
+/* Bytes that land where a released tree was: any text that is not the
+ * object's own would do. */
+#define OVERWRITE "overwrites-the-block"
+
 /* A review reads the store inside its jsonarena scope (the unit tests run
  * with the arena installed): a tree decoded there may become hot, so it
  * must come from the heap and outlive the scope; a tree written there is
@@ -267,8 +271,7 @@ Test(kube_store, trees_in_an_arena_scope)
      * it, so a got left in arena memory would no longer read "o-00007"
      * below (and ASan builds report the read of released memory). */
     kube_json_arena_begin();
-    overwrite = json_pack("{s:s, s:s}", "a", "xxxxxxxxxxxxxxxx", "b",
-                          "yyyyyyyyyyyyyyyy");
+    overwrite = json_pack("{s:s, s:s}", "a", OVERWRITE, "b", OVERWRITE);
     cr_assert_not_null(overwrite);
     json_decref(overwrite);
     kube_json_arena_end();
