@@ -110,6 +110,14 @@ load() {
         awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 
+# row NAME SERVER RATIO CPU_US RPS P50_US P99_US P999_US ERRORS: one line
+row() {
+    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7s %8s\n' "$1" "$2" \
+        "$5" "$(echo "$6" | awk '{print $1/1000}')" \
+        "$(echo "$7" | awk '{print $1/1000}')" \
+        "$(echo "$8" | awk '{print $1/1000}')" "$9" "$3" "$4"
+}
+
 printf '\n%-26s %-9s %10s %9s %9s %9s %7s %7s %8s\n' scenario server req/s \
     p50_ms p99_ms p99.9_ms errors ratio cpu_us
 # name:connections:close:pause_ms. The paced row reads latency at a set
@@ -125,11 +133,7 @@ EOF
     t0=$(cpu_ticks $BPID)
     set -- $(load "$c" "$close" "$BPORT" "$pause")
     brps=$1
-    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7s %8s\n' "$name" baseline \
-        "$1" "$(echo "$2" | awk '{print $1/1000}')" \
-        "$(echo "$3" | awk '{print $1/1000}')" \
-        "$(echo "$4" | awk '{print $1/1000}')" "$5" "1.00" \
-        "$(cpu_us "$t0" "$(cpu_ticks $BPID)" "$1")"
+    row "$name" baseline 1.00 "$(cpu_us "$t0" "$(cpu_ticks $BPID)" "$1")" "$@"
     if [ "$c" = 64 ]; then
         ( while kill -0 $VPID 2>/dev/null; do rss_kb $VPID; sleep 0.2; done ) \
             >"$OUT/rss.samples" &
@@ -143,11 +147,7 @@ EOF
         RSS_LOAD=$(sort -n "$OUT/rss.samples" | tail -1)
     fi
     ratio=$(echo "$1 $brps" | awk '{printf "%.2f", $1/$2}')
-    printf '%-26s %-9s %10.0f %9.3f %9.3f %9.3f %7s %7s %8s\n' "$name" vmsnapd \
-        "$1" "$(echo "$2" | awk '{print $1/1000}')" \
-        "$(echo "$3" | awk '{print $1/1000}')" \
-        "$(echo "$4" | awk '{print $1/1000}')" "$5" "$ratio" \
-        "$(cpu_us "$t0" "$t1" "$1")"
+    row "$name" vmsnapd "$ratio" "$(cpu_us "$t0" "$t1" "$1")" "$@"
     # the figures the summary judges
     case "$c:$close:$pause" in
     1:0:0) R1=$ratio ;;
