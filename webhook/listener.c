@@ -184,7 +184,7 @@ static void *accept_loop(void *arg)
     while (wait_room(l)) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
-        /* non-blocking: MHD serves it from an epoll loop */
+        /* non-blocking: MHD serves it from its poll loop */
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
                          SOCK_CLOEXEC | SOCK_NONBLOCK);
         int e = errno;

@@ -1221,7 +1221,7 @@ static int start_daemon(struct wh_server *s, const struct wh_server_config *cfg,
                         struct kube_err *err)
 {
     struct sockaddr_storage ss;
-    unsigned flags = MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+    unsigned flags = MHD_USE_TLS | WH_SERVER_MHD_LOOP | MHD_USE_ITC |
                      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
     int v6 = 0, rc;
 

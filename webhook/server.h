@@ -2,18 +2,16 @@
  * serving the webhook paths, /healthz, /readyz and /metrics, with request
  * limits, certificate and policy swaps, and a graceful drain.
  *
- * Thread model: MHD's internal thread pool with epoll, one thread per core
- * (MHD_USE_EPOLL_INTERNAL_THREAD + MHD_OPTION_THREAD_POOL_SIZE), fed by
- * one accepting thread (webhook/listener.h) so connections spread over
- * the pool instead of piling onto whichever worker wakes first. The MHD
- * manual names the epoll pool the fastest mode; TLS handshakes and JSON
+ * Thread model: MHD's internal thread pool, one thread per core
+ * (WH_SERVER_MHD_LOOP + MHD_OPTION_THREAD_POOL_SIZE), fed by one accepting
+ * thread (webhook/listener.h) so connections spread over the pool instead
+ * of piling onto whichever worker wakes first. TLS handshakes and JSON
  * work are CPU-bound, so one worker per core keeps every core busy
  * without context switches, and an idle keep-alive connection from
- * kube-apiserver costs an epoll entry, not a thread (thread-per-connection
- * cannot use epoll). Handlers run on the I/O threads, so they never block:
- * admission reads only memory (the policy snapshot and the store), but for
- * an object missing from the store, read live once with a short timeout
- * (webhook/state.h).
+ * kube-apiserver costs a poll entry, not a thread. Handlers run on the
+ * I/O threads, so they never block: admission reads only memory (the
+ * policy snapshot and the store), but for an object missing from the
+ * store, read live once with a short timeout (webhook/state.h).
  *
  * Requests: the admission paths take POST with Content-Type
  * application/json (415 otherwise) and a body of at most WH_SERVER_MAX_BODY
@@ -49,6 +47,17 @@
     "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"                          \
     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"              \
     "-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:%SERVER_PRECEDENCE"
+
+/* Each worker waits in poll(2), not epoll. libmicrohttpd 0.9.75's epoll
+ * loop keeps a connection in its ready list while GnuTLS waits for the
+ * client's next handshake flight (GnuTLS reads the socket itself, so MHD
+ * never sees the EAGAIN that would clear it): a worker spins on recv
+ * until the client answers. One client stalled after its ClientHello held
+ * a core until the handshake timeout; under make bench's new connections
+ * the spin was 70-100 failed recvs a connection and half the server's
+ * CPU. poll(2) asks for exactly the direction GnuTLS waits on. The bench
+ * baseline uses the same loop. (A <microhttpd.h> flag.) */
+#define WH_SERVER_MHD_LOOP MHD_USE_POLL_INTERNAL_THREAD
 
 struct wh_server_config {
     const char *host;         /* numeric IPv4 or IPv6 address */

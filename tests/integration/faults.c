@@ -1,14 +1,13 @@
 /* tests/integration/faults.c - `vmsnapd serve` under hostile and broken
  * clients: slowloris, half-open and abandoned connections, a thousand
- * connections at once, every slot held by stalling clients, forty 8 MiB
- * bodies at once, empty, large, huge and tree-bomb bodies, ambiguous
- * requests, TLS garbage, plain HTTP, and broken policy and certificate
- * files swapped in while serving.
- * After each fault the daemon must still answer a correct review
- * correctly, and its resident memory must come back near where it was.
- * The client is raw OpenSSL over sockets: every fault here is something
- * no well-behaved HTTP client would do. Waits are deadlines, never
- * timings. */
+ * connections at once, every slot held by stalling clients, stalled
+ * clients costing no CPU, forty 8 MiB bodies at once, empty, large, huge
+ * and tree-bomb bodies, ambiguous requests, TLS garbage, plain HTTP, and broken
+ * policy and certificate files swapped in while serving. After each fault the
+ * daemon must still answer a correct review correctly, and its resident memory
+ * must come back near where it was. The client is raw OpenSSL over sockets:
+ * every fault here is something no well-behaved HTTP client would do. Waits are
+ * deadlines, never timings. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -509,6 +508,79 @@ Test(integration_faults, stalled_clients_hold_no_slot)
             break;
         cr_assert_lt(it_now(), end, "%d stallers still held", open);
         it_nap(200);
+    }
+    answers_correctly();
+}
+
+/* The server's CPU time so far, in seconds (utime + stime). */
+static double server_cpu_s(void)
+{
+    char path[64], *text, *p;
+    unsigned long ut = 0, st = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)f.pid);
+    text = it_slurp(path, NULL);
+    p = strrchr(text, ')'); /* the command name may hold spaces */
+    cr_assert_not_null(p);
+    cr_assert_eq(sscanf(p + 2,
+                        "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                        "%*u %lu %lu",
+                        &ut, &st),
+                 2, "cannot read %s", path);
+    free(text);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Starts a TLS handshake on a non-blocking fd and stops once the server's
+ * flight has come back: the server now waits for our Finished. */
+static SSL *handshake_then_stall(int fd)
+{
+    SSL *ssl = SSL_new(f.ctx);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+
+    cr_assert_not_null(ssl);
+    cr_assert_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+    SSL_set_fd(ssl, fd);
+    cr_assert_eq(SSL_connect(ssl), -1);
+    cr_assert_eq(SSL_get_error(ssl, -1), SSL_ERROR_WANT_READ);
+    cr_assert_eq(poll(&p, 1, WAIT_S * 1000), 1, "no ServerHello");
+    return ssl;
+}
+
+#define STALLED 4
+#define STALL_S 2.0
+
+/* Clients that stop mid-handshake, mid-request or before a ClientHello
+ * cost the server nothing while they wait: a worker sleeps until a
+ * socket has what it waits for. (libmicrohttpd's epoll loop spun on recv
+ * through a stalled handshake: a core per such client, STALL_S seconds of
+ * CPU per second, until the handshake timeout.) The bound is a busy
+ * loop's fraction of the window, not a speed. */
+Test(integration_faults, stalled_clients_cost_no_cpu)
+{
+    static const char part[] = "POST " P_SNAP " HTTP/1.1\r\nHost: x\r\n";
+    int fd[3 * STALLED];
+    SSL *tls[3 * STALLED] = {0};
+    double cpu;
+
+    serve("--handshake-timeout", "60s", "--request-timeout", "60s", NULL);
+    for (int i = 0; i < STALLED; i++) {
+        fd[i] = dial();
+        tls[i] = handshake_then_stall(fd[i]);
+        fd[STALLED + i] = dial();
+        cr_assert_not_null(tls[STALLED + i] = handshake(fd[STALLED + i]));
+        SSL_write(tls[STALLED + i], part, (int)sizeof(part) - 1);
+        fd[2 * STALLED + i] = dial(); /* TCP only, never a ClientHello */
+    }
+    cpu = server_cpu_s();
+    it_nap((long)(STALL_S * 1000));
+    cpu = server_cpu_s() - cpu;
+    cr_expect_lt(cpu, STALL_S / 4,
+                 "%.2f s of server CPU in %.1f s of %d stalled clients", cpu,
+                 STALL_S, 3 * STALLED);
+    for (int i = 0; i < 3 * STALLED; i++) {
+        SSL_free(tls[i]);
+        close(fd[i]);
     }
     answers_correctly();
 }

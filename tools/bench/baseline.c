@@ -1,8 +1,8 @@
 /* tools/bench/baseline.c - the ceiling `make bench` compares vmsnapd to:
- * libmicrohttpd over GnuTLS with vmsnapd's thread model (epoll thread
- * pool, one thread per CPU) and TLS priorities, answering every POST with
- * one constant AdmissionReview after reading the body. No JSON, no rules,
- * no metrics: what is left is the cost of the stack we build on.
+ * libmicrohttpd over GnuTLS with vmsnapd's thread model (a thread pool,
+ * one thread per CPU, in WH_SERVER_MHD_LOOP) and TLS priorities, answering
+ * every POST with one constant AdmissionReview after reading the body. No JSON,
+ * no rules, no metrics: what is left is the cost of the stack we build on.
  *
  * usage: baseline CERT KEY PORT   (runs until SIGTERM/SIGINT) */
 #include <microhttpd.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "webhook/server.h" /* WH_SERVER_TLS_PRIORITIES: the same suites */
+#include "webhook/server.h" /* the same TLS suites and worker loop */
 
 static const char answer[] =
     "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
                                         MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(r, "Content-Type", "application/json");
     d = MHD_start_daemon(
-        MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC,
+        MHD_USE_TLS | WH_SERVER_MHD_LOOP | MHD_USE_ITC,
         (uint16_t)strtol(argv[3], NULL, 10), NULL, NULL, on_request, r,
         MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
         MHD_OPTION_HTTPS_PRIORITIES, WH_SERVER_TLS_PRIORITIES,
