@@ -3,9 +3,6 @@
  * read (cmd/cluster.c), leader election, and a graceful drain on SIGTERM. */
 #include <errno.h>
 #include <jansson.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -720,15 +717,6 @@ int cmd_serve(int argc, char **argv)
     };
     int rc;
 
-#ifdef __GLIBC__
-    /* One malloc arena for every thread, before any starts. With glibc's
-     * per-thread arenas each new TLS connection cost about 250 us more
-     * server CPU (its GnuTLS session is set up on the listener's thread
-     * and freed on a worker): 1,050 instead of 1,300-1,550
-     * connections/s in make bench. Small allocations stay lock-free in
-     * each thread's tcache. Other libcs have no such knob. */
-    (void)mallopt(M_ARENA_MAX, 1);
-#endif
     rc = parse_args(&sv.opts, argc, argv);
 
     if (rc != 0)
