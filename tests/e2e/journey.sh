@@ -460,7 +460,8 @@ for c in json.load(sys.stdin)["calls"]:
 say "(virt-api, as kube-sim saw it: vmsnapd froze the guest before the VolumeSnapshot and thawed it after)"
 frz=$(freezes running-vm)
 say "$frz"
-expect_eq "running-vm frozen, then thawed" "$(printf '%s\n' "$frz" | awk '{sub(/.*\//, "", $2); print $2}' | paste -sd ' ')" "freeze unfreeze"
+# a thaw repeated back to back is one (see tests/e2e/snapshots.sh freezes)
+expect_eq "running-vm frozen, then thawed" "$(printf '%s\n' "$frz" | awk '{sub(/.*\//, "", $2); if (!($2 == "unfreeze" && last == $2)) print $2; last = $2}' | paste -sd ' ')" "freeze unfreeze"
 
 heading "An online snapshot of my-vm (started for a moment), to show a restore vmsnapd refuses"
 printf 'apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: my-vm\n' >"$T/work/my-vm-vmi.yaml"
