@@ -50,13 +50,14 @@
 
 /* Each worker waits in poll(2), not epoll. libmicrohttpd 0.9.75's epoll
  * loop keeps a connection in its ready list while GnuTLS waits for the
- * client's next handshake flight (GnuTLS reads the socket itself, so MHD
- * never sees the EAGAIN that would clear it): a worker spins on recv
- * until the client answers. One client stalled after its ClientHello held
- * a core until the handshake timeout; under make bench's new connections
- * the spin was 70-100 failed recvs a connection and half the server's
- * CPU. poll(2) asks for exactly the direction GnuTLS waits on. The bench
- * baseline uses the same loop. (A <microhttpd.h> flag.) */
+ * client's next handshake flight (GnuTLS reads through its transport
+ * function, so MHD never sees the EAGAIN that would clear it): a worker
+ * spins on recv until the client answers. One client stalled after its
+ * ClientHello held a core until the handshake timeout; under make bench's
+ * new connections the spin was 70-100 failed recvs a connection and over
+ * 40 % of the server's CPU. poll(2) asks for exactly the direction GnuTLS
+ * waits on. The bench baseline uses the same loop. (A <microhttpd.h>
+ * flag.) */
 #define WH_SERVER_MHD_LOOP MHD_USE_POLL_INTERNAL_THREAD
 
 struct wh_server_config {
