@@ -18,7 +18,6 @@ void kube_buf_init_mem(struct kube_buf *b, size_t first, size_t max,
         (struct kube_buf){.mem = mem, .max = max, .first = first ? first : 256};
 }
 
-/* Sets the capacity to cap (> b->cap). */
 void kube_buf_init_room(struct kube_buf *b, char *room, size_t len, size_t max)
 {
     kube_buf_init(b, len, max);
@@ -26,6 +25,12 @@ void kube_buf_init_room(struct kube_buf *b, char *room, size_t len, size_t max)
     b->p = room;
     b->cap = len;
     room[0] = '\0';
+}
+
+/* Whether the contents sit in the caller's room (never freed here). */
+static int in_room(const struct kube_buf *b)
+{
+    return b->p && b->p == b->room;
 }
 
 /* The contents moved out of the caller's room into cap malloc'd bytes. */
@@ -38,13 +43,17 @@ static char *leave_room(struct kube_buf *b, size_t cap)
     return p;
 }
 
+/* Sets the capacity to cap (> b->cap). */
 static int resize(struct kube_buf *b, size_t cap)
 {
-    char *p = b->p && b->p == b->room ? leave_room(b, cap)
-              : b->mem
-                  ? b->mem->resize(b->p, b->p ? b->len + 1 : 0, b->cap, cap)
-                  : realloc(b->p, cap);
+    char *p;
 
+    if (in_room(b))
+        p = leave_room(b, cap);
+    else if (b->mem)
+        p = b->mem->resize(b->p, b->p ? b->len + 1 : 0, b->cap, cap);
+    else
+        p = realloc(b->p, cap);
     if (!p)
         return b->err = KUBE_ENOMEM;
     b->p = p;
@@ -145,7 +154,7 @@ char *kube_buf_take(struct kube_buf *b, size_t *len)
     char *p = b->p;
 
     assert(!b->mem); /* the caller would free() another allocator's memory */
-    if (p && p == b->room)
+    if (in_room(b))
         p = leave_room(b, b->len + 1);
     if (len)
         *len = b->len;
@@ -167,9 +176,9 @@ void kube_buf_free(struct kube_buf *b, int wipe)
 {
     if (b->p && wipe)
         explicit_bzero(b->p, b->cap);
-    if (b->p != b->room && b->mem) /* the room is the caller's */
+    if (!in_room(b) && b->mem) /* the room is the caller's */
         b->mem->release(b->p, b->cap);
-    else if (b->p != b->room)
+    else if (!in_room(b))
         free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
