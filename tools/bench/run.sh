@@ -122,25 +122,27 @@ row() {
         "$(echo "$8" | awk '{print $1/1000}')" "$9" "$3" "$4"
 }
 
+# the middle line of sorted lines on stdin
+middle() { awk '{l[NR] = $0} END {print l[int((NR + 1) / 2)]}'; }
+# the median round of server $1 in $OUT/rounds ("server round cpu_us rps
+# p50 p99 p999 errors" lines) by column $2: requests/s (4), or the p99 (6)
+# where latency is the figure
+median_round() {
+    awk -v s="$1" '$1 == s' "$OUT/rounds" | sort -k"$2,$2"n | middle
+}
+# the median of the rounds' vmsnapd/baseline requests/s
+median_ratio() {
+    awk '$1 == "baseline" {b[$2] = $4} $1 == "vmsnapd" {v[$2] = $4}
+        END {for (r in v) if (b[r] > 0) print v[r] / b[r]}' "$OUT/rounds" |
+        sort -n | middle | awk '{printf "%.2f", $1}'
+}
+
 printf '\n%-26s %-9s %10s %9s %9s %9s %7s %7s %8s\n' scenario server req/s \
     p50_ms p99_ms p99.9_ms errors ratio cpu_us
 # name:connections:close:pause_ms. The paced row reads latency at a set
 # load (16 connections, each waiting 8 ms before its next request: about
 # 1,900 req/s), where the others read it at saturation, where it is mostly
 # queueing behind wrk on the same two cores.
-# the median round of server $1 in $OUT/rounds ("server round cpu_us rps
-# p50 p99 p999 errors" lines) by column $2: requests/s (4), or the p99 (6)
-# where latency is the figure
-median_round() {
-    awk -v s="$1" '$1 == s' "$OUT/rounds" | sort -k"$2,$2"n |
-        awk '{l[NR] = $0} END {print l[int((NR + 1) / 2)]}'
-}
-# the median of the rounds' vmsnapd/baseline requests/s
-median_ratio() {
-    awk '$1 == "baseline" {b[$2] = $4} $1 == "vmsnapd" {v[$2] = $4}
-        END {for (r in v) if (b[r] > 0) print v[r] / b[r]}' "$OUT/rounds" |
-        sort -n | awk '{l[NR] = $0} END {printf "%.2f", l[int((NR + 1) / 2)]}'
-}
 for sc in "keep-alive 1 conn:1:0:0" "keep-alive 16 conns:16:0:0" \
     "keep-alive 64 conns:64:0:0" "16 conns paced (~1.9k/s):16:0:8" \
     "new conn/request (wrk), 16:16:1:0"; do
