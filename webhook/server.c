@@ -29,6 +29,7 @@
 #include "kube/log.h"
 #include "webhook/listener.h"
 #include "webhook/review.h"
+#include "webhook/tlsout.h"
 
 /* MHD reports every failed handshake with this fixed phrase (0.9.75,
  * connection_https.c); it is the only signal of one we get. */
@@ -105,6 +106,8 @@ struct conn {
      * held until close: GnuTLS keeps pointing into it after the
      * certificate callback returns. */
     struct wh_tlscreds *creds;
+    gnutls_session_t session; /* MHD's, NULL without TLS */
+    struct wh_tlsout out;     /* the session's writer */
 };
 
 /* Per request (MHD's con_cls): freed by on_completed, whatever happened. */
@@ -441,8 +444,13 @@ handle_review(struct wh_server *s, struct MHD_Connection *c, struct request *r)
     resp = MHD_create_response_from_buffer(outlen, out, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         free(out);
-    return queue(s, c, r, MHD_HTTP_OK, oc.allowed ? 200 : oc.code, resp,
-                 "application/json", NULL);
+    if (queue(s, c, r, MHD_HTTP_OK, oc.allowed ? 200 : oc.code, resp,
+              "application/json", NULL) != MHD_YES)
+        return MHD_NO;
+    /* the header's record waits for the body's: one sendmsg (tlsout.h) */
+    if (r->conn && r->conn->session && outlen)
+        wh_tlsout_arm(&r->conn->out);
+    return MHD_YES;
 }
 
 /* ---- request protocol --------------------------------------------------- */
@@ -933,6 +941,8 @@ static void conn_started(struct wh_server *s, struct MHD_Connection *c,
                                            GNUTLS_HANDSHAKE_FINISHED,
                                            GNUTLS_HOOK_POST, on_handshake_msg);
         gnutls_transport_set_pull_function(tls->tls_session, pull);
+        cn->session = tls->tls_session;
+        wh_tlsout_attach(&cn->out, cn->session, cn->fd);
     }
     pthread_mutex_lock(&s->conns_lock);
     cn->next = s->conns;
@@ -969,6 +979,8 @@ static void conn_closed(struct wh_server *s, struct conn *cn)
     pthread_mutex_unlock(&s->conns_lock);
     wh_metrics_connections_add(s->metrics, -1);
     wh_tlscreds_unref(cn->creds);
+    if (cn->session)
+        wh_tlsout_detach(&cn->out, cn->session);
     free(cn);
 #ifdef __GLIBC__
     if (trim)
