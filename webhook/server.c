@@ -246,12 +246,21 @@ static void account(struct wh_server *s, const struct request *r,
         r->result == WH_METRICS_ERROR ? (int)status : code, latency);
 }
 
-/* Queues resp (consumed) with status. A failure returns MHD_NO, which
- * makes MHD close the connection: the only answer left. */
+/* The answer's header record waits for its body's, so both leave in one
+ * sendmsg (webhook/tlsout.h); HEAD and empty answers have no body. */
+static void arm_one_send(struct request *r, size_t body_len)
+{
+    if (body_len && r->conn && r->conn->session &&
+        strcmp(r->method, MHD_HTTP_METHOD_HEAD) != 0)
+        wh_tlsout_arm(&r->conn->out);
+}
+
+/* Queues resp (consumed, body_len bytes) with status. A failure returns
+ * MHD_NO, which makes MHD close the connection: the only answer left. */
 static enum MHD_Result queue(struct wh_server *s, struct MHD_Connection *c,
                              struct request *r, unsigned status, int code,
-                             struct MHD_Response *resp, const char *ctype,
-                             const char *allow)
+                             struct MHD_Response *resp, size_t body_len,
+                             const char *ctype, const char *allow)
 {
     uint64_t latency = now_ns() - r->start_ns;
     enum MHD_Result ret = MHD_NO;
@@ -274,6 +283,8 @@ static enum MHD_Result queue(struct wh_server *s, struct MHD_Connection *c,
              MHD_YES))
         goto done;
     ret = MHD_queue_response(c, status, resp);
+    if (ret == MHD_YES)
+        arm_one_send(r, body_len);
 done:
     MHD_destroy_response(resp);
     return ret;
@@ -284,12 +295,13 @@ static enum MHD_Result reply_text(struct wh_server *s, struct MHD_Connection *c,
                                   struct request *r, unsigned status,
                                   const char *text, const char *allow)
 {
+    size_t len = strlen(text);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
-        strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+        len, (void *)text, MHD_RESPMEM_MUST_COPY);
 
     if (r->route && r->route->metrics >= 0)
         r->result = WH_METRICS_ERROR;
-    return queue(s, c, r, status, (int)status, resp,
+    return queue(s, c, r, status, (int)status, resp, len,
                  "text/plain; charset=utf-8", allow);
 }
 
@@ -325,7 +337,7 @@ handle_metrics(struct wh_server *s, struct MHD_Connection *c, struct request *r)
     resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         free(text);
-    return queue(s, c, r, MHD_HTTP_OK, MHD_HTTP_OK, resp,
+    return queue(s, c, r, MHD_HTTP_OK, MHD_HTTP_OK, resp, len,
                  "text/plain; version=0.0.4; charset=utf-8", NULL);
 }
 
@@ -444,13 +456,8 @@ handle_review(struct wh_server *s, struct MHD_Connection *c, struct request *r)
     resp = MHD_create_response_from_buffer(outlen, out, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         free(out);
-    if (queue(s, c, r, MHD_HTTP_OK, oc.allowed ? 200 : oc.code, resp,
-              "application/json", NULL) != MHD_YES)
-        return MHD_NO;
-    /* the header's record waits for the body's: one sendmsg (tlsout.h) */
-    if (r->conn && r->conn->session && outlen)
-        wh_tlsout_arm(&r->conn->out);
-    return MHD_YES;
+    return queue(s, c, r, MHD_HTTP_OK, oc.allowed ? 200 : oc.code, resp, outlen,
+                 "application/json", NULL);
 }
 
 /* ---- request protocol --------------------------------------------------- */
