@@ -446,8 +446,11 @@ handle_review(struct wh_server *s, struct MHD_Connection *c, struct request *r)
                           kube_buf_str(&r->body), kube_buf_len(&r->body), &env,
                           &err);
     wh_policy_unref(policy);
-    snprintf(r->kind, sizeof(r->kind), "%s", oc.kind);
-    snprintf(r->operation, sizeof(r->operation), "%s", oc.operation);
+    /* the same arrays, NUL-terminated (oc was zeroed): no formatting */
+    _Static_assert(sizeof(r->kind) == sizeof(oc.kind), "kind");
+    _Static_assert(sizeof(r->operation) == sizeof(oc.operation), "operation");
+    memcpy(r->kind, oc.kind, sizeof(r->kind));
+    memcpy(r->operation, oc.operation, sizeof(r->operation));
     if (rc < 0)
         return review_failed(s, c, r, rc, &err);
     r->result = oc.allowed ? WH_METRICS_ALLOWED : WH_METRICS_DENIED;
