@@ -94,3 +94,33 @@ Test(kube_jsonvals, recorded_bodies)
                      files[i]);
     }
 }
+
+/* The loose bound, one byte at a time: every ',' '[' '{', strings or not. */
+static size_t bound_ref(const char *p, size_t n)
+{
+    size_t count = 1;
+
+    for (size_t i = 0; i < n; i++)
+        count += p[i] == ',' || p[i] == '[' || p[i] == '{';
+    return count;
+}
+
+/* Texts of every length around the 16-byte steps and the 255-step lane
+ * flush, of all 256 byte values: the bound counts what the rule counts,
+ * and is never below the exact count. */
+Test(kube_jsonvals, bound_counts_every_start_byte)
+{
+    static char text[16 * 255 * 2 + 40];
+
+    srand(15);
+    for (size_t n = 0; n < sizeof(text); n += n < 80 ? 1 : 61) {
+        for (size_t i = 0; i < n; i++)
+            text[i] = rand() % 4 ? "\",[{}]a\\"[rand() % 8] : (char)rand();
+        cr_assert_eq(kube_json_values_bound(text, n), bound_ref(text, n),
+                     "length %zu", n);
+        cr_assert_geq(kube_json_values_bound(text, n),
+                      kube_json_values_max(text, n), "length %zu", n);
+    }
+    memset(text, ',', sizeof(text)); /* every lane full: 255 steps */
+    cr_expect_eq(kube_json_values_bound(text, sizeof(text)), sizeof(text) + 1);
+}
