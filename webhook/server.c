@@ -828,6 +828,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     /* also a request that failed before begin (bad request line) */
     conn_phase(ci ? ci->socket_context : NULL, PH_IDLE);
+    if (ci && ci->socket_context) {
+        struct conn *cn = ci->socket_context;
+
+        if (cn->session)
+            wh_tlsout_done(&cn->out);
+    }
     if (!r)
         return;
     if (r->conn)

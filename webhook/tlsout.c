@@ -110,6 +110,20 @@ void wh_tlsout_detach(struct wh_tlsout *o, gnutls_session_t session)
     gnutls_transport_set_vec_push_function(session, push_plain);
 }
 
+void wh_tlsout_done(struct wh_tlsout *o)
+{
+    ssize_t k;
+
+    o->armed = 0;
+    if (!o->held)
+        return;
+    k = send(o->fd, o->hold, o->held, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k <= 0)
+        return;
+    memmove(o->hold, o->hold + k, o->held - (size_t)k);
+    o->held -= (size_t)k;
+}
+
 void wh_tlsout_arm(struct wh_tlsout *o)
 {
     o->armed = 1;

@@ -40,6 +40,11 @@ void wh_tlsout_detach(struct wh_tlsout *o, gnutls_session_t session);
 /* An answer with a non-empty body has been queued: hold its header. */
 void wh_tlsout_arm(struct wh_tlsout *o);
 
+/* An answer is complete: nothing stays armed, and a header still held
+ * (one whose body never came) is written now, without waiting. The
+ * server's arming makes that a defence, not a path. */
+void wh_tlsout_done(struct wh_tlsout *o);
+
 /* GnuTLS's vector push, exposed for its tests: writes what is held, then
  * iov; returns the bytes of iov written, or -1 with errno (EAGAIN while
  * the held bytes have not all gone). */

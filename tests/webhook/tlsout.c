@@ -147,3 +147,20 @@ Test(webhook_tlsout, a_full_socket_keeps_the_order)
     cr_expect_eq(memcmp(stream + filled, head, sizeof(head)), 0);
     cr_expect_eq(memcmp(stream + filled + sizeof(head), body, sizeof(body)), 0);
 }
+
+/* An answer completes with its header still held (its body never came):
+ * done writes it, and nothing stays armed for the next answer. */
+Test(webhook_tlsout, done_writes_a_header_left_held)
+{
+    char head[] = "\x17HDR:h", next[] = "\x17NEXT:n", got[64];
+
+    wh_tlsout_arm(&out);
+    push(head, strlen(head));
+    cr_expect_eq(peer(got, sizeof(got)), 0);
+    wh_tlsout_done(&out);
+    peer(got, sizeof(got));
+    cr_expect_str_eq(got, head);
+    push(next, strlen(next));
+    peer(got, sizeof(got));
+    cr_expect_str_eq(got, next, "still armed after done");
+}
