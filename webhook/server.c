@@ -1109,6 +1109,16 @@ static uint64_t phase_limit(const struct wh_server *s, int phase)
     return 0;
 }
 
+/* How long cn has been in its phase at now. A worker may move cn on
+ * after the caller read the clock: its phase then began after now, and
+ * the unsigned difference must not wrap around into an age of centuries. */
+static uint64_t phase_age(struct conn *cn, uint64_t now)
+{
+    uint64_t since = atomic_load(&cn->since);
+
+    return since < now ? now - since : 0;
+}
+
 /* Shuts cn's socket down: its worker sees the end and closes it. */
 static void conn_cut(struct conn *cn, const char *why, uint64_t now)
 {
@@ -1117,7 +1127,7 @@ static void conn_cut(struct conn *cn, const char *why, uint64_t now)
     (void)shutdown(cn->fd, SHUT_RDWR);
     cn->shut = 1;
     kube_log(KUBE_LOG_DEBUG, why, "{s:s, s:f}", "phase", phase_names[ph],
-             "seconds", (double)(now - atomic_load(&cn->since)) / 1e9);
+             "seconds", (double)phase_age(cn, now) / 1e9);
 }
 
 /* Whether the peer has bytes waiting: a next request on its way. */
@@ -1139,8 +1149,8 @@ static void reap(struct wh_server *s)
     for (struct conn *cn = s->conns; cn; cn = cn->next) {
         uint64_t limit = phase_limit(s, atomic_load(&cn->phase));
 
-        if (!cn->shut && cn->fd >= 0 && limit &&
-            now - atomic_load(&cn->since) > limit && !has_input(cn->fd))
+        if (!cn->shut && cn->fd >= 0 && limit && phase_age(cn, now) > limit &&
+            !has_input(cn->fd))
             conn_cut(cn, "closed a stalled connection", now);
     }
     pthread_mutex_unlock(&s->conns_lock);

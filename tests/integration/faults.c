@@ -786,14 +786,11 @@ Test(integration_faults, parallel_large_bodies_stay_in_budget)
 #define BURST_MARGIN_KB (8 * 1024)
 #endif
 
-/* Sends a keep-alive review on ssl (one write: a second small one would
- * wait for the first one's delayed ACK) and reads its whole answer
- * (headers, then Content-Length bytes). 1 when it was a 200. */
-static int review_keep_alive(SSL *ssl)
+/* Sends a keep-alive review on ssl, one write: a second small one would
+ * wait for the first one's delayed ACK. */
+static void send_review(SSL *ssl)
 {
-    static char out[65536], req[65536];
-    size_t got = 0;
-    const char *end, *cl;
+    static char req[65536];
     int n = snprintf(req, sizeof(req),
                      "POST " P_SNAP " HTTP/1.1\r\nHost: vmsnapd\r\n"
                      "Content-Type: application/json\r\n"
@@ -802,6 +799,17 @@ static int review_keep_alive(SSL *ssl)
 
     cr_assert_lt(n, (int)sizeof(req));
     cr_assert_eq(SSL_write(ssl, req, n), n);
+}
+
+/* Reads one whole answer on ssl (headers, then Content-Length bytes). 1
+ * when it was a 200. */
+static int read_answer(SSL *ssl)
+{
+    static char out[65536];
+    size_t got = 0;
+    const char *end, *cl;
+    int n;
+
     while (got < sizeof(out) - 1) {
         out[got] = '\0';
         end = strstr(out, "\r\n\r\n");
@@ -814,6 +822,12 @@ static int review_keep_alive(SSL *ssl)
         got += (size_t)n;
     }
     return strncmp(out, "HTTP/1.1 200 ", 13) == 0;
+}
+
+static int review_keep_alive(SSL *ssl)
+{
+    send_review(ssl);
+    return read_answer(ssl);
 }
 
 /* A thousand clients connect, each has a review answered and stays
@@ -862,6 +876,41 @@ Test(integration_faults, a_burst_of_connections_gives_its_memory_back)
                 "%ld KiB after",
                 BURST, before, peak, now_kb);
     answers_correctly();
+}
+
+#define BUSY_CONNS 16
+/* The reaper sweeps the connections while answers go out: one that moved
+ * to a new phase after the sweep read the clock is not overdue (the
+ * difference of the two times would wrap around and cut it, as it did
+ * under wrk now and then). Sixteen keep-alive connections with a review
+ * in flight on each, for 3 s, the reaper every 75 ms: every review is
+ * answered. */
+Test(integration_faults, the_reaper_cuts_no_busy_connection)
+{
+    SSL *ssl[BUSY_CONNS];
+    int fd[BUSY_CONNS];
+    long ok = 0, total = 0;
+    double end;
+
+    serve("--request-timeout", "300ms", NULL);
+    for (int i = 0; i < BUSY_CONNS; i++) {
+        fd[i] = dial();
+        cr_assert_not_null(ssl[i] = handshake(fd[i]), "connection %d", i);
+        ok += review_keep_alive(ssl[i]); /* out of its first-request phase */
+        total++;
+    }
+    end = it_now() + 3;
+    while (it_now() < end) {
+        for (int i = 0; i < BUSY_CONNS; i++)
+            send_review(ssl[i]);
+        for (int i = 0; i < BUSY_CONNS; i++, total++)
+            ok += read_answer(ssl[i]);
+    }
+    cr_expect_eq(ok, total, "%ld of %ld reviews answered", ok, total);
+    for (int i = 0; i < BUSY_CONNS; i++) {
+        SSL_free(ssl[i]);
+        close(fd[i]);
+    }
 }
 
 /* 2 MiB of [{},{},...] becomes 700,000 jansson values, about 150 MiB of
