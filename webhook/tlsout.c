@@ -8,9 +8,9 @@
 #include <sys/socket.h>
 
 #define TLS_APPLICATION_DATA 23 /* a record's first byte: its content type */
-#define IOV_MAX_HERE 16
+#define HOLD_IOVS 16 /* the held bytes and up to 15 of GnuTLS's vectors */
 
-static size_t iov_len(const giovec_t *iov, int iovcnt)
+static size_t vec_total(const giovec_t *iov, int iovcnt)
 {
     size_t len = 0;
 
@@ -25,7 +25,7 @@ static int holds(const struct wh_tlsout *o, const giovec_t *iov, int iovcnt)
     return o->armed && o->held == 0 && iovcnt > 0 && iov[0].iov_len > 0 &&
            ((const unsigned char *)iov[0].iov_base)[0] ==
                TLS_APPLICATION_DATA &&
-           iov_len(iov, iovcnt) <= sizeof(o->hold);
+           vec_total(iov, iovcnt) <= sizeof(o->hold);
 }
 
 static ssize_t send_vec(int fd, const struct iovec *iov, size_t iovcnt)
@@ -35,24 +35,30 @@ static ssize_t send_vec(int fd, const struct iovec *iov, size_t iovcnt)
     return sendmsg(fd, &m, MSG_NOSIGNAL);
 }
 
+/* Forgets the first k held bytes: they have been written. */
+static void hold_drop(struct wh_tlsout *o, size_t k)
+{
+    memmove(o->hold, o->hold + k, o->held - k);
+    o->held -= k;
+}
+
 /* Writes the held bytes ahead of iov. A short write that leaves some of
  * them is EAGAIN for iov: GnuTLS offers the same record again later. */
 static ssize_t send_behind_hold(struct wh_tlsout *o, const giovec_t *iov,
                                 int iovcnt)
 {
-    struct iovec v[IOV_MAX_HERE];
+    struct iovec v[HOLD_IOVS];
     size_t n = 1;
     ssize_t k;
 
     v[0] = (struct iovec){o->hold, o->held};
-    for (int i = 0; i < iovcnt && n < IOV_MAX_HERE; i++)
+    for (int i = 0; i < iovcnt && n < HOLD_IOVS; i++)
         v[n++] = iov[i];
     k = send_vec(o->fd, v, n);
     if (k < 0)
         return -1;
     if ((size_t)k < o->held) {
-        memmove(o->hold, o->hold + k, o->held - (size_t)k);
-        o->held -= (size_t)k;
+        hold_drop(o, (size_t)k);
         errno = EAGAIN;
         return -1;
     }
@@ -118,10 +124,8 @@ void wh_tlsout_done(struct wh_tlsout *o)
     if (!o->held)
         return;
     k = send(o->fd, o->hold, o->held, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (k <= 0)
-        return;
-    memmove(o->hold, o->hold + k, o->held - (size_t)k);
-    o->held -= (size_t)k;
+    if (k > 0)
+        hold_drop(o, (size_t)k);
 }
 
 void wh_tlsout_arm(struct wh_tlsout *o)

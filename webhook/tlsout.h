@@ -21,11 +21,13 @@
 /* An answer's header record is about 200 bytes; a larger one is not held. */
 #define WH_TLSOUT_HOLD 1024
 
+/* Kept inside the connection's own struct; every call comes from the
+ * thread serving the connection (MHD's worker), so none locks. */
 struct wh_tlsout {
-    int fd;
-    int armed;   /* the next application-data record is a header: hold it */
-    size_t held; /* bytes of hold not yet written */
-    char hold[WH_TLSOUT_HOLD];
+    int fd;      /* private */
+    int armed;   /* private: the next application-data record is a header */
+    size_t held; /* private: bytes of hold not yet written */
+    char hold[WH_TLSOUT_HOLD]; /* private */
 };
 
 /* Makes o the writer of session's records on fd. The receive side keeps
