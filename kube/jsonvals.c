@@ -77,7 +77,5 @@ size_t kube_json_values_bound(const char *p, size_t n)
         for (int k = 0; k < 16; k++)
             count += lanes[k];
     }
-    for (; i < n; i++)
-        count += starts_value(p[i]);
-    return count;
+    return count + starts_in(p + i, n - i);
 }

@@ -250,8 +250,7 @@ static void account(struct wh_server *s, const struct request *r,
  * sendmsg (webhook/tlsout.h); HEAD and empty answers have no body. */
 static void arm_one_send(struct request *r, size_t body_len)
 {
-    if (body_len && r->conn && r->conn->session &&
-        strcmp(r->method, MHD_HTTP_METHOD_HEAD) != 0)
+    if (body_len && r->conn && strcmp(r->method, MHD_HTTP_METHOD_HEAD) != 0)
         wh_tlsout_arm(&r->conn->out);
 }
 
@@ -824,16 +823,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct request *r = *con_cls;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn *cn = ci ? ci->socket_context : NULL;
 
     (void)toe;
     /* also a request that failed before begin (bad request line) */
-    conn_phase(ci ? ci->socket_context : NULL, PH_IDLE);
-    if (ci && ci->socket_context) {
-        struct conn *cn = ci->socket_context;
-
-        if (cn->session)
-            wh_tlsout_done(&cn->out);
-    }
+    conn_phase(cn, PH_IDLE);
+    if (cn)
+        wh_tlsout_done(&cn->out);
     if (!r)
         return;
     if (r->conn)

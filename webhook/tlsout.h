@@ -39,12 +39,14 @@ void wh_tlsout_attach(struct wh_tlsout *o, gnutls_session_t session, int fd);
  * anything held (the connection is closing). */
 void wh_tlsout_detach(struct wh_tlsout *o, gnutls_session_t session);
 
-/* An answer with a non-empty body has been queued: hold its header. */
+/* An answer with a non-empty body has been queued: hold its header.
+ * Harmless on a writer never attached (nothing pushes through it). */
 void wh_tlsout_arm(struct wh_tlsout *o);
 
 /* An answer is complete: nothing stays armed, and a header still held
  * (one whose body never came) is written now, without waiting. The
- * server's arming makes that a defence, not a path. */
+ * server's arming makes that a defence, not a path. A no-op on a writer
+ * never attached: it holds nothing. */
 void wh_tlsout_done(struct wh_tlsout *o);
 
 /* GnuTLS's vector push, exposed for its tests: writes what is held, then

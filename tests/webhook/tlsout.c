@@ -164,3 +164,15 @@ Test(webhook_tlsout, done_writes_a_header_left_held)
     peer(got, sizeof(got));
     cr_expect_str_eq(got, next, "still armed after done");
 }
+
+/* A connection without TLS never attaches its writer; the server still
+ * arms it and marks answers done: nothing is held, nothing stays armed. */
+Test(webhook_tlsout, arm_and_done_are_harmless_unattached)
+{
+    struct wh_tlsout never = {.fd = -1};
+
+    wh_tlsout_arm(&never);
+    wh_tlsout_done(&never);
+    cr_expect_eq(never.held, 0);
+    cr_expect_eq(never.armed, 0);
+}
