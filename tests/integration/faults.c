@@ -943,6 +943,42 @@ Test(integration_faults, bodies_whose_tree_passes_the_budget)
     answers_correctly();
 }
 
+/* A body whose strings hold many ',' '[' '{': the budget's loose bound
+ * (strings not skipped) passes the limit, the exact count (strings
+ * skipped) does not, and the review is answered, not refused as too
+ * complex. 200,000 commas in one string against a 16 MiB budget: the
+ * loose bound is 77 MiB of tree. */
+Test(integration_faults, commas_inside_strings_do_not_count_against_the_budget)
+{
+    static char out[4096];
+    const size_t commas = 200000;
+    const char *brace = strchr(f.review, '{');
+    size_t head, len;
+    char *body;
+    SSL *ssl;
+    int fd;
+
+    cr_assert_not_null(brace);
+    head = (size_t)(brace + 1 - f.review);
+    len = f.review_len + 5 + commas + 2; /* {"x":",,,...,", then the rest */
+    body = malloc(len);
+    cr_assert_not_null(body);
+    memcpy(body, f.review, head);
+    memcpy(body + head, "\"x\":\"", 5);
+    memset(body + head + 5, ',', commas);
+    memcpy(body + head + 5 + commas, "\",", 2);
+    memcpy(body + head + 7 + commas, f.review + head, f.review_len - head);
+    serve("--max-buffered-bytes", "16777216", NULL);
+    fd = dial();
+    cr_assert_not_null(ssl = handshake(fd));
+    cr_expect_eq(exchange(ssl, P_SNAP, body, len, out, sizeof(out)), 200, "%s",
+                 out);
+    cr_expect_not_null(strstr(out, REVIEW_UID), "%s", out);
+    SSL_free(ssl);
+    close(fd);
+    free(body);
+}
+
 /* Sends raw (a whole request) on a new TLS connection; the status. */
 static int raw_request(const char *raw)
 {
